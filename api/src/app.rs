@@ -1,0 +1,182 @@
+//! Assembling the api: state, middleware, routes, the OpenAPI document and the
+//! docs UI. `Application::build` binds the listener (port 0 in tests) and
+//! refuses to start when the database role would bypass row-level security.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::blocking::Blocking;
+use crate::config::Config;
+use crate::db::{Db, StartupError};
+use crate::error::ApiError;
+use crate::http::metrics::Metrics;
+use crate::http::request_id::observe;
+use crate::kv::Kv;
+use crate::routes;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Landing CMS API",
+        description = "Multi-tenant headless CMS for marketing landings and clinics. \
+                       Errors are RFC 9457 problem+json; lists use cursor pagination; \
+                       single resources carry an ETag and writes honour If-Match."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sessions and tokens"),
+        (name = "tenants", description = "Corporate clients (platform admins)"),
+        (name = "sites", description = "Landings and their hosts"),
+        (name = "users", description = "Members of the tenant"),
+        (name = "memberships", description = "Roles in the tenant"),
+        (name = "audit", description = "Record of every write"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Registers every documented route on `app`.
+fn with_routes<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(ApiDoc::openapi())
+        .configure(routes::health::configure)
+        .service(scope::scope("/api/v1").configure(routes::configure_v1))
+}
+
+/// The OpenAPI document, exactly as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    with_routes(App::new().into_utoipa_app())
+        .split_for_parts()
+        .1
+}
+
+fn path_error(err: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    tracing::debug!(error = %err, "unparseable path parameter");
+    ApiError::NotFound.into()
+}
+
+fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query string: {err}")).into()
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/api/docs/"))
+        .finish()
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, BuildError> {
+        let db = Db::connect(&config.database_url, config.db_pool_size)
+            .map_err(|err| BuildError::Database(err.to_string()))?;
+        db.ensure_role_is_bound_by_rls().await?;
+        let kv = Kv::new(config.redis_url.as_deref(), &config.redis_prefix)
+            .map_err(BuildError::Redis)?;
+        match kv.probe().await {
+            None => tracing::warn!("REDIS_URL is not set: rate limits and token revocations use in-process fallbacks (single node only)"),
+            Some(false) => tracing::warn!("Redis does not answer: using in-process fallbacks until it does"),
+            Some(true) => tracing::info!("Redis connected"),
+        }
+        let listener = TcpListener::bind(config.listen_addr)?;
+        let port = listener.local_addr()?.port();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let spec = web::Data::new(routes::spec::SpecJson(
+            openapi()
+                .to_pretty_json()
+                .map_err(|err| BuildError::Spec(err.to_string()))?
+                .into(),
+        ));
+        let state = web::Data::new(AppState {
+            config,
+            db,
+            kv,
+            cpu: Blocking::new("cpu", cores),
+            metrics: Metrics::default(),
+        });
+        let server = HttpServer::new(move || {
+            let (app, api) = with_routes(
+                App::new()
+                    .into_utoipa_app()
+                    .app_data(state.clone())
+                    .app_data(spec.clone())
+                    .app_data(web::PathConfig::default().error_handler(path_error))
+                    .app_data(web::QueryConfig::default().error_handler(query_error))
+                    .map(|app| app.wrap(from_fn(observe))),
+            )
+            .split_for_parts();
+            drop(api);
+            app.service(
+                SwaggerUi::new("/api/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),
+            )
+            .route("/api/docs", web::get().to(docs_redirect))
+            .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("redis: {0}")]
+    Redis(String),
+    #[error("openapi: {0}")]
+    Spec(String),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,10 @@
+//! Authentication and authorization: password hashing, access and refresh
+//! tokens, roles, login rate limits, and the request extractors that carry
+//! who is calling (`AuthUser`, `TenantCtx`, `PlatformAdmin`).
+
+pub mod extract;
+pub mod password;
+pub mod rate_limit;
+pub mod roles;
+pub mod session;
+pub mod tokens;

@@ -1,0 +1,111 @@
+//! Typed configuration of the api, read once from the environment in `main`
+//! and passed around as `Data<Config>`. Every variable has a documented default
+//! (see README "Configuration") so `make run` needs none.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::auth::tokens::SigningKey;
+
+#[derive(Clone)]
+pub struct Config {
+    /// `CMS_API_ADDR`, default `127.0.0.1:8080`; tests use port 0.
+    pub listen_addr: SocketAddr,
+    /// `DATABASE_URL`: the serving role (`cms_app`), bound by row-level security.
+    pub database_url: String,
+    /// `CMS_DB_POOL_SIZE`, default 16: connections and concurrent blocking DB jobs.
+    pub db_pool_size: u32,
+    /// `REDIS_URL`; unset or empty means in-process fallbacks only.
+    pub redis_url: Option<String>,
+    /// `CMS_REDIS_PREFIX`, default `cms:`: namespaces every key this process writes.
+    pub redis_prefix: String,
+    /// `CMS_JWT_PRIVATE_KEY_FILE` (PKCS#8 PEM) or `CMS_JWT_PRIVATE_KEY` (the PEM itself).
+    pub signing_key: SigningKey,
+    /// `CMS_ACCESS_TOKEN_TTL_SECS`, default 900 (15 minutes).
+    pub access_token_ttl: Duration,
+    /// `CMS_REFRESH_TOKEN_TTL_SECS`, default 30 days.
+    pub refresh_token_ttl: Duration,
+    /// `CMS_BODY_LIMIT_BYTES`, default 262144: larger JSON bodies answer 413.
+    pub body_limit_bytes: usize,
+    /// `CMS_LOGIN_LIMIT_PER_IP`, default 30 attempts per window.
+    pub login_limit_per_ip: u32,
+    /// `CMS_LOGIN_LIMIT_PER_ACCOUNT`, default 10 attempts per window.
+    pub login_limit_per_account: u32,
+    /// `CMS_LOGIN_LIMIT_WINDOW_SECS`, default 300.
+    pub login_limit_window: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("{0} must be set")]
+    Missing(&'static str),
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests can supply their own values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let signing_key = match (get("CMS_JWT_PRIVATE_KEY"), get("CMS_JWT_PRIVATE_KEY_FILE")) {
+            (Some(pem), _) => SigningKey::from_pem(&pem),
+            (None, Some(path)) => std::fs::read_to_string(&path)
+                .map_err(|err| format!("cannot read {path}: {err}"))
+                .and_then(|pem| SigningKey::from_pem(&pem)),
+            (None, None) => return Err(ConfigError::Missing("CMS_JWT_PRIVATE_KEY_FILE")),
+        }
+        .map_err(|reason| ConfigError::Invalid {
+            name: "CMS_JWT_PRIVATE_KEY_FILE",
+            reason,
+        })?;
+        Ok(Config {
+            listen_addr: parse_or(&get, "CMS_API_ADDR", "127.0.0.1:8080")?,
+            database_url: get("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?,
+            db_pool_size: parse_or(&get, "CMS_DB_POOL_SIZE", "16")?,
+            redis_url: get("REDIS_URL"),
+            redis_prefix: get("CMS_REDIS_PREFIX").unwrap_or_else(|| "cms:".to_owned()),
+            signing_key,
+            access_token_ttl: Duration::from_secs(parse_or(
+                &get,
+                "CMS_ACCESS_TOKEN_TTL_SECS",
+                "900",
+            )?),
+            refresh_token_ttl: Duration::from_secs(parse_or(
+                &get,
+                "CMS_REFRESH_TOKEN_TTL_SECS",
+                "2592000",
+            )?),
+            body_limit_bytes: parse_or(&get, "CMS_BODY_LIMIT_BYTES", "262144")?,
+            login_limit_per_ip: parse_or(&get, "CMS_LOGIN_LIMIT_PER_IP", "30")?,
+            login_limit_per_account: parse_or(&get, "CMS_LOGIN_LIMIT_PER_ACCOUNT", "10")?,
+            login_limit_window: Duration::from_secs(parse_or(
+                &get,
+                "CMS_LOGIN_LIMIT_WINDOW_SECS",
+                "300",
+            )?),
+        })
+    }
+}
+
+fn parse_or<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw = get(name).unwrap_or_else(|| default.to_owned());
+    raw.trim()
+        .parse()
+        .map_err(|err: T::Err| ConfigError::Invalid {
+            name,
+            reason: format!("{raw:?}: {err}"),
+        })
+}

@@ -1,0 +1,148 @@
+//! Database access: the r2d2 pool of the serving role, and the transaction helper
+//! that sets the row-level-security context (`app.tenant_id`, `app.user_id`)
+//! before any query runs. Queries live in one module per resource.
+
+pub mod audit;
+pub mod domains;
+pub mod memberships;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod setup;
+pub mod sites;
+pub mod tenants;
+pub mod users;
+
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::sql_types::{Bool, Nullable, Text};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::blocking::Blocking;
+use crate::error::ApiError;
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// Whose rows a transaction may see. Row-level security reads these settings;
+/// leaving one `None` makes the matching policies match nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope {
+    pub tenant_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+}
+
+impl Scope {
+    pub fn tenant(tenant_id: Uuid, user_id: Uuid) -> Self {
+        Scope {
+            tenant_id: Some(tenant_id),
+            user_id: Some(user_id),
+        }
+    }
+
+    pub fn user(user_id: Uuid) -> Self {
+        Scope {
+            tenant_id: None,
+            user_id: Some(user_id),
+        }
+    }
+
+    pub fn global() -> Self {
+        Scope::default()
+    }
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: PgPool,
+    blocking: Blocking,
+}
+
+impl Db {
+    pub fn connect(database_url: &str, pool_size: u32) -> Result<Self, ApiError> {
+        let manager = ConnectionManager::<PgConnection>::new(database_url);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(std::time::Duration::from_secs(5))
+            .build(manager)
+            .map_err(|err| ApiError::Unavailable(format!("cannot connect to PostgreSQL: {err}")))?;
+        Ok(Db {
+            pool,
+            blocking: Blocking::new("database", pool_size as usize),
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Runs `job` in one transaction whose first statement sets the RLS scope.
+    /// Any error rolls the whole transaction back: nothing is half-written.
+    pub async fn tx<T, F>(&self, scope: Scope, job: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.blocking
+            .run(move || {
+                let mut conn = pool.get()?;
+                conn.transaction(|conn| {
+                    set_scope(conn, scope)?;
+                    job(conn)
+                })
+            })
+            .await
+    }
+
+    /// Checks the serving role: it must not be a superuser nor bypass RLS,
+    /// or tenant isolation would silently not apply.
+    pub async fn ensure_role_is_bound_by_rls(&self) -> Result<(), StartupError> {
+        let role = self
+            .tx(Scope::global(), |conn| {
+                Ok(diesel::sql_query(
+                    "SELECT current_user::text AS name, rolsuper AS superuser, \
+                     rolbypassrls AS bypass_rls FROM pg_roles WHERE rolname = current_user",
+                )
+                .get_result::<RoleFlags>(conn)?)
+            })
+            .await
+            .map_err(|err| StartupError::Database(err.to_string()))?;
+        if role.superuser || role.bypass_rls {
+            return Err(StartupError::RoleBypassesRls(role.name));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(
+        "refusing to serve: database role {0:?} is a superuser or has BYPASSRLS, so \
+         row-level security would not isolate tenants. Connect as the app role \
+         (cms_app, created by `api setup`) in DATABASE_URL."
+    )]
+    RoleBypassesRls(String),
+    #[error("cannot check the database role: {0}")]
+    Database(String),
+}
+
+#[derive(QueryableByName)]
+struct RoleFlags {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Bool)]
+    superuser: bool,
+    #[diesel(sql_type = Bool)]
+    bypass_rls: bool,
+}
+
+fn set_scope(conn: &mut PgConnection, scope: Scope) -> Result<(), ApiError> {
+    diesel::sql_query(
+        "SELECT set_config('app.tenant_id', coalesce($1, ''), true), \
+                set_config('app.user_id', coalesce($2, ''), true)",
+    )
+    .bind::<Nullable<Text>, _>(scope.tenant_id.map(|id| id.to_string()))
+    .bind::<Nullable<Text>, _>(scope.user_id.map(|id| id.to_string()))
+    .execute(conn)?;
+    Ok(())
+}

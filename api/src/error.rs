@@ -1,0 +1,212 @@
+//! The api's one error type. Every failure a handler can meet maps to an RFC 9457
+//! `application/problem+json` answer; internal causes are logged with the request
+//! and answered generically, never shown to the client.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field of a request body or query.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name as sent (`name`, `theme.colors`).
+    pub field: String,
+    /// JSON pointer to the field (`/name`).
+    pub pointer: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.to_owned(),
+            pointer: format!("/{}", field.replace('.', "/")),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details, as every error answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Per-field failures (422 and some 400s).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the resource does not exist")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(
+        "the resource changed since it was read: fetch it again and retry with its current ETag"
+    )]
+    PreconditionFailed,
+    #[error("the request body exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("expected a body of type application/json")]
+    UnsupportedMediaType,
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("too many attempts; retry after {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("the service is busy or a dependency is unavailable; retry shortly")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "malformed-request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed => "precondition-failed",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::Validation(_) => "validation-failed",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The text the client sees: internal causes stay in the log.
+    fn public_detail(&self) -> String {
+        match self {
+            ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            ApiError::Unavailable(_) => {
+                "the service is busy or a dependency is unavailable; retry shortly".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let problem = Problem {
+            problem_type: format!("https://cms.invalid/problems/{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.public_detail(),
+            errors: match self {
+                ApiError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        match self {
+            ApiError::TooManyRequests { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        response.json(problem)
+    }
+}
+
+/// Constraint names from the migrations, mapped to what the client did wrong.
+fn constraint_error(kind: &DatabaseErrorKind, constraint: Option<&str>) -> Option<ApiError> {
+    let error = match (kind, constraint?) {
+        (DatabaseErrorKind::UniqueViolation, "tenants_slug_key") => {
+            ApiError::Conflict("a tenant with this slug already exists".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "users_email_key") => {
+            ApiError::Conflict("a user with this email already exists".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "domains_host_key") => {
+            ApiError::Conflict("this host is already attached to a site".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "memberships_tenant_user_key") => {
+            ApiError::Conflict("the user is already a member of this tenant".into())
+        }
+        (DatabaseErrorKind::CheckViolation, "memberships_role_check") => {
+            ApiError::invalid("role", "is not a known role")
+        }
+        (DatabaseErrorKind::CheckViolation, "tenants_status_check") => {
+            ApiError::invalid("status", "must be active or suspended")
+        }
+        _ => return None,
+    };
+    Some(error)
+}
+
+impl From<DieselError> for ApiError {
+    fn from(error: DieselError) -> Self {
+        match &error {
+            DieselError::NotFound => ApiError::NotFound,
+            DieselError::DatabaseError(kind, info) => {
+                constraint_error(kind, info.constraint_name()).unwrap_or_else(|| match kind {
+                    DatabaseErrorKind::SerializationFailure => {
+                        ApiError::Unavailable(error.to_string())
+                    }
+                    _ => ApiError::internal(&error),
+                })
+            }
+            _ => ApiError::internal(&error),
+        }
+    }
+}
+
+impl From<r2d2::Error> for ApiError {
+    fn from(error: r2d2::Error) -> Self {
+        ApiError::Unavailable(format!("database pool: {error}"))
+    }
+}

@@ -1,0 +1,70 @@
+//! Optimistic concurrency: single resources answer `ETag: "v<version>"`, and
+//! writes carrying `If-Match` succeed only while the version is unchanged, so two
+//! editors never silently overwrite each other.
+
+use std::future::{ready, Ready};
+
+use actix_web::http::header;
+use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+pub fn etag_for(version: i32) -> String {
+    format!("\"v{version}\"")
+}
+
+/// 200 with the body and its `ETag`.
+pub fn ok_with_etag<T: Serialize>(version: i32, body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag_for(version)))
+        .json(body)
+}
+
+/// 201 with the body, its `ETag` and `Location`.
+pub fn created_with_etag<T: Serialize>(location: String, version: i32, body: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::ETAG, etag_for(version)))
+        .insert_header((header::LOCATION, location))
+        .json(body)
+}
+
+/// The `If-Match` header of a write, if any.
+#[derive(Debug, Clone, Default)]
+pub struct IfMatch(Option<Vec<String>>);
+
+impl IfMatch {
+    /// Fails with 412 when the header is present and names no current version.
+    pub fn check(&self, current_version: i32) -> Result<(), ApiError> {
+        let Some(tags) = &self.0 else {
+            return Ok(());
+        };
+        let current = etag_for(current_version);
+        if tags.iter().any(|tag| tag == "*" || *tag == current) {
+            Ok(())
+        } else {
+            Err(ApiError::PreconditionFailed)
+        }
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let values: Vec<String> = req
+            .headers()
+            .get_all(header::IF_MATCH)
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(|tag| tag.trim().to_owned())
+            .filter(|tag| !tag.is_empty())
+            .collect();
+        ready(Ok(IfMatch(if values.is_empty() {
+            None
+        } else {
+            Some(values)
+        })))
+    }
+}

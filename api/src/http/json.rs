@@ -1,0 +1,158 @@
+//! `ValidJson<T>`: the body extractor every write uses. It tells apart what a
+//! client can get wrong, each with its own status: wrong content type (415), too
+//! large (413), not JSON (400), JSON of the wrong shape (422 naming the field),
+//! and values that break the resource's rules (422 listing every field).
+
+use actix_web::http::header;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::config::Config;
+use crate::error::{ApiError, FieldError};
+
+/// A request body that checks its own values after parsing.
+pub trait Validate {
+    /// Every rule the value breaks, as field errors (empty when valid).
+    fn validate(&self) -> Vec<FieldError>;
+}
+
+/// A JSON body that parsed and validated.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+impl<T> FromRequest for ValidJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<Config>>()
+            .map_or(256 * 1024, |config| config.body_limit_bytes);
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            if declared_length.is_some_and(|length| length > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|err| ApiError::BadRequest(format!("cannot read body: {err}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_body(&body).map(ValidJson)
+        })
+    }
+}
+
+/// Parses and validates a body; public so the rules can be unit-tested.
+pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
+    if !value.is_object() {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        let field = if path == "." {
+            missing_field(&inner).unwrap_or_else(|| "body".to_owned())
+        } else {
+            path
+        };
+        ApiError::Validation(vec![FieldError::new(&field, inner)])
+    })?;
+    let errors = parsed.validate();
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// serde reports a missing field at the parent's path; name the field instead.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// Helpers for `Validate` implementations.
+pub mod rules {
+    use crate::error::FieldError;
+
+    pub fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            errors.push(FieldError::new(field, "must not be empty"));
+        } else if trimmed.chars().count() > max {
+            errors.push(FieldError::new(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+    }
+
+    pub fn email(errors: &mut Vec<FieldError>, field: &str, value: &str) {
+        let valid = value.len() <= 254
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !value.chars().any(char::is_whitespace)
+            });
+        if !valid {
+            errors.push(FieldError::new(field, "must be an email address"));
+        }
+    }
+
+    pub fn password(errors: &mut Vec<FieldError>, field: &str, value: &str) {
+        let length = value.chars().count();
+        if !(12..=256).contains(&length) {
+            errors.push(FieldError::new(field, "must be 12 to 256 characters long"));
+        }
+    }
+
+    /// BCP 47-ish locale tags: `en`, `ru`, `pt-BR`.
+    pub fn locale(errors: &mut Vec<FieldError>, field: &str, value: &str) {
+        let mut parts = value.split('-');
+        let language_ok = parts.next().is_some_and(|p| {
+            (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase())
+        });
+        let rest_ok = parts
+            .all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if !(language_ok && rest_ok) {
+            errors.push(FieldError::new(
+                field,
+                "must be a locale tag such as en or pt-BR",
+            ));
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Short-lived shared state (rate-limit counters, revoked access tokens) in
+//! Redis, with an in-process fallback: when Redis is not configured or does not
+//! answer, the same operations run on a local map, so the api keeps working on
+//! a single node and says so in its log.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// Redis commands give up after this long and fall back to the local map.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
+/// The local map is pruned of expired entries once it grows past this.
+const LOCAL_PRUNE_AT: usize = 10_000;
+
+pub struct Kv {
+    redis: Option<ConnectionManager>,
+    prefix: String,
+    local: Mutex<HashMap<String, (u64, Instant)>>,
+    redis_failing: AtomicBool,
+}
+
+impl Kv {
+    /// Sets up the client without connecting; `probe` reports whether Redis answers.
+    pub fn new(redis_url: Option<&str>, prefix: &str) -> Result<Self, String> {
+        let redis = redis_url
+            .map(|url| {
+                let client = redis::Client::open(url).map_err(|err| format!("REDIS_URL: {err}"))?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(REDIS_TIMEOUT))
+                    .set_response_timeout(Some(REDIS_TIMEOUT))
+                    .set_number_of_retries(1);
+                ConnectionManager::new_lazy_with_config(client, config)
+                    .map_err(|err| err.to_string())
+            })
+            .transpose()?;
+        Ok(Kv {
+            redis,
+            prefix: prefix.to_owned(),
+            local: Mutex::new(HashMap::new()),
+            redis_failing: AtomicBool::new(false),
+        })
+    }
+
+    pub fn redis_configured(&self) -> bool {
+        self.redis.is_some()
+    }
+
+    /// `Some(true)` when Redis answers PING, `Some(false)` when it does not,
+    /// `None` when it is not configured.
+    pub async fn probe(&self) -> Option<bool> {
+        let mut conn = self.redis.clone()?;
+        let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
+        Some(pong.is_ok())
+    }
+
+    /// Counts one hit in a fixed window; answers the count so far and the
+    /// seconds until the window resets.
+    pub async fn hit(&self, key: &str, window: Duration) -> (u64, u64) {
+        let key = format!("{}{key}", self.prefix);
+        let window_secs = window.as_secs().max(1);
+        if let Some(mut conn) = self.redis.clone() {
+            let result: Result<(u64, i64), _> = redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(&key)
+                .arg(0)
+                .arg("EX")
+                .arg(window_secs)
+                .arg("NX")
+                .ignore()
+                .cmd("INCR")
+                .arg(&key)
+                .cmd("TTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await;
+            match result {
+                Ok((count, ttl)) => {
+                    self.redis_recovered();
+                    return (count, u64::try_from(ttl).unwrap_or(window_secs).max(1));
+                }
+                Err(err) => self.redis_failed(&err),
+            }
+        }
+        self.local_hit(key, window)
+    }
+
+    /// Marks `key` for `ttl` (e.g. a revoked token id).
+    pub async fn set_flag(&self, key: &str, ttl: Duration) {
+        let key = format!("{}{key}", self.prefix);
+        if let Some(mut conn) = self.redis.clone() {
+            let result: Result<(), _> = redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query_async(&mut conn)
+                .await;
+            match result {
+                Ok(()) => self.redis_recovered(),
+                Err(err) => self.redis_failed(&err),
+            }
+        }
+        // Also kept locally: a flag set while Redis is down must still hold here.
+        let _ = self.local_hit(key, ttl);
+    }
+
+    pub async fn has_flag(&self, key: &str) -> bool {
+        let key = format!("{}{key}", self.prefix);
+        if self.local_get(&key).is_some() {
+            return true;
+        }
+        if let Some(mut conn) = self.redis.clone() {
+            let result: Result<bool, _> =
+                redis::cmd("EXISTS").arg(&key).query_async(&mut conn).await;
+            match result {
+                Ok(found) => {
+                    self.redis_recovered();
+                    return found;
+                }
+                Err(err) => self.redis_failed(&err),
+            }
+        }
+        false
+    }
+
+    fn local_hit(&self, key: String, window: Duration) -> (u64, u64) {
+        let now = Instant::now();
+        let Ok(mut map) = self.local.lock() else {
+            return (0, window.as_secs());
+        };
+        if map.len() > LOCAL_PRUNE_AT {
+            map.retain(|_, (_, expires)| *expires > now);
+        }
+        let entry = map.entry(key).or_insert((0, now + window));
+        if entry.1 <= now {
+            *entry = (0, now + window);
+        }
+        entry.0 += 1;
+        let remaining = entry.1.saturating_duration_since(now).as_secs().max(1);
+        (entry.0, remaining)
+    }
+
+    fn local_get(&self, key: &str) -> Option<u64> {
+        let map = self.local.lock().ok()?;
+        map.get(key)
+            .filter(|(_, expires)| *expires > Instant::now())
+            .map(|(count, _)| *count)
+    }
+
+    fn redis_failed(&self, err: &redis::RedisError) {
+        if !self.redis_failing.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %err, "Redis is unavailable; using in-process fallbacks until it answers again");
+        }
+    }
+
+    fn redis_recovered(&self) {
+        if self.redis_failing.swap(false, Ordering::Relaxed) {
+            tracing::info!("Redis answers again; shared state is back in Redis");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The api service of the landing CMS: `/api/v1` over actix-web, PostgreSQL
+//! through diesel with row-level security per tenant, Redis for shared state.
+
+pub mod app;
+pub mod auth;
+pub mod blocking;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod kv;
+pub mod routes;
+pub mod seed;
+pub mod state;
+pub mod telemetry;
+
+pub use app::{openapi, Application};
+pub use config::Config;

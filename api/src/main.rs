@@ -1,0 +1,178 @@
+//! The `api` binary: serve the api, provision and migrate the database, seed
+//! demo data, print the OpenAPI document, manage admins and keys.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cms_api::db::setup::{self, RolePasswords, APP_ROLE, OWNER_ROLE};
+use cms_api::db::Db;
+use cms_api::{auth, seed, telemetry, Application, Config};
+use diesel::{Connection, PgConnection};
+
+#[derive(Parser)]
+#[command(name = "api", about = "Landing CMS api service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve /api/v1 (configuration from the environment; see README).
+    Serve,
+    /// Create the roles (cms_owner, cms_app) and the database if missing, then migrate. Idempotent.
+    Setup {
+        /// A superuser connection to the server.
+        #[arg(
+            long,
+            env = "DATABASE_ADMIN_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        admin_url: String,
+        #[arg(long, env = "CMS_DATABASE_NAME", default_value = "cms")]
+        database: String,
+        #[arg(long, env = "CMS_OWNER_PASSWORD", default_value = OWNER_ROLE)]
+        owner_password: String,
+        #[arg(long, env = "CMS_APP_PASSWORD", default_value = APP_ROLE)]
+        app_password: String,
+    },
+    /// Apply or revert migrations as the owner role (MIGRATION_DATABASE_URL).
+    Migrate {
+        #[arg(value_enum, default_value = "up")]
+        direction: Direction,
+        #[arg(long, env = "MIGRATION_DATABASE_URL")]
+        database_url: String,
+    },
+    /// Seed the demo tenants, accounts, sites and hosts (DATABASE_URL). Idempotent.
+    Seed {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Create a platform admin, or reset an existing account's password and make it one.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Platform Admin")]
+        name: String,
+        /// Read from this environment variable, never from the command line.
+        #[arg(long, default_value = "CMS_ADMIN_PASSWORD")]
+        password_env: String,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
+    /// Print a new Ed25519 signing key (PKCS#8 PEM).
+    GenKey,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Direction {
+    /// Apply pending migrations.
+    Up,
+    /// Revert every migration.
+    Down,
+    /// Revert every migration, then apply them again.
+    Redo,
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    telemetry::init("info");
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "api failed");
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> CliResult {
+    match command {
+        Command::Serve => {
+            let app = Application::build(Config::from_env()?).await?;
+            tracing::info!(port = app.port(), "api listening; docs at /api/docs/");
+            app.run_until_stopped().await?;
+        }
+        Command::Setup {
+            admin_url,
+            database,
+            owner_password,
+            app_password,
+        } => {
+            let passwords = RolePasswords {
+                owner: owner_password,
+                app: app_password,
+            };
+            let mut admin = PgConnection::establish(&admin_url)?;
+            setup::ensure_roles(&mut admin, &passwords)?;
+            let created = setup::ensure_database(&mut admin, &database, None)?;
+            let owner_url =
+                setup::database_url_with(&admin_url, OWNER_ROLE, &passwords.owner, &database);
+            let applied =
+                tokio::task::spawn_blocking(move || setup::migrate_up(&owner_url)).await??;
+            println!(
+                "database {database}: {}; migrations applied: {}",
+                if created { "created" } else { "exists" },
+                if applied.is_empty() {
+                    "none pending".to_owned()
+                } else {
+                    applied.join(", ")
+                }
+            );
+        }
+        Command::Migrate {
+            direction,
+            database_url,
+        } => {
+            let report = tokio::task::spawn_blocking(move || -> setup::SetupResult<String> {
+                Ok(match direction {
+                    Direction::Up => format!("applied: {:?}", setup::migrate_up(&database_url)?),
+                    Direction::Down => {
+                        format!("reverted: {:?}", setup::migrate_down_all(&database_url)?)
+                    }
+                    Direction::Redo => {
+                        let reverted = setup::migrate_down_all(&database_url)?;
+                        let applied = setup::migrate_up(&database_url)?;
+                        format!("reverted: {reverted:?}; applied: {applied:?}")
+                    }
+                })
+            })
+            .await??;
+            println!("{report}");
+        }
+        Command::Seed { database_url } => {
+            let db = Db::connect(&database_url, 2)?;
+            db.ensure_role_is_bound_by_rls().await?;
+            print!("{}", seed::seed_demo(&db).await?);
+        }
+        Command::Openapi => {
+            println!("{}", cms_api::openapi().to_pretty_json()?);
+        }
+        Command::CreateAdmin {
+            email,
+            name,
+            password_env,
+            database_url,
+        } => {
+            let password = std::env::var(&password_env)
+                .map_err(|_| format!("set {password_env} to the new admin's password"))?;
+            if password.chars().count() < 12 {
+                return Err("the password must be at least 12 characters".into());
+            }
+            let db = Db::connect(&database_url, 2)?;
+            let hash =
+                tokio::task::spawn_blocking(move || auth::password::hash(&password)).await??;
+            let id = seed::ensure_platform_admin(&db, &email, &name, hash).await?;
+            println!("platform admin {email} ({id}) is ready");
+        }
+        Command::GenKey => {
+            print!("{}", auth::tokens::SigningKey::generate_pem()?);
+        }
+    }
+    Ok(())
+}

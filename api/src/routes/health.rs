@@ -1,0 +1,82 @@
+//! Operations endpoints at the root: liveness, readiness and Prometheus metrics.
+
+use actix_web::{get, web, HttpResponse};
+use diesel::RunQueryDsl;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::Scope;
+use crate::http::metrics::PoolSample;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok` when every required dependency answers, else `unavailable`.
+    pub status: &'static str,
+    /// `ok` or `unavailable`.
+    pub database: &'static str,
+    /// `ok`, `unavailable` (serving on in-process fallbacks) or `not_configured`.
+    pub redis: &'static str,
+}
+
+/// The process is alive.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// Whether the api can serve: 503 when PostgreSQL does not answer. Redis is
+/// reported but optional (the api falls back to in-process state without it),
+/// so its absence does not take a node out of rotation.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+#[get("/readyz")]
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let database_ok = state
+        .db
+        .tx(Scope::global(), |conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .is_ok();
+    let redis = match state.kv.probe().await {
+        None => "not_configured",
+        Some(true) => "ok",
+        Some(false) => "unavailable",
+    };
+    let body = Readiness {
+        status: if database_ok { "ok" } else { "unavailable" },
+        database: if database_ok { "ok" } else { "unavailable" },
+        redis,
+    };
+    if database_ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus metrics: requests by route and status, latency, DB pool usage.
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+#[get("/metrics")]
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.db.pool().state();
+    let sample = PoolSample {
+        connections: pool.connections,
+        idle: pool.idle_connections,
+        max: state.db.pool().max_size(),
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(&sample))
+}

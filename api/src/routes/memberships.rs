@@ -1,0 +1,251 @@
+//! `/api/v1/memberships`: who belongs to the tenant and in which role. Owners
+//! and admins manage them; only an owner grants or takes away the owner role,
+//! and the last owner can be neither demoted nor removed.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use diesel::PgConnection;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::extract::TenantCtx;
+use crate::auth::roles::{Permission, Role};
+use crate::db::audit;
+use crate::db::memberships::{self, Membership, NewMembership};
+use crate::db::users;
+use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
+use crate::http::json::{rules, ValidJson, Validate};
+use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_memberships)
+        .service(add_membership)
+        .service(get_membership)
+        .service(update_membership)
+        .service(delete_membership);
+}
+
+/// Refuses changes that touch the owner role unless the actor is an owner, and
+/// any change that would leave the tenant without an owner.
+pub(crate) fn guard_owner_rules(
+    conn: &mut PgConnection,
+    actor_role: Role,
+    current: &Membership,
+    new_role: Option<Role>,
+) -> Result<(), ApiError> {
+    let touches_owner = current.role == "owner" || new_role == Some(Role::Owner);
+    if touches_owner && actor_role != Role::Owner {
+        return Err(ApiError::Forbidden(
+            "only an owner may grant or take away the owner role".into(),
+        ));
+    }
+    let loses_owner = current.role == "owner" && new_role != Some(Role::Owner);
+    if loses_owner && memberships::count_owners(conn, current.tenant_id)? <= 1 {
+        return Err(ApiError::Conflict(
+            "the tenant must keep at least one owner".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMembership {
+    /// Email of an existing account.
+    pub email: String,
+    pub role: Role,
+}
+
+impl Validate for AddMembership {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        rules::email(&mut errors, "email", &self.email);
+        errors
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMembership {
+    pub role: Role,
+}
+
+impl Validate for UpdateMembership {
+    fn validate(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+/// List the tenant's memberships.
+#[utoipa::path(
+    tag = "memberships",
+    params(PageQuery),
+    responses((status = 200, body = ListResponse<Membership>), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/memberships")]
+async fn list_memberships(
+    ctx: TenantCtx,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ListResponse<Membership>>, ApiError> {
+    ctx.require(Permission::ReadMembers)?;
+    let page = PageRequest::try_from(query.into_inner())?;
+    let tenant_id = ctx.tenant_id;
+    let rows = ctx
+        .tx({
+            let page = page.clone();
+            move |conn| Ok(memberships::list(conn, tenant_id, &page)?)
+        })
+        .await?;
+    Ok(web::Json(ListResponse::from_rows(rows, &page, |m| m.id)))
+}
+
+/// Add an existing account to the tenant with a role.
+#[utoipa::path(
+    tag = "memberships",
+    request_body = AddMembership,
+    responses((status = 201, body = Membership), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/memberships")]
+async fn add_membership(
+    ctx: TenantCtx,
+    body: ValidJson<AddMembership>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ManageMembers)?;
+    let AddMembership { email, role } = body.0;
+    if role == Role::Owner && ctx.role != Role::Owner {
+        return Err(ApiError::Forbidden(
+            "only an owner may grant the owner role".into(),
+        ));
+    }
+    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let membership = ctx
+        .tx(move |conn| {
+            let user = users::find_by_email(conn, &email)?.ok_or_else(|| {
+                ApiError::invalid(
+                    "email",
+                    "no account has this email; create it with POST /users",
+                )
+            })?;
+            let membership = memberships::insert(
+                conn,
+                &NewMembership {
+                    id: Uuid::now_v7(),
+                    tenant_id,
+                    user_id: user.id,
+                    role: role.as_str(),
+                },
+            )?;
+            audit::record(
+                conn,
+                &actor,
+                tenant_id,
+                "membership.create",
+                membership.id,
+                None::<&Membership>,
+                Some(&membership),
+            )?;
+            Ok(membership)
+        })
+        .await?;
+    Ok(created_with_etag(
+        format!("/api/v1/memberships/{}", membership.id),
+        membership.version,
+        &membership,
+    ))
+}
+
+/// Get a membership.
+#[utoipa::path(
+    tag = "memberships",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Membership), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/memberships/{id}")]
+async fn get_membership(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ReadMembers)?;
+    let (id, tenant_id) = (path.into_inner(), ctx.tenant_id);
+    let membership = ctx
+        .tx(move |conn| memberships::find(conn, tenant_id, id)?.ok_or(ApiError::NotFound))
+        .await?;
+    Ok(ok_with_etag(membership.version, &membership))
+}
+
+/// Change a member's role.
+#[utoipa::path(
+    tag = "memberships",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
+    request_body = UpdateMembership,
+    responses((status = 200, body = Membership), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[patch("/memberships/{id}")]
+async fn update_membership(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: ValidJson<UpdateMembership>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ManageMembers)?;
+    let (id, role) = (path.into_inner(), body.0.role);
+    let (actor, actor_role, tenant_id) = (ctx.actor(), ctx.role, ctx.tenant_id);
+    let membership = ctx
+        .tx(move |conn| {
+            let before = memberships::lock(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
+            if_match.check(before.version)?;
+            guard_owner_rules(conn, actor_role, &before, Some(role))?;
+            let after = memberships::set_role(conn, id, role.as_str())?;
+            audit::record(
+                conn,
+                &actor,
+                tenant_id,
+                "membership.update",
+                id,
+                Some(&before),
+                Some(&after),
+            )?;
+            Ok(after)
+        })
+        .await?;
+    Ok(ok_with_etag(membership.version, &membership))
+}
+
+/// Remove a member from the tenant (their account stays). Their refresh tokens
+/// for this tenant stop working at the next refresh.
+#[utoipa::path(
+    tag = "memberships",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/memberships/{id}")]
+async fn delete_membership(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ManageMembers)?;
+    let id = path.into_inner();
+    let (actor, actor_role, tenant_id) = (ctx.actor(), ctx.role, ctx.tenant_id);
+    ctx.tx(move |conn| {
+        let before = memberships::lock(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
+        if_match.check(before.version)?;
+        guard_owner_rules(conn, actor_role, &before, None)?;
+        memberships::delete(conn, id)?;
+        audit::record(
+            conn,
+            &actor,
+            tenant_id,
+            "membership.delete",
+            id,
+            Some(&before),
+            None::<&Membership>,
+        )?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,196 @@
+//! Demo data for `make run` (development only): the accounts, tenants, sites and
+//! hosts listed in the README. Every step checks before it writes, so seeding
+//! twice changes nothing.
+
+use uuid::Uuid;
+
+use crate::auth::password;
+use crate::db::domains::{self, Domain};
+use crate::db::memberships::{self, NewMembership};
+use crate::db::sites::{self, NewSite};
+use crate::db::tenants::{self, NewTenant};
+use crate::db::users::{self, NewUser};
+use crate::db::{Db, Scope};
+use crate::error::ApiError;
+
+pub const DEMO_PASSWORD: &str = "demo-password";
+pub const PLATFORM_ADMIN_EMAIL: &str = "admin@example.com";
+
+struct DemoTenant {
+    slug: &'static str,
+    name: &'static str,
+    editor: &'static str,
+    site: &'static str,
+    host: &'static str,
+}
+
+const DEMO_TENANTS: [DemoTenant; 2] = [
+    DemoTenant {
+        slug: "alpha",
+        name: "Alpha Clinics",
+        editor: "editor@alpha.example",
+        site: "Alpha Clinic Landing",
+        host: "alpha.localhost",
+    },
+    DemoTenant {
+        slug: "beta",
+        name: "Beta Marketing",
+        editor: "editor@beta.example",
+        site: "Beta Product Landing",
+        host: "beta.localhost",
+    },
+];
+
+/// Creates or updates a platform admin account; answers its id.
+pub async fn ensure_platform_admin(
+    db: &Db,
+    email: &str,
+    name: &str,
+    password_hash: String,
+) -> Result<Uuid, ApiError> {
+    let (email, name) = (email.to_owned(), name.to_owned());
+    db.tx(Scope::global(), move |conn| {
+        let id = match users::find_by_email(conn, &email)? {
+            Some(user) => {
+                users::set_password(conn, user.id, &password_hash)?;
+                user.id
+            }
+            None => {
+                users::insert(
+                    conn,
+                    &NewUser {
+                        id: Uuid::now_v7(),
+                        email: &email,
+                        name: &name,
+                        password_hash: &password_hash,
+                        is_platform_admin: true,
+                    },
+                )?
+                .id
+            }
+        };
+        users::set_platform_admin(conn, id, true)?;
+        Ok(id)
+    })
+    .await
+}
+
+async fn ensure_user(
+    db: &Db,
+    email: &'static str,
+    name: String,
+    password_hash: String,
+) -> Result<Uuid, ApiError> {
+    db.tx(Scope::global(), move |conn| {
+        if let Some(user) = users::find_by_email(conn, email)? {
+            return Ok(user.id);
+        }
+        Ok(users::insert(
+            conn,
+            &NewUser {
+                id: Uuid::now_v7(),
+                email,
+                name: &name,
+                password_hash: &password_hash,
+                is_platform_admin: false,
+            },
+        )?
+        .id)
+    })
+    .await
+}
+
+/// Seeds the demo data; answers a summary for the console.
+pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
+    let hash = tokio::task::spawn_blocking(|| password::hash(DEMO_PASSWORD))
+        .await
+        .map_err(ApiError::internal)??;
+    let admin_id =
+        ensure_platform_admin(db, PLATFORM_ADMIN_EMAIL, "Platform Admin", hash.clone()).await?;
+    let mut summary = format!("platform admin: {PLATFORM_ADMIN_EMAIL} / {DEMO_PASSWORD}\n");
+    for demo in DEMO_TENANTS {
+        let tenant_id = db
+            .tx(Scope::global(), move |conn| {
+                if let Some(tenant) = tenants::find_by_key(conn, demo.slug)? {
+                    return Ok(tenant.id);
+                }
+                Ok(tenants::insert(
+                    conn,
+                    &NewTenant {
+                        id: Uuid::now_v7(),
+                        slug: demo.slug,
+                        name: demo.name,
+                    },
+                )?
+                .id)
+            })
+            .await?;
+        let editor_id = ensure_user(
+            db,
+            demo.editor,
+            format!("{} Editor", demo.name),
+            hash.clone(),
+        )
+        .await?;
+        db.tx(Scope::tenant(tenant_id, admin_id), move |conn| {
+            for (user_id, role) in [(admin_id, "owner"), (editor_id, "editor")] {
+                if memberships::find_for_user(conn, tenant_id, user_id)?.is_none() {
+                    memberships::insert(
+                        conn,
+                        &NewMembership {
+                            id: Uuid::now_v7(),
+                            tenant_id,
+                            user_id,
+                            role,
+                        },
+                    )?;
+                }
+            }
+            let existing = sites::list(
+                conn,
+                &crate::http::pagination::PageRequest {
+                    limit: 200,
+                    after: None,
+                },
+            )?;
+            let site = match existing.into_iter().find(|site| site.name == demo.site) {
+                Some(site) => site,
+                None => sites::insert(
+                    conn,
+                    &NewSite {
+                        id: Uuid::now_v7(),
+                        tenant_id,
+                        name: demo.site.to_owned(),
+                        default_locale: "en".to_owned(),
+                        locales: vec!["en".to_owned(), "ru".to_owned()],
+                        theme: serde_json::json!({"primary_color": "#0f766e", "font": "Inter"}),
+                        analytics: serde_json::json!({}),
+                    },
+                )?,
+            };
+            if !domains::list_for_site(conn, site.id)?
+                .iter()
+                .any(|d| d.host == demo.host)
+            {
+                domains::insert(
+                    conn,
+                    &Domain {
+                        id: Uuid::now_v7(),
+                        tenant_id,
+                        site_id: site.id,
+                        host: demo.host.to_owned(),
+                        is_primary: true,
+                        created_at: chrono::Utc::now(),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+        summary.push_str(&format!(
+            "tenant {}: editor {} / {DEMO_PASSWORD}, site on http://{}:8081/\n",
+            demo.slug, demo.editor, demo.host
+        ));
+    }
+    Ok(summary)
+}

@@ -1,0 +1,19 @@
+//! What every request can reach: configuration, the database, shared state
+//! (Redis or in-process), the CPU-bound blocking pool and metrics. Built once in
+//! `Application::build` and handed to actix as `Data<AppState>`.
+
+use crate::blocking::Blocking;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::metrics::Metrics;
+use crate::kv::Kv;
+
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub kv: Kv,
+    /// CPU-heavy work (argon2): bounded by the core count so logins queue
+    /// instead of starving everything else.
+    pub cpu: Blocking,
+    pub metrics: Metrics,
+}

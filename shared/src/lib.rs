@@ -1,0 +1,5 @@
+//! Rules shared by the api and the renderer. No actix, no diesel: both services
+//! (and external tools) can depend on it cheaply.
+
+pub mod host;
+pub mod slug;

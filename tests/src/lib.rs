@@ -1,0 +1,330 @@
+//! Test harness shared by the end-to-end tests: each test gets its own
+//! database, cloned from a template migrated once per migration set, and the
+//! real api (and renderer) listening on port 0, against real PostgreSQL and Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use cms_api::db::setup::{self, RolePasswords, OWNER_ROLE};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use cms_api::seed::DEMO_PASSWORD;
+
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A URL to `database` as the given role (role passwords as `api setup` sets them by default).
+pub fn role_url(role: &str, database: &str) -> String {
+    setup::database_url_with(&admin_url(), role, role, database)
+}
+
+fn migrations_fingerprint() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut entries: Vec<_> = walk(&dir);
+    entries.sort();
+    let mut hasher = DefaultHasher::new();
+    for path in entries {
+        path.to_string_lossy().hash(&mut hasher);
+        std::fs::read(&path).unwrap().hash(&mut hasher);
+    }
+    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Creates (once per migration set, across concurrent test processes) the
+/// migrated template database and answers its name.
+fn template_database() -> String {
+    let name = format!("cms_tpl_{}", migrations_fingerprint());
+    let mut admin = PgConnection::establish(&admin_url())
+        .expect("PostgreSQL superuser connection (DATABASE_ADMIN_URL)");
+    diesel::sql_query("SELECT pg_advisory_lock(727272)")
+        .execute(&mut admin)
+        .unwrap();
+    let result = (|| -> setup::SetupResult<()> {
+        setup::ensure_roles(&mut admin, &RolePasswords::default())?;
+        if !setup::database_exists(&mut admin, &name)? {
+            let building = format!("{name}_building");
+            setup::drop_database(&mut admin, &building)?;
+            setup::ensure_database(&mut admin, &building, None)?;
+            setup::migrate_up(&role_url(OWNER_ROLE, &building))?;
+            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                .execute(&mut admin)?;
+        }
+        Ok(())
+    })();
+    diesel::sql_query("SELECT pg_advisory_unlock(727272)")
+        .execute(&mut admin)
+        .unwrap();
+    result.unwrap();
+    name
+}
+
+/// A fresh database for one test, dropped when the guard goes.
+pub struct TestDatabase {
+    pub name: String,
+}
+
+impl TestDatabase {
+    pub fn create() -> Self {
+        let template = template_database();
+        let name = format!("cms_t_{}", Uuid::now_v7().simple());
+        let mut admin = PgConnection::establish(&admin_url()).unwrap();
+        setup::ensure_database(&mut admin, &name, Some(&template)).unwrap();
+        TestDatabase { name }
+    }
+
+    pub fn app_url(&self) -> String {
+        role_url(setup::APP_ROLE, &self.name)
+    }
+
+    pub fn owner_url(&self) -> String {
+        role_url(OWNER_ROLE, &self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
+            let _ = setup::drop_database(&mut admin, &self.name);
+        }
+    }
+}
+
+/// The configuration a test api starts with; `overrides` replace or add variables.
+pub fn test_config(db: &TestDatabase, overrides: &HashMap<&str, String>) -> cms_api::Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), db.app_url()),
+        ("REDIS_URL".into(), redis_url()),
+        (
+            "CMS_REDIS_PREFIX".into(),
+            format!("test:{}:", Uuid::now_v7().simple()),
+        ),
+        ("CMS_API_ADDR".into(), "127.0.0.1:0".into()),
+        ("CMS_DB_POOL_SIZE".into(), "4".into()),
+        (
+            "CMS_JWT_PRIVATE_KEY".into(),
+            cms_api::auth::tokens::SigningKey::generate_pem().unwrap(),
+        ),
+    ]);
+    for (key, value) in overrides {
+        vars.insert((*key).to_owned(), value.clone());
+    }
+    cms_api::Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+}
+
+/// A running api on its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub config: cms_api::Config,
+    pub db: TestDatabase,
+}
+
+/// A response with its status, headers and body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts a problem+json answer of `status`.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16) -> Self {
+        let reply = self.expect(status);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.body["status"], status, "{}", reply.text);
+        reply
+    }
+
+    /// The `field` names of a 422's per-field errors.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Tokens of a logged-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    /// The api on a fresh database seeded with the demo data.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(HashMap::new()).await
+    }
+
+    pub async fn spawn_with(overrides: HashMap<&str, String>) -> Self {
+        let db = TestDatabase::create();
+        let config = test_config(&db, &overrides);
+        let seed_db = cms_api::db::Db::connect(&db.app_url(), 2).unwrap();
+        cms_api::seed::seed_demo(&seed_db).await.unwrap();
+        let app = cms_api::Application::build(config.clone()).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            config,
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::GET, path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(token), Some(&body), &[])
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(token), Some(&body), &[])
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::DELETE, path, Some(token), None, &[])
+            .await
+    }
+
+    pub async fn login_reply(&self, email: &str, tenant: Option<&str>) -> Reply {
+        let mut body = serde_json::json!({"email": email, "password": DEMO_PASSWORD});
+        if let Some(tenant) = tenant {
+            body["tenant"] = tenant.into();
+        }
+        self.send(Method::POST, "/api/v1/auth/login", None, Some(&body), &[])
+            .await
+    }
+
+    pub async fn login(&self, email: &str, tenant: Option<&str>) -> Session {
+        let reply = self.login_reply(email, tenant).await.expect(200);
+        Session {
+            access: reply.body["access_token"].as_str().unwrap().to_owned(),
+            refresh: reply.body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A superuser connection to this test's database, for checks below the app.
+    pub fn admin_connection(&self) -> PgConnection {
+        PgConnection::establish(&setup::database_url_switch(&admin_url(), &self.db.name)).unwrap()
+    }
+
+    /// How many rows `table` holds, counted as superuser (RLS does not apply).
+    pub fn count_rows(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            count: i64,
+        }
+        let mut conn = self.admin_connection();
+        diesel::sql_query(format!("SELECT count(*) AS count FROM {table}"))
+            .get_result::<Count>(&mut conn)
+            .unwrap()
+            .count
+    }
+}
+
+/// Logs in the demo editors of both tenants and answers (alpha, beta) sessions.
+pub async fn demo_editors(app: &TestApp) -> (Session, Session) {
+    (
+        app.login("editor@alpha.example", None).await,
+        app.login("editor@beta.example", None).await,
+    )
+}
+
+pub const ALPHA_EDITOR: &str = "editor@alpha.example";
+pub const BETA_EDITOR: &str = "editor@beta.example";
+pub const PLATFORM_ADMIN: &str = "admin@example.com";

@@ -1,0 +1,202 @@
+//! Tenant isolation, proven through HTTP and below the app: row-level security
+//! confines the serving role to the tenant set in the transaction, and the api
+//! refuses to start with a role that would bypass it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use cms_tests::*;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use serde_json::json;
+
+async fn first_site_id(app: &TestApp, session: &Session) -> String {
+    let reply = app.get("/api/v1/sites", &session.access).await.expect(200);
+    reply.body["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn another_tenants_site_is_not_found_for_read_update_or_delete() {
+    let app = TestApp::spawn().await;
+    let (alpha, beta) = demo_editors(&app).await;
+    let beta_site = first_site_id(&app, &beta).await;
+    let path = format!("/api/v1/sites/{beta_site}");
+
+    app.get(&path, &alpha.access).await.expect_problem(404);
+    app.patch(&path, &alpha.access, json!({"name": "hijacked"}))
+        .await
+        .expect_problem(404);
+    app.delete(&path, &alpha.access).await.expect_problem(404);
+    app.get(&format!("{path}/domains"), &alpha.access)
+        .await
+        .expect_problem(404);
+    app.post(
+        &format!("{path}/domains"),
+        &alpha.access,
+        json!({"host": "evil.example"}),
+    )
+    .await
+    .expect_problem(404);
+
+    // Beta's site is untouched.
+    let still = app.get(&path, &beta.access).await.expect(200);
+    assert_eq!(still.body["name"], "Beta Product Landing");
+    assert_eq!(still.body["version"], 1);
+}
+
+#[tokio::test]
+async fn lists_show_only_the_callers_tenant() {
+    let app = TestApp::spawn().await;
+    let (alpha, beta) = demo_editors(&app).await;
+    app.post(
+        "/api/v1/sites",
+        &alpha.access,
+        json!({"name": "Alpha second"}),
+    )
+    .await
+    .expect(201);
+
+    let alpha_sites = app.get("/api/v1/sites", &alpha.access).await.expect(200);
+    let names: Vec<&str> = alpha_sites.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Alpha Clinic Landing", "Alpha second"]);
+
+    let beta_sites = app.get("/api/v1/sites", &beta.access).await.expect(200);
+    let names: Vec<&str> = beta_sites.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Beta Product Landing"]);
+
+    // Members and the audit log are per tenant too.
+    let alpha_members = app.get("/api/v1/users", &alpha.access).await.expect(200);
+    let emails: Vec<&str> = alpha_members.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
+    assert!(
+        emails.contains(&ALPHA_EDITOR) && !emails.contains(&BETA_EDITOR),
+        "{emails:?}"
+    );
+    let beta_audit = app.get("/api/v1/audit-log", &beta.access).await.expect(200);
+    assert!(
+        beta_audit.body["items"].as_array().unwrap().is_empty(),
+        "{}",
+        beta_audit.text
+    );
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+fn count_sites(
+    conn: &mut PgConnection,
+    tenant: Option<&str>,
+) -> Result<i64, diesel::result::Error> {
+    conn.transaction(|conn| {
+        if let Some(tenant) = tenant {
+            diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
+                .bind::<Text, _>(tenant)
+                .execute(conn)?;
+        }
+        Ok(diesel::sql_query("SELECT count(*) AS count FROM sites")
+            .get_result::<Count>(conn)?
+            .count)
+    })
+}
+
+#[tokio::test]
+async fn the_app_role_sees_only_the_tenant_set_in_its_transaction() {
+    let app = TestApp::spawn().await;
+    let (alpha, _) = demo_editors(&app).await;
+    app.post(
+        "/api/v1/sites",
+        &alpha.access,
+        json!({"name": "Alpha second"}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        app.count_rows("sites"),
+        3,
+        "superuser sees every tenant's sites"
+    );
+
+    let mut admin = app.admin_connection();
+    let alpha_id = diesel::sql_query("SELECT id::text AS id FROM tenants WHERE slug = 'alpha'")
+        .get_result::<Id>(&mut admin)
+        .unwrap()
+        .id;
+
+    let mut conn = PgConnection::establish(&app.db.app_url()).unwrap();
+    assert_eq!(count_sites(&mut conn, Some(&alpha_id)).unwrap(), 2);
+    assert_eq!(
+        count_sites(&mut conn, None).unwrap(),
+        0,
+        "no tenant set: no rows"
+    );
+    // The setting is transaction-local: the next transaction starts without it.
+    assert_eq!(count_sites(&mut conn, None).unwrap(), 0);
+
+    // Writing a row for another tenant is refused by the policy's WITH CHECK.
+    let beta_insert = conn.transaction(|conn| {
+        diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)").bind::<Text, _>(&alpha_id).execute(conn)?;
+        diesel::sql_query(
+            "INSERT INTO sites (id, tenant_id, name) SELECT gen_random_uuid(), id, 'x' FROM tenants WHERE slug = 'beta'",
+        )
+        .execute(conn)
+    });
+    let message = beta_insert.unwrap_err().to_string();
+    assert!(message.contains("row-level security"), "{message}");
+}
+
+#[tokio::test]
+async fn startup_refuses_a_role_that_bypasses_row_level_security() {
+    let db = TestDatabase::create();
+    let mut admin = PgConnection::establish(&admin_url()).unwrap();
+    diesel::sql_query(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cms_test_bypass') THEN \
+             CREATE ROLE cms_test_bypass LOGIN BYPASSRLS PASSWORD 'cms_test_bypass'; \
+           END IF; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+    )
+    .execute(&mut admin)
+    .unwrap();
+
+    for url in [
+        role_url("cms_test_bypass", &db.name),
+        cms_api::db::setup::database_url_switch(&admin_url(), &db.name),
+    ] {
+        let config = test_config(&db, &HashMap::from([("DATABASE_URL", url.clone())]));
+        let error = match cms_api::Application::build(config).await {
+            Ok(_) => panic!("the api started with {url}"),
+            Err(error) => error.to_string(),
+        };
+        assert!(
+            error.contains("BYPASSRLS") && error.contains("refusing to serve"),
+            "{error}"
+        );
+    }
+
+    // The real app role passes the same check.
+    let config = test_config(&db, &HashMap::new());
+    assert!(cms_api::Application::build(config).await.is_ok());
+}
