@@ -9,8 +9,11 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::config::Config;
 use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// Used only if the app state is missing (it never is in a built app).
+const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
 /// A request body that checks its own values after parsing.
 pub trait Validate {
@@ -31,8 +34,8 @@ where
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req
-            .app_data::<web::Data<Config>>()
-            .map_or(256 * 1024, |config| config.body_limit_bytes);
+            .app_data::<web::Data<AppState>>()
+            .map_or(DEFAULT_BODY_LIMIT, |state| state.config.body_limit_bytes);
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)

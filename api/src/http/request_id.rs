@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 use tracing::Instrument;
 
-use super::metrics::Metrics;
+use crate::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -35,7 +35,7 @@ pub async fn observe(
     let started = Instant::now();
     let request_id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
     let span = tracing::info_span!(
         "request",
@@ -50,8 +50,10 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
-    if let Some(metrics) = metrics {
-        metrics.observe_request(&route, &method, status, elapsed);
+    if let Some(state) = state {
+        state
+            .metrics
+            .observe_request(&route, &method, status, elapsed);
     }
     span.in_scope(|| {
         tracing::info!(status, route = %route, latency_ms = elapsed.as_secs_f64() * 1000.0, "request finished");

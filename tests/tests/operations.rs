@@ -1,0 +1,147 @@
+//! Operations: health, readiness, metrics, the served OpenAPI document (and its
+//! committed copy), and the renderer service.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cms_tests::*;
+use reqwest::Method;
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let app = TestApp::spawn().await;
+    let health = app
+        .send(Method::GET, "/healthz", None, None, &[])
+        .await
+        .expect(200);
+    assert_eq!(health.body["status"], "ok");
+    assert!(health.header("x-request-id").is_some());
+    let ready = app
+        .send(Method::GET, "/readyz", None, None, &[])
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            ready.body["database"].as_str(),
+            ready.body["redis"].as_str()
+        ),
+        (Some("ok"), Some("ok"))
+    );
+
+    let editor = app.login(ALPHA_EDITOR, None).await;
+    app.get("/api/v1/sites", &editor.access).await.expect(200);
+    app.get("/api/v1/sites/not-a-uuid", &editor.access)
+        .await
+        .expect(404);
+    let metrics = app
+        .send(Method::GET, "/metrics", None, None, &[])
+        .await
+        .expect(200)
+        .text;
+    assert!(
+        metrics.contains(
+            r#"cms_http_requests_total{route="/api/v1/sites",method="GET",status="200"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"cms_http_requests_total{route="/api/v1/sites/{id}",method="GET",status="404"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains(r#"cms_http_request_duration_seconds_count{route="/api/v1/auth/login"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cms_db_pool_max_connections 4"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_served_spec_matches_the_committed_one_and_documents_every_route() {
+    let app = TestApp::spawn().await;
+    let served = app
+        .send(Method::GET, "/api/v1/openapi.json", None, None, &[])
+        .await
+        .expect(200);
+    let generated = serde_json::to_value(cms_api::openapi()).unwrap();
+    assert_eq!(served.body, generated);
+
+    let committed_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(committed_path).unwrap()).unwrap();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `make openapi`"
+    );
+
+    let paths = generated["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/me",
+        "/api/v1/auth/switch-tenant",
+        "/api/v1/auth/jwks.json",
+        "/api/v1/tenants",
+        "/api/v1/tenants/{id}",
+        "/api/v1/sites",
+        "/api/v1/sites/{id}",
+        "/api/v1/sites/{id}/domains",
+        "/api/v1/sites/{id}/domains/{domain_id}",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/memberships",
+        "/api/v1/memberships/{id}",
+        "/api/v1/audit-log",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(path), "{path} is missing from the spec");
+    }
+    let docs = app
+        .send(Method::GET, "/api/docs/", None, None, &[])
+        .await
+        .expect(200);
+    assert!(docs.text.contains("swagger"), "docs UI is served");
+}
+
+#[tokio::test]
+async fn the_renderer_serves_health_and_a_not_found_page() {
+    let config = cms_renderer::Config::from_lookup(|name| match name {
+        "CMS_RENDERER_ADDR" => Some("127.0.0.1:0".into()),
+        "REDIS_URL" => Some(redis_url()),
+        _ => None,
+    })
+    .unwrap();
+    let renderer = cms_renderer::Renderer::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", renderer.port());
+    tokio::spawn(renderer.run_until_stopped());
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let page = client
+        .get(format!("{base}/pricing"))
+        .header("host", "Alpha.Localhost:8081")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("alpha.localhost/pricing"), "{html}");
+    let hostile = client
+        .get(format!("{base}/%3Cscript%3E"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !hostile.contains("<script>"),
+        "output is escaped: {hostile}"
+    );
+}
