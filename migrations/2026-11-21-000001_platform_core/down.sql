@@ -1,3 +1,6 @@
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
 DROP TABLE IF EXISTS audit_log;
 DROP TABLE IF EXISTS refresh_tokens;
 DROP TABLE IF EXISTS domains;

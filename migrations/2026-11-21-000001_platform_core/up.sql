@@ -5,6 +5,10 @@
 -- so even the owning role is bound by it. `app_current_tenant()` reads the setting
 -- and yields NULL (matching no row) when it is unset or empty.
 
+-- Fail fast instead of queueing behind live traffic when a lock is not free.
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
 CREATE FUNCTION app_current_tenant() RETURNS uuid
     LANGUAGE sql STABLE
     AS $$ SELECT nullif(current_setting('app.tenant_id', true), '')::uuid $$;

@@ -344,4 +344,33 @@ async fn platform_admins_manage_tenants_with_etags() {
     .expect_problem(412);
     app.delete(&path, &admin.access).await.expect(204);
     app.get(&path, &admin.access).await.expect_problem(404);
+
+    // A tenant with content goes with its sites, domains and memberships,
+    // while its audit trail stays (for the platform's records).
+    let tenants = app.get("/api/v1/tenants", &admin.access).await.expect(200);
+    let beta = tenants.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "beta")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (sites, domains) = (app.count_rows("sites"), app.count_rows("domains"));
+    app.delete(&format!("/api/v1/tenants/{beta}"), &admin.access)
+        .await
+        .expect(204);
+    assert_eq!(app.count_rows("sites"), sites - 1);
+    assert_eq!(app.count_rows("domains"), domains - 1);
+    app.login_reply(BETA_EDITOR, None).await.expect(200);
+    app.login_reply(BETA_EDITOR, Some("beta"))
+        .await
+        .expect_problem(403);
+    assert_eq!(
+        app.count_rows(&format!(
+            "audit_log WHERE tenant_id = '{beta}' AND action = 'tenant.delete'"
+        )),
+        1
+    );
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::roles::{Permission, Role};
 use super::tokens::Claims;
-use crate::db::audit::Actor;
+use crate::db::audit::{Actor, Audit};
 use crate::db::{users, Scope};
 use crate::error::ApiError;
 use crate::http::request_id::RequestId;
@@ -109,8 +109,12 @@ impl TenantCtx {
         }
     }
 
-    pub fn actor(&self) -> Actor {
-        self.user.actor()
+    /// Audit records of this caller's writes in this tenant.
+    pub fn audit(&self) -> Audit {
+        Audit {
+            actor: self.user.actor(),
+            tenant_id: self.tenant_id,
+        }
     }
 
     /// Runs `job` in one transaction scoped to this tenant and user by RLS.
@@ -161,6 +165,14 @@ pub struct PlatformAdmin {
 }
 
 impl PlatformAdmin {
+    /// Audit records of this admin's writes to `tenant_id`.
+    pub fn audit_in(&self, tenant_id: Uuid) -> Audit {
+        Audit {
+            actor: self.user.actor(),
+            tenant_id,
+        }
+    }
+
     /// Runs `job` in a transaction scoped to `tenant_id` (for its audit record).
     pub async fn tx_in<T, F>(&self, tenant_id: Uuid, job: F) -> Result<T, ApiError>
     where

@@ -37,40 +37,83 @@ pub struct Actor {
     pub request_id: Option<String>,
 }
 
-/// Appends an audit record of `action` on an entity; `before`/`after` are the
-/// entity's JSON representations around the change.
-pub fn record<B: Serialize, A: Serialize>(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    tenant_id: Uuid,
-    action: &str,
-    entity_id: Uuid,
-    before: Option<&B>,
-    after: Option<&A>,
-) -> Result<(), ApiError> {
-    let entity_type = action.split('.').next().unwrap_or(action).to_owned();
-    let entry = AuditEntry {
-        id: Uuid::now_v7(),
-        tenant_id,
-        actor_user_id: Some(actor.user_id),
-        action: action.to_owned(),
-        entity_type,
-        entity_id,
-        before: before
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(ApiError::internal)?,
-        after: after
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(ApiError::internal)?,
-        request_id: actor.request_id.clone(),
-        created_at: Utc::now(),
-    };
-    diesel::insert_into(audit_log::table)
-        .values(&entry)
-        .execute(conn)?;
-    Ok(())
+/// Writes audit records for one actor in one tenant: built from the request's
+/// context and moved into the write's transaction.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub actor: Actor,
+    pub tenant_id: Uuid,
+}
+
+impl Audit {
+    pub fn created<T: Serialize>(
+        &self,
+        conn: &mut PgConnection,
+        entity: &str,
+        id: Uuid,
+        after: &T,
+    ) -> Result<(), ApiError> {
+        self.write(conn, entity, "create", id, None, Some(to_json(after)?))
+    }
+
+    pub fn updated<T: Serialize>(
+        &self,
+        conn: &mut PgConnection,
+        entity: &str,
+        id: Uuid,
+        before: &T,
+        after: &T,
+    ) -> Result<(), ApiError> {
+        self.write(
+            conn,
+            entity,
+            "update",
+            id,
+            Some(to_json(before)?),
+            Some(to_json(after)?),
+        )
+    }
+
+    pub fn deleted<T: Serialize>(
+        &self,
+        conn: &mut PgConnection,
+        entity: &str,
+        id: Uuid,
+        before: &T,
+    ) -> Result<(), ApiError> {
+        self.write(conn, entity, "delete", id, Some(to_json(before)?), None)
+    }
+
+    fn write(
+        &self,
+        conn: &mut PgConnection,
+        entity: &str,
+        verb: &str,
+        entity_id: Uuid,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Result<(), ApiError> {
+        let entry = AuditEntry {
+            id: Uuid::now_v7(),
+            tenant_id: self.tenant_id,
+            actor_user_id: Some(self.actor.user_id),
+            action: format!("{entity}.{verb}"),
+            entity_type: entity.to_owned(),
+            entity_id,
+            before,
+            after,
+            request_id: self.actor.request_id.clone(),
+            created_at: Utc::now(),
+        };
+        diesel::insert_into(audit_log::table)
+            .values(&entry)
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(value).map_err(ApiError::internal)
 }
 
 pub fn list(conn: &mut PgConnection, page: &PageRequest) -> QueryResult<Vec<AuditEntry>> {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::{Permission, Role};
-use crate::db::audit;
+use crate::db::audit::Audit;
 use crate::db::memberships::{self, Membership, NewMembership};
 use crate::db::users;
 use crate::error::{ApiError, FieldError, Problem};
@@ -47,6 +47,38 @@ pub(crate) fn guard_owner_rules(
         ));
     }
     Ok(())
+}
+
+/// 403 unless `actor_role` may hand out `role` (only owners make owners).
+pub(crate) fn check_may_grant(actor_role: Role, role: Role) -> Result<(), ApiError> {
+    if role == Role::Owner && actor_role != Role::Owner {
+        return Err(ApiError::Forbidden(
+            "only an owner may grant the owner role".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Makes `user_id` a member of the audit's tenant with `role`, audited.
+pub(crate) fn add_member(
+    conn: &mut PgConnection,
+    audit: &Audit,
+    actor_role: Role,
+    user_id: Uuid,
+    role: Role,
+) -> Result<Membership, ApiError> {
+    check_may_grant(actor_role, role)?;
+    let membership = memberships::insert(
+        conn,
+        &NewMembership {
+            id: Uuid::now_v7(),
+            tenant_id: audit.tenant_id,
+            user_id,
+            role: role.as_str(),
+        },
+    )?;
+    audit.created(conn, "membership", membership.id, &membership)?;
+    Ok(membership)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -115,12 +147,7 @@ async fn add_membership(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageMembers)?;
     let AddMembership { email, role } = body.0;
-    if role == Role::Owner && ctx.role != Role::Owner {
-        return Err(ApiError::Forbidden(
-            "only an owner may grant the owner role".into(),
-        ));
-    }
-    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let (audit, actor_role) = (ctx.audit(), ctx.role);
     let membership = ctx
         .tx(move |conn| {
             let user = users::find_by_email(conn, &email)?.ok_or_else(|| {
@@ -129,25 +156,7 @@ async fn add_membership(
                     "no account has this email; create it with POST /users",
                 )
             })?;
-            let membership = memberships::insert(
-                conn,
-                &NewMembership {
-                    id: Uuid::now_v7(),
-                    tenant_id,
-                    user_id: user.id,
-                    role: role.as_str(),
-                },
-            )?;
-            audit::record(
-                conn,
-                &actor,
-                tenant_id,
-                "membership.create",
-                membership.id,
-                None::<&Membership>,
-                Some(&membership),
-            )?;
-            Ok(membership)
+            add_member(conn, &audit, actor_role, user.id, role)
         })
         .await?;
     Ok(created_with_etag(
@@ -191,22 +200,14 @@ async fn update_membership(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageMembers)?;
     let (id, role) = (path.into_inner(), body.0.role);
-    let (actor, actor_role, tenant_id) = (ctx.actor(), ctx.role, ctx.tenant_id);
+    let (audit, actor_role, tenant_id) = (ctx.audit(), ctx.role, ctx.tenant_id);
     let membership = ctx
         .tx(move |conn| {
             let before = memberships::lock(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(before.version)?;
             guard_owner_rules(conn, actor_role, &before, Some(role))?;
             let after = memberships::set_role(conn, id, role.as_str())?;
-            audit::record(
-                conn,
-                &actor,
-                tenant_id,
-                "membership.update",
-                id,
-                Some(&before),
-                Some(&after),
-            )?;
+            audit.updated(conn, "membership", id, &before, &after)?;
             Ok(after)
         })
         .await?;
@@ -229,21 +230,13 @@ async fn delete_membership(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageMembers)?;
     let id = path.into_inner();
-    let (actor, actor_role, tenant_id) = (ctx.actor(), ctx.role, ctx.tenant_id);
+    let (audit, actor_role, tenant_id) = (ctx.audit(), ctx.role, ctx.tenant_id);
     ctx.tx(move |conn| {
         let before = memberships::lock(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
         if_match.check(before.version)?;
         guard_owner_rules(conn, actor_role, &before, None)?;
         memberships::delete(conn, id)?;
-        audit::record(
-            conn,
-            &actor,
-            tenant_id,
-            "membership.delete",
-            id,
-            Some(&before),
-            None::<&Membership>,
-        )?;
+        audit.deleted(conn, "membership", id, &before)?;
         Ok(())
     })
     .await?;

@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::db::audit;
 use crate::db::domains::{self, Domain};
 use crate::db::sites::{self, NewSite, Site, SiteChanges};
 use crate::error::{ApiError, FieldError, Problem};
@@ -173,19 +172,11 @@ async fn create_site(
             .analytics
             .unwrap_or_else(|| Value::Object(Default::default())),
     };
-    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let audit = ctx.audit();
     let site = ctx
         .tx(move |conn| {
             let site = sites::insert(conn, &new_site)?;
-            audit::record(
-                conn,
-                &actor,
-                tenant_id,
-                "site.create",
-                site.id,
-                None::<&Site>,
-                Some(&site),
-            )?;
+            audit.created(conn, "site", site.id, &site)?;
             Ok(site)
         })
         .await?;
@@ -232,7 +223,7 @@ async fn update_site(
     ctx.require(Permission::WriteContent)?;
     let id = path.into_inner();
     let body = body.0;
-    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let audit = ctx.audit();
     let site = ctx
         .tx(move |conn| {
             let before = sites::lock(conn, id)?.ok_or(ApiError::NotFound)?;
@@ -259,15 +250,7 @@ async fn update_site(
                 analytics: body.analytics,
             };
             let after = sites::update(conn, id, &changes)?;
-            audit::record(
-                conn,
-                &actor,
-                tenant_id,
-                "site.update",
-                id,
-                Some(&before),
-                Some(&after),
-            )?;
+            audit.updated(conn, "site", id, &before, &after)?;
             Ok(after)
         })
         .await?;
@@ -289,20 +272,12 @@ async fn delete_site(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
     let id = path.into_inner();
-    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let audit = ctx.audit();
     ctx.tx(move |conn| {
         let before = sites::lock(conn, id)?.ok_or(ApiError::NotFound)?;
         if_match.check(before.version)?;
         sites::delete(conn, id)?;
-        audit::record(
-            conn,
-            &actor,
-            tenant_id,
-            "site.delete",
-            id,
-            Some(&before),
-            None::<&Site>,
-        )?;
+        audit.deleted(conn, "site", id, &before)?;
         Ok(())
     })
     .await?;
@@ -373,7 +348,7 @@ async fn add_domain(
     let host = cms_shared::host::normalize_host(&body.0.host)
         .map_err(|err| ApiError::invalid("host", err.to_string()))?;
     let is_primary = body.0.is_primary;
-    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let (audit, tenant_id) = (ctx.audit(), ctx.tenant_id);
     let domain = ctx
         .tx(move |conn| {
             sites::find(conn, site_id)?.ok_or(ApiError::NotFound)?;
@@ -388,15 +363,7 @@ async fn add_domain(
                     created_at: chrono::Utc::now(),
                 },
             )?;
-            audit::record(
-                conn,
-                &actor,
-                tenant_id,
-                "domain.create",
-                domain.id,
-                None::<&Domain>,
-                Some(&domain),
-            )?;
+            audit.created(conn, "domain", domain.id, &domain)?;
             Ok(domain)
         })
         .await?;
@@ -422,19 +389,11 @@ async fn remove_domain(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
     let (site_id, domain_id) = path.into_inner();
-    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let audit = ctx.audit();
     ctx.tx(move |conn| {
         let before = domains::find(conn, site_id, domain_id)?.ok_or(ApiError::NotFound)?;
         domains::delete(conn, domain_id)?;
-        audit::record(
-            conn,
-            &actor,
-            tenant_id,
-            "domain.delete",
-            domain_id,
-            Some(&before),
-            None::<&Domain>,
-        )?;
+        audit.deleted(conn, "domain", domain_id, &before)?;
         Ok(())
     })
     .await?;

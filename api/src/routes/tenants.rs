@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::extract::PlatformAdmin;
-use crate::db::audit;
 use crate::db::tenants::{self, NewTenant, Tenant, TenantChanges};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
@@ -105,7 +104,7 @@ async fn create_tenant(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let id = Uuid::now_v7();
-    let actor = admin.user.actor();
+    let audit = admin.audit_in(id);
     let tenant = admin
         .tx_in(id, move |conn| {
             let tenant = tenants::insert(
@@ -116,15 +115,7 @@ async fn create_tenant(
                     name: body.name.trim(),
                 },
             )?;
-            audit::record(
-                conn,
-                &actor,
-                id,
-                "tenant.create",
-                id,
-                None::<&Tenant>,
-                Some(&tenant),
-            )?;
+            audit.created(conn, "tenant", id, &tenant)?;
             Ok(tenant)
         })
         .await?;
@@ -171,7 +162,7 @@ async fn update_tenant(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let body = body.0;
-    let actor = admin.user.actor();
+    let audit = admin.audit_in(id);
     let tenant = admin
         .tx_in(id, move |conn| {
             let before = tenants::lock(conn, id)?.ok_or(ApiError::NotFound)?;
@@ -181,15 +172,7 @@ async fn update_tenant(
                 status: body.status,
             };
             let after = tenants::update(conn, id, &changes)?;
-            audit::record(
-                conn,
-                &actor,
-                id,
-                "tenant.update",
-                id,
-                Some(&before),
-                Some(&after),
-            )?;
+            audit.updated(conn, "tenant", id, &before, &after)?;
             Ok(after)
         })
         .await?;
@@ -210,21 +193,13 @@ async fn delete_tenant(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let actor = admin.user.actor();
+    let audit = admin.audit_in(id);
     admin
         .tx_in(id, move |conn| {
             let before = tenants::lock(conn, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(before.version)?;
             tenants::delete(conn, id)?;
-            audit::record(
-                conn,
-                &actor,
-                id,
-                "tenant.delete",
-                id,
-                Some(&before),
-                None::<&Tenant>,
-            )?;
+            audit.deleted(conn, "tenant", id, &before)?;
             Ok(())
         })
         .await?;

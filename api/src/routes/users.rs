@@ -7,12 +7,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::memberships::guard_owner_rules;
+use super::memberships::{add_member, check_may_grant, guard_owner_rules};
 use crate::auth::extract::TenantCtx;
 use crate::auth::password;
 use crate::auth::roles::{Permission, Role};
-use crate::db::audit;
-use crate::db::memberships::{self, Membership, NewMembership};
+use crate::db::memberships;
 use crate::db::users::{self, Member, NewUser};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
@@ -109,13 +108,10 @@ async fn create_user(
         password,
         role,
     } = body.0;
-    if role == Role::Owner && ctx.role != Role::Owner {
-        return Err(ApiError::Forbidden(
-            "only an owner may grant the owner role".into(),
-        ));
-    }
+    // Checked before hashing, so a refused request costs no argon2 run.
+    check_may_grant(ctx.role, role)?;
     let password_hash = state.cpu.run(move || password::hash(&password)).await?;
-    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let (audit, actor_role, tenant_id) = (ctx.audit(), ctx.role, ctx.tenant_id);
     let member = ctx
         .tx(move |conn| {
             let user = users::insert(
@@ -128,34 +124,9 @@ async fn create_user(
                     is_platform_admin: false,
                 },
             )?;
-            let membership = memberships::insert(
-                conn,
-                &NewMembership {
-                    id: Uuid::now_v7(),
-                    tenant_id,
-                    user_id: user.id,
-                    role: role.as_str(),
-                },
-            )?;
+            add_member(conn, &audit, actor_role, user.id, role)?;
             let member = users::find_member(conn, tenant_id, user.id)?.ok_or(ApiError::NotFound)?;
-            audit::record(
-                conn,
-                &actor,
-                tenant_id,
-                "user.create",
-                user.id,
-                None::<&Member>,
-                Some(&member),
-            )?;
-            audit::record(
-                conn,
-                &actor,
-                tenant_id,
-                "membership.create",
-                membership.id,
-                None::<&Membership>,
-                Some(&membership),
-            )?;
+            audit.created(conn, "user", user.id, &member)?;
             Ok(member)
         })
         .await?;
@@ -200,22 +171,14 @@ async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageMembers)?;
     let (id, name) = (path.into_inner(), body.0.name);
-    let (actor, tenant_id) = (ctx.actor(), ctx.tenant_id);
+    let (audit, tenant_id) = (ctx.audit(), ctx.tenant_id);
     let member = ctx
         .tx(move |conn| {
             let before = users::find_member(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(before.version)?;
             users::set_name(conn, id, name.trim())?;
             let after = users::find_member(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
-            audit::record(
-                conn,
-                &actor,
-                tenant_id,
-                "user.update",
-                id,
-                Some(&before),
-                Some(&after),
-            )?;
+            audit.updated(conn, "user", id, &before, &after)?;
             Ok(after)
         })
         .await?;
@@ -233,21 +196,13 @@ async fn update_user(
 async fn delete_user(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageMembers)?;
     let id = path.into_inner();
-    let (actor, actor_role, tenant_id) = (ctx.actor(), ctx.role, ctx.tenant_id);
+    let (audit, actor_role, tenant_id) = (ctx.audit(), ctx.role, ctx.tenant_id);
     ctx.tx(move |conn| {
         let membership =
             memberships::find_for_user(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
         guard_owner_rules(conn, actor_role, &membership, None)?;
         memberships::delete(conn, membership.id)?;
-        audit::record(
-            conn,
-            &actor,
-            tenant_id,
-            "membership.delete",
-            membership.id,
-            Some(&membership),
-            None::<&Membership>,
-        )?;
+        audit.deleted(conn, "membership", membership.id, &membership)?;
         Ok(())
     })
     .await?;

@@ -1,0 +1,60 @@
+# The two commands of the README are `make run` and `make test`; every other
+# target is a piece of `make test` (CI runs `.ci/run`, which runs `make test`).
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: run test services tools fmt-check clippy build openapi openapi-check \
+        migrations-lint migrations-roundtrip test-rust newman lint bench
+
+## The whole stack with demo data on 127.0.0.1:8080 (api) and :8081 (renderer).
+run:
+	scripts/run.sh
+
+## Everything CI checks.
+test: services tools fmt-check clippy build openapi-check migrations-lint migrations-roundtrip test-rust newman
+	@echo "make test: all checks passed"
+
+services:
+	@source scripts/lib.sh && ensure_postgres && ensure_redis
+
+tools:
+	@source scripts/lib.sh && ensure_node_tools
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+lint: fmt-check clippy migrations-lint
+
+build:
+	$(CARGO) build --workspace --bins
+
+## Regenerate openapi/openapi.json from the code.
+openapi: build
+	./target/debug/api openapi > openapi/openapi.json
+
+openapi-check: build
+	@./target/debug/api openapi | diff -u openapi/openapi.json - \
+	  || { echo "openapi/openapi.json is stale: run 'make openapi' and commit it"; exit 1; }
+
+migrations-lint:
+	scripts/migrations.sh lint
+
+migrations-roundtrip: build
+	scripts/migrations.sh roundtrip
+
+test-rust:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+newman: build
+	scripts/newman.sh
+
+## Benchmarks (release build); results and commands in BENCHMARKS.md.
+bench:
+	scripts/bench.sh
