@@ -67,11 +67,17 @@ redis_ping() {
   fi
 }
 
-# Installs the node tools (squawk, newman) from package-lock.json when missing.
+# Installs the node tools (squawk, newman) at the versions package-lock.json
+# pins, when missing. Not `npm ci`: npm leaves squawk's optional per-platform
+# packages for other platforms out of the lock file and `npm ci` then refuses it.
 ensure_node_tools() {
   if [[ ! -x node_modules/.bin/newman || ! -x node_modules/.bin/squawk ]]; then
-    log "installing node tools (npm ci)"
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    command -v npm >/dev/null 2>&1 || {
+      log "installing Node.js and npm (apt-get)"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    }
+    log "installing node tools (npm install --no-save, pinned by package-lock.json)"
+    npm install --no-save --no-audit --no-fund --loglevel=error >/dev/null
   fi
 }
 

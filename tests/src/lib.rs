@@ -138,6 +138,8 @@ pub fn test_config(db: &TestDatabase, overrides: &HashMap<&str, String>) -> cms_
 /// A running api on its own database.
 pub struct TestApp {
     pub address: String,
+    /// The server task: it ends when the server has shut down.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
     pub config: cms_api::Config,
     pub db: TestDatabase,
@@ -217,9 +219,10 @@ impl TestApp {
         cms_api::seed::seed_demo(&seed_db).await.unwrap();
         let app = cms_api::Application::build(config.clone()).await.unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        let server = tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            server,
             client: reqwest::Client::new(),
             config,
             db,
