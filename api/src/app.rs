@@ -14,6 +14,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::blocking::Blocking;
 use crate::config::Config;
+use crate::content;
+use crate::content::cache::DeliveryCache;
 use crate::db::{Db, StartupError};
 use crate::error::ApiError;
 use crate::http::metrics::Metrics;
@@ -34,7 +36,10 @@ use crate::state::AppState;
     tags(
         (name = "auth", description = "Sessions and tokens"),
         (name = "tenants", description = "Corporate clients (platform admins)"),
-        (name = "sites", description = "Landings and their hosts"),
+        (name = "sites", description = "Landings, their hosts, export, import and cloning"),
+        (name = "modules", description = "The module library blocks are made of"),
+        (name = "pages", description = "Pages, blocks, publishing, revisions, preview"),
+        (name = "delivery", description = "Public, cached, published content"),
         (name = "users", description = "Members of the tenant"),
         (name = "memberships", description = "Roles in the tenant"),
         (name = "audit", description = "Record of every write"),
@@ -104,34 +109,47 @@ pub struct Application {
     server: actix_web::dev::Server,
 }
 
+/// The state `serve` and `worker` run on: checks the database role, sets up
+/// Redis (or says it runs without it).
+pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildError> {
+    let db = Db::connect(&config.database_url, config.db_pool_size)
+        .map_err(|err| BuildError::Database(err.to_string()))?;
+    db.ensure_role_is_bound_by_rls().await?;
+    let kv =
+        Kv::new(config.redis_url.as_deref(), &config.redis_prefix).map_err(BuildError::Redis)?;
+    match kv.probe().await {
+        None => tracing::warn!(
+            "REDIS_URL is not set: caches, rate limits and token revocations use in-process fallbacks (single node only)"
+        ),
+        Some(false) => tracing::warn!("Redis does not answer: using in-process fallbacks until it does"),
+        Some(true) => tracing::info!("Redis connected"),
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Ok(web::Data::new(AppState {
+        config,
+        db,
+        kv,
+        cpu: Blocking::new("cpu", cores),
+        metrics: Metrics::default(),
+        cache: DeliveryCache::default(),
+    }))
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, BuildError> {
-        let db = Db::connect(&config.database_url, config.db_pool_size)
-            .map_err(|err| BuildError::Database(err.to_string()))?;
-        db.ensure_role_is_bound_by_rls().await?;
-        let kv = Kv::new(config.redis_url.as_deref(), &config.redis_prefix)
-            .map_err(BuildError::Redis)?;
-        match kv.probe().await {
-            None => tracing::warn!("REDIS_URL is not set: rate limits and token revocations use in-process fallbacks (single node only)"),
-            Some(false) => tracing::warn!("Redis does not answer: using in-process fallbacks until it does"),
-            Some(true) => tracing::info!("Redis connected"),
-        }
-        let listener = TcpListener::bind(config.listen_addr)?;
+        let listen_addr = config.listen_addr;
+        let state = build_state(config).await?;
+        let listener = TcpListener::bind(listen_addr)?;
         let port = listener.local_addr()?.port();
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let spec = web::Data::new(routes::spec::SpecJson(
             openapi()
                 .to_pretty_json()
                 .map_err(|err| BuildError::Spec(err.to_string()))?
                 .into(),
         ));
-        let state = web::Data::new(AppState {
-            config,
-            db,
-            kv,
-            cpu: Blocking::new("cpu", cores),
-            metrics: Metrics::default(),
-        });
+        if !state.config.scheduler_interval.is_zero() {
+            content::scheduler::spawn(state.clone(), state.config.scheduler_interval);
+        }
         let server = HttpServer::new(move || {
             let (app, api) = with_routes(
                 App::new()

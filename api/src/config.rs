@@ -27,12 +27,21 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// `CMS_BODY_LIMIT_BYTES`, default 262144: larger JSON bodies answer 413.
     pub body_limit_bytes: usize,
+    /// `CMS_IMPORT_LIMIT_BYTES`, default 16 MiB: site documents for import.
+    pub import_limit_bytes: usize,
     /// `CMS_LOGIN_LIMIT_PER_IP`, default 30 attempts per window.
     pub login_limit_per_ip: u32,
     /// `CMS_LOGIN_LIMIT_PER_ACCOUNT`, default 10 attempts per window.
     pub login_limit_per_account: u32,
     /// `CMS_LOGIN_LIMIT_WINDOW_SECS`, default 300.
     pub login_limit_window: Duration,
+    /// `CMS_SCHEDULER_INTERVAL_MS`, default 5000: how often `serve` publishes
+    /// due scheduled pages; 0 leaves that to a separate `api worker`.
+    pub scheduler_interval: Duration,
+    /// `CMS_DELIVERY_MAX_AGE_SECS`, default 30: browsers' and CDNs' max-age on delivery responses.
+    pub delivery_max_age: Duration,
+    /// `CMS_PREVIEW_TTL_SECS`, default 900: how long a preview link works.
+    pub preview_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +90,7 @@ impl Config {
                 "2592000",
             )?),
             body_limit_bytes: parse_or(&get, "CMS_BODY_LIMIT_BYTES", "262144")?,
+            import_limit_bytes: parse_or(&get, "CMS_IMPORT_LIMIT_BYTES", "16777216")?,
             login_limit_per_ip: parse_or(&get, "CMS_LOGIN_LIMIT_PER_IP", "30")?,
             login_limit_per_account: parse_or(&get, "CMS_LOGIN_LIMIT_PER_ACCOUNT", "10")?,
             login_limit_window: Duration::from_secs(parse_or(
@@ -88,6 +98,17 @@ impl Config {
                 "CMS_LOGIN_LIMIT_WINDOW_SECS",
                 "300",
             )?),
+            scheduler_interval: Duration::from_millis(parse_or(
+                &get,
+                "CMS_SCHEDULER_INTERVAL_MS",
+                "5000",
+            )?),
+            delivery_max_age: Duration::from_secs(parse_or(
+                &get,
+                "CMS_DELIVERY_MAX_AGE_SECS",
+                "30",
+            )?),
+            preview_ttl: Duration::from_secs(parse_or(&get, "CMS_PREVIEW_TTL_SECS", "900")?),
         })
     }
 }

@@ -177,6 +177,15 @@ fn constraint_error(kind: &DatabaseErrorKind, constraint: Option<&str>) -> Optio
         (DatabaseErrorKind::UniqueViolation, "memberships_tenant_user_key") => {
             ApiError::Conflict("the user is already a member of this tenant".into())
         }
+        (DatabaseErrorKind::UniqueViolation, "pages_site_locale_path_key") => {
+            ApiError::Conflict("another page of this site already has this path and locale".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "pages_live_path_key") => ApiError::Conflict(
+            "another published page of this site answers on this path and locale".into(),
+        ),
+        (DatabaseErrorKind::UniqueViolation, "custom_modules_tenant_key_key") => {
+            ApiError::Conflict("a custom module with this key already exists".into())
+        }
         (DatabaseErrorKind::CheckViolation, "memberships_role_check") => {
             ApiError::invalid("role", "is not a known role")
         }

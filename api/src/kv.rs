@@ -48,6 +48,16 @@ impl Kv {
         self.redis.is_some()
     }
 
+    /// The shared connection, for callers with their own Redis commands.
+    pub fn redis(&self) -> Option<ConnectionManager> {
+        self.redis.clone()
+    }
+
+    /// Prefix every key of this process starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// `Some(true)` when Redis answers PING, `Some(false)` when it does not,
     /// `None` when it is not configured.
     pub async fn probe(&self) -> Option<bool> {
@@ -151,13 +161,13 @@ impl Kv {
             .map(|(count, _)| *count)
     }
 
-    fn redis_failed(&self, err: &redis::RedisError) {
+    pub fn redis_failed(&self, err: &redis::RedisError) {
         if !self.redis_failing.swap(true, Ordering::Relaxed) {
             tracing::warn!(error = %err, "Redis is unavailable; using in-process fallbacks until it answers again");
         }
     }
 
-    fn redis_recovered(&self) {
+    pub fn redis_recovered(&self) {
         if self.redis_failing.swap(false, Ordering::Relaxed) {
             tracing::info!("Redis answers again; shared state is back in Redis");
         }

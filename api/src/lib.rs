@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod blocking;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod error;
 pub mod http;

@@ -47,6 +47,28 @@ enum Command {
     Seed {
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
+        /// Also seed this many load-test tenants (`scale-N`, host `scale-N.localhost`).
+        #[arg(long, default_value_t = 0)]
+        scale: usize,
+        /// Published pages per load-test landing.
+        #[arg(long, default_value_t = 10)]
+        scale_pages: usize,
+    },
+    /// Run background jobs only (scheduled publishing), without serving HTTP.
+    Worker,
+    /// Copy a site (pages, blocks, custom modules, live revisions) under a new name and host.
+    CloneSite {
+        #[arg(long)]
+        site: uuid::Uuid,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        domain: String,
+        /// Target tenant (slug or id); default the source site's tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -145,10 +167,49 @@ async fn run(command: Command) -> CliResult {
             .await??;
             println!("{report}");
         }
-        Command::Seed { database_url } => {
+        Command::Seed {
+            database_url,
+            scale,
+            scale_pages,
+        } => {
             let db = Db::connect(&database_url, 2)?;
             db.ensure_role_is_bound_by_rls().await?;
             print!("{}", seed::seed_demo(&db).await?);
+            if scale > 0 {
+                print!("{}", seed::seed_scale(&db, scale, scale_pages).await?);
+            }
+        }
+        Command::Worker => {
+            let state = cms_api::app::build_state(Config::from_env()?).await?;
+            let interval = std::time::Duration::from_millis(
+                state.config.scheduler_interval.as_millis().max(1000) as u64,
+            );
+            tracing::info!(
+                interval_ms = interval.as_millis() as u64,
+                "worker running scheduled publishing"
+            );
+            let worker = cms_api::content::scheduler::spawn(state, interval);
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
+                _ = worker => {}
+            }
+        }
+        Command::CloneSite {
+            site,
+            name,
+            domain,
+            tenant,
+            database_url,
+        } => {
+            let db = Db::connect(&database_url, 2)?;
+            db.ensure_role_is_bound_by_rls().await?;
+            let copy =
+                cms_api::content::transfer::clone_as_system(&db, site, &name, &domain, tenant)
+                    .await?;
+            println!(
+                "cloned site {site} as {} ({}) on {domain}",
+                copy.id, copy.name
+            );
         }
         Command::Openapi => {
             println!("{}", cms_api::openapi().to_pretty_json()?);

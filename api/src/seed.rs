@@ -5,9 +5,10 @@
 use uuid::Uuid;
 
 use crate::auth::password;
-use crate::db::domains::{self, Domain};
+use crate::content::{demo, transfer};
+use crate::db::audit::{Actor, Audit};
 use crate::db::memberships::{self, NewMembership};
-use crate::db::sites::{self, NewSite};
+use crate::db::routing;
 use crate::db::tenants::{self, NewTenant};
 use crate::db::users::{self, NewUser};
 use crate::db::{Db, Scope};
@@ -146,42 +147,20 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
                     )?;
                 }
             }
-            let existing = sites::list(
-                conn,
-                &crate::http::pagination::PageRequest {
-                    limit: 200,
-                    after: None,
-                },
-            )?;
-            let site = match existing.into_iter().find(|site| site.name == demo.site) {
-                Some(site) => site,
-                None => sites::insert(
-                    conn,
-                    &NewSite {
-                        id: Uuid::now_v7(),
-                        tenant_id,
-                        name: demo.site.to_owned(),
-                        default_locale: "en".to_owned(),
-                        locales: vec!["en".to_owned(), "ru".to_owned()],
-                        theme: serde_json::json!({"primary_color": "#0f766e", "font": "Inter"}),
-                        analytics: serde_json::json!({}),
+            if routing::host(conn, demo.host)?.is_none() {
+                let audit = Audit {
+                    actor: Actor {
+                        user_id: None,
+                        request_id: Some("seed".into()),
                     },
-                )?,
-            };
-            if !domains::list_for_site(conn, site.id)?
-                .iter()
-                .any(|d| d.host == demo.host)
-            {
-                domains::insert(
+                    tenant_id,
+                };
+                transfer::import(
                     conn,
-                    &Domain {
-                        id: Uuid::now_v7(),
-                        tenant_id,
-                        site_id: site.id,
-                        host: demo.host.to_owned(),
-                        is_primary: true,
-                        created_at: chrono::Utc::now(),
-                    },
+                    &audit,
+                    demo::landing_document(demo.site, 3),
+                    demo.site,
+                    demo.host,
                 )?;
             }
             Ok(())
@@ -193,4 +172,62 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
         ));
     }
     Ok(summary)
+}
+
+/// Load-test data: `tenants` extra tenants `scale-N`, each with one published
+/// landing of `pages` pages on host `scale-N.localhost`. Idempotent.
+pub async fn seed_scale(db: &Db, tenants_count: usize, pages: usize) -> Result<String, ApiError> {
+    let mut created = 0;
+    for index in 1..=tenants_count {
+        let slug = format!("scale-{index}");
+        let host = format!("{slug}.localhost");
+        let created_now = db
+            .tx(Scope::global(), move |conn| {
+                let tenant_id = match tenants::find_by_key(conn, &slug)? {
+                    Some(tenant) => tenant.id,
+                    None => {
+                        tenants::insert(
+                            conn,
+                            &NewTenant {
+                                id: Uuid::now_v7(),
+                                slug: &slug,
+                                name: &format!("Scale client {index}"),
+                            },
+                        )?
+                        .id
+                    }
+                };
+                if routing::host(conn, &host)?.is_some() {
+                    return Ok(false);
+                }
+                crate::db::set_scope(
+                    conn,
+                    Scope {
+                        tenant_id: Some(tenant_id),
+                        user_id: None,
+                    },
+                )?;
+                let audit = Audit {
+                    actor: Actor {
+                        user_id: None,
+                        request_id: Some("seed".into()),
+                    },
+                    tenant_id,
+                };
+                let name = format!("Scale landing {index}");
+                transfer::import(
+                    conn,
+                    &audit,
+                    demo::landing_document(&name, pages),
+                    &name,
+                    &host,
+                )?;
+                Ok(true)
+            })
+            .await?;
+        created += usize::from(created_now);
+    }
+    Ok(format!(
+        "scale seed: {tenants_count} tenants with {pages} pages each ({created} created now)\n"
+    ))
 }

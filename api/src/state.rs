@@ -4,6 +4,7 @@
 
 use crate::blocking::Blocking;
 use crate::config::Config;
+use crate::content::cache::DeliveryCache;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
 use crate::kv::Kv;
@@ -16,4 +17,5 @@ pub struct AppState {
     /// instead of starving everything else.
     pub cpu: Blocking,
     pub metrics: Metrics,
+    pub cache: DeliveryCache,
 }

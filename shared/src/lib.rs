@@ -2,4 +2,5 @@
 //! (and external tools) can depend on it cheaply.
 
 pub mod host;
+pub mod path;
 pub mod slug;

@@ -86,9 +86,27 @@ async fn lists_show_only_the_callers_tenant() {
         emails.contains(&ALPHA_EDITOR) && !emails.contains(&BETA_EDITOR),
         "{emails:?}"
     );
+    // Each tenant's audit log holds only its own records.
+    let alpha_audit = app
+        .get("/api/v1/audit-log", &alpha.access)
+        .await
+        .expect(200);
     let beta_audit = app.get("/api/v1/audit-log", &beta.access).await.expect(200);
+    let actions = |reply: &Reply| -> Vec<String> {
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
     assert!(
-        beta_audit.body["items"].as_array().unwrap().is_empty(),
+        actions(&alpha_audit).contains(&"site.create".to_owned()),
+        "{}",
+        alpha_audit.text
+    );
+    assert!(
+        !actions(&beta_audit).contains(&"site.create".to_owned()),
         "{}",
         beta_audit.text
     );

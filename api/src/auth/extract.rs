@@ -31,7 +31,7 @@ impl AuthUser {
 
     pub fn actor(&self) -> Actor {
         Actor {
-            user_id: self.claims.sub,
+            user_id: Some(self.claims.sub),
             request_id: self.request_id.clone(),
         }
     }

@@ -40,6 +40,20 @@ pub struct Claims {
     pub jti: Uuid,
 }
 
+/// Claims of a preview token: read access to one page's draft, nothing else.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PreviewClaims {
+    /// The page.
+    pub page: Uuid,
+    pub tid: Uuid,
+    pub exp: i64,
+    pub iat: i64,
+}
+
+/// The `typ` header of preview tokens; access tokens carry `JWT`. Each kind is
+/// refused where the other is expected.
+const PREVIEW_TYP: &str = "preview+jwt";
+
 /// A JSON Web Key Set with the api's public key.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Jwks {
@@ -91,24 +105,52 @@ impl SigningKey {
     }
 
     pub fn sign(&self, claims: &Claims) -> Result<String, ApiError> {
+        self.sign_typed("JWT", claims)
+    }
+
+    pub fn sign_preview(&self, claims: &PreviewClaims) -> Result<String, ApiError> {
+        self.sign_typed(PREVIEW_TYP, claims)
+    }
+
+    fn sign_typed<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, ApiError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
+        header.typ = Some(typ.to_owned());
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(ApiError::internal)
     }
 
-    /// Verifies signature, algorithm (EdDSA only), `kid` and expiry.
+    /// Verifies an access token: signature, algorithm (EdDSA only), `kid`,
+    /// `typ` and expiry.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let rejected = || ApiError::Unauthorized("the access token is invalid or expired".into());
-        let header = jsonwebtoken::decode_header(token).map_err(|_| rejected())?;
-        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
-            return Err(rejected());
+        self.verify_typed(token, "JWT", &["exp", "iat", "sub", "jti"])
+            .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired".into()))
+    }
+
+    /// Verifies a preview token the same way.
+    pub fn verify_preview(&self, token: &str) -> Result<PreviewClaims, ApiError> {
+        self.verify_typed(token, PREVIEW_TYP, &["exp", "iat"])
+            .map_err(|_| ApiError::Unauthorized("the preview token is invalid or expired".into()))
+    }
+
+    fn verify_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        required: &[&str],
+    ) -> Result<T, ()> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| ())?;
+        let expected = header.alg == Algorithm::EdDSA
+            && header.kid.as_deref() == Some(self.kid.as_str())
+            && header.typ.as_deref() == Some(typ);
+        if !expected {
+            return Err(());
         }
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "iat", "sub", "jti"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        validation.set_required_spec_claims(required);
+        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|_| rejected())
+            .map_err(|_| ())
     }
 
     pub fn jwks(&self) -> Jwks {
@@ -176,6 +218,23 @@ mod tests {
         let other = SigningKey::from_pem(&SigningKey::generate_pem().unwrap()).unwrap();
         assert!(key.verify(&other.sign(&claims(60)).unwrap()).is_err());
         assert!(key.verify(&key.sign(&claims(-60)).unwrap()).is_err());
+    }
+
+    #[test]
+    fn preview_and_access_tokens_are_not_interchangeable() {
+        let key = SigningKey::from_pem(&SigningKey::generate_pem().unwrap()).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let preview = key
+            .sign_preview(&PreviewClaims {
+                page: Uuid::now_v7(),
+                tid: Uuid::now_v7(),
+                exp: now + 60,
+                iat: now,
+            })
+            .unwrap();
+        assert!(key.verify_preview(&preview).is_ok());
+        assert!(key.verify(&preview).is_err());
+        assert!(key.verify_preview(&key.sign(&claims(60)).unwrap()).is_err());
     }
 
     #[test]

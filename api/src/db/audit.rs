@@ -33,7 +33,8 @@ pub struct AuditEntry {
 /// Who did it, from the request: carried into every audited write.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: Uuid,
+    /// `None` for the system itself (the scheduler, the CLI).
+    pub user_id: Option<Uuid>,
     pub request_id: Option<String>,
 }
 
@@ -74,6 +75,21 @@ impl Audit {
         )
     }
 
+    /// Another verb than create/update/delete (`page.publish`, `site.clone`).
+    pub fn event<T: Serialize>(
+        &self,
+        conn: &mut PgConnection,
+        entity: &str,
+        verb: &str,
+        id: Uuid,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<(), ApiError> {
+        let before = before.map(to_json).transpose()?;
+        let after = after.map(to_json).transpose()?;
+        self.write(conn, entity, verb, id, before, after)
+    }
+
     pub fn deleted<T: Serialize>(
         &self,
         conn: &mut PgConnection,
@@ -96,7 +112,7 @@ impl Audit {
         let entry = AuditEntry {
             id: Uuid::now_v7(),
             tenant_id: self.tenant_id,
-            actor_user_id: Some(self.actor.user_id),
+            actor_user_id: self.actor.user_id,
             action: format!("{entity}.{verb}"),
             entity_type: entity.to_owned(),
             entity_id,

@@ -5,7 +5,10 @@
 pub mod audit;
 pub mod domains;
 pub mod memberships;
+pub mod modules;
+pub mod pages;
 pub mod refresh_tokens;
+pub mod routing;
 pub mod schema;
 pub mod setup;
 pub mod sites;
@@ -136,7 +139,9 @@ struct RoleFlags {
     bypass_rls: bool,
 }
 
-fn set_scope(conn: &mut PgConnection, scope: Scope) -> Result<(), ApiError> {
+/// Sets the RLS scope of the current transaction (used once a routing lookup
+/// inside a global transaction has found the tenant).
+pub fn set_scope(conn: &mut PgConnection, scope: Scope) -> Result<(), ApiError> {
     diesel::sql_query(
         "SELECT set_config('app.tenant_id', coalesce($1, ''), true), \
                 set_config('app.user_id', coalesce($2, ''), true)",

@@ -102,10 +102,92 @@ diesel::joinable!(sites -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
+    builtin_modules,
+    custom_modules,
     domains,
     memberships,
+    page_blocks,
+    page_revisions,
+    pages,
     refresh_tokens,
     sites,
     tenants,
     users,
 );
+
+diesel::table! {
+    builtin_modules (key) {
+        key -> Text,
+        name -> Text,
+        category -> Text,
+        props_schema -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    custom_modules (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        key -> Text,
+        name -> Text,
+        category -> Text,
+        props_schema -> Jsonb,
+        template -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    pages (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Uuid,
+        locale -> Text,
+        path -> Text,
+        title -> Text,
+        seo -> Jsonb,
+        status -> Text,
+        publish_at -> Nullable<Timestamptz>,
+        published_revision_id -> Nullable<Uuid>,
+        published_at -> Nullable<Timestamptz>,
+        published_locale -> Nullable<Text>,
+        published_path -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    page_blocks (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        page_id -> Uuid,
+        position -> Int4,
+        module_key -> Text,
+        props -> Jsonb,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    page_revisions (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        page_id -> Uuid,
+        number -> Int4,
+        snapshot -> Jsonb,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(custom_modules -> tenants (tenant_id));
+diesel::joinable!(pages -> sites (site_id));
+diesel::joinable!(page_blocks -> pages (page_id));
+diesel::joinable!(page_revisions -> pages (page_id));

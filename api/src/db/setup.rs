@@ -13,6 +13,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 pub const OWNER_ROLE: &str = "cms_owner";
 pub const APP_ROLE: &str = "cms_app";
+/// Owns the routing functions (host or site id -> tenant) that public delivery
+/// and the scheduler call before a tenant can be set. Cannot log in.
+pub const ROUTER_ROLE: &str = "cms_router";
 
 pub type SetupResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -62,6 +65,16 @@ pub fn ensure_roles(admin: &mut PgConnection, passwords: &RolePasswords) -> Setu
         ))
         .execute(admin)?;
     }
+    diesel::sql_query(format!(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ROUTER_ROLE}') THEN \
+             CREATE ROLE {ROUTER_ROLE} NOLOGIN BYPASSRLS; \
+           END IF; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    ))
+    .execute(admin)?;
+    // The owner runs the migration that hands the routing functions to the router role.
+    diesel::sql_query(format!("GRANT {ROUTER_ROLE} TO {OWNER_ROLE}")).execute(admin)?;
     Ok(())
 }
 
@@ -108,11 +121,28 @@ pub fn drop_database(admin: &mut PgConnection, database: &str) -> SetupResult<()
     Ok(())
 }
 
-/// Applies every pending migration; answers the versions applied.
+/// Applies every pending migration and registers the built-in modules;
+/// answers the versions applied.
 pub fn migrate_up(owner_url: &str) -> SetupResult<Vec<String>> {
     let mut conn = PgConnection::establish(owner_url)?;
-    let applied = conn.run_pending_migrations(MIGRATIONS)?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    let applied: Vec<String> = conn
+        .run_pending_migrations(MIGRATIONS)?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let builtins: Vec<_> = crate::content::builtin::builtin_modules()
+        .into_iter()
+        .map(|m| {
+            (
+                m.key.to_owned(),
+                m.name.to_owned(),
+                m.category.to_owned(),
+                m.props_schema,
+            )
+        })
+        .collect();
+    crate::db::modules::upsert_builtins(&mut conn, &builtins)?;
+    Ok(applied)
 }
 
 /// Reverts every applied migration, newest first; answers the versions reverted.

@@ -21,9 +21,13 @@ pub trait Validate {
     fn validate(&self) -> Vec<FieldError>;
 }
 
-/// A JSON body that parsed and validated.
+/// A JSON body that parsed and validated, of at most `CMS_BODY_LIMIT_BYTES`.
 #[derive(Debug)]
 pub struct ValidJson<T>(pub T);
+
+/// The same for site documents, of at most `CMS_IMPORT_LIMIT_BYTES`.
+#[derive(Debug)]
+pub struct LargeJson<T>(pub T);
 
 impl<T> FromRequest for ValidJson<T>
 where
@@ -36,6 +40,36 @@ where
         let limit = req
             .app_data::<web::Data<AppState>>()
             .map_or(DEFAULT_BODY_LIMIT, |state| state.config.body_limit_bytes);
+        let body = read_json(req, payload, limit);
+        Box::pin(async move { body.await.map(ValidJson) })
+    }
+}
+
+impl<T> FromRequest for LargeJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(DEFAULT_BODY_LIMIT, |state| state.config.import_limit_bytes);
+        let body = read_json(req, payload, limit);
+        Box::pin(async move { body.await.map(LargeJson) })
+    }
+}
+
+fn read_json<T>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> LocalBoxFuture<'static, Result<T, ApiError>>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    {
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -68,7 +102,7 @@ where
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_body(&body).map(ValidJson)
+            parse_body(&body)
         })
     }
 }

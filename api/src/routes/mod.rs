@@ -3,8 +3,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod delivery;
 pub mod health;
 pub mod memberships;
+pub mod modules;
+pub mod pages;
+pub mod site_transfer;
 pub mod sites;
 pub mod spec;
 pub mod tenants;
@@ -16,7 +20,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure_v1(cfg: &mut ServiceConfig) {
     cfg.configure(auth::configure)
         .configure(tenants::configure)
+        .configure(site_transfer::configure)
         .configure(sites::configure)
+        .configure(modules::configure)
+        .configure(pages::configure)
+        .configure(delivery::configure)
         .configure(users::configure)
         .configure(memberships::configure)
         .configure(audit::configure)

@@ -10,12 +10,14 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
+use crate::content::cache::Invalidation;
 use crate::db::domains::{self, Domain};
 use crate::db::sites::{self, NewSite, Site, SiteChanges};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_sites)
@@ -215,6 +217,7 @@ async fn get_site(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse,
 )]
 #[patch("/sites/{id}")]
 async fn update_site(
+    state: web::Data<AppState>,
     ctx: TenantCtx,
     path: web::Path<Uuid>,
     if_match: IfMatch,
@@ -254,6 +257,10 @@ async fn update_site(
             Ok(after)
         })
         .await?;
+    state
+        .cache
+        .invalidate(&state.kv, Invalidation::site(site.tenant_id, site.id))
+        .await;
     Ok(ok_with_etag(site.version, &site))
 }
 
@@ -266,6 +273,7 @@ async fn update_site(
 )]
 #[delete("/sites/{id}")]
 async fn delete_site(
+    state: web::Data<AppState>,
     ctx: TenantCtx,
     path: web::Path<Uuid>,
     if_match: IfMatch,
@@ -281,6 +289,10 @@ async fn delete_site(
         Ok(())
     })
     .await?;
+    state
+        .cache
+        .invalidate(&state.kv, Invalidation::site(ctx.tenant_id, id))
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -339,6 +351,7 @@ async fn list_domains(
 )]
 #[post("/sites/{id}/domains")]
 async fn add_domain(
+    state: web::Data<AppState>,
     ctx: TenantCtx,
     path: web::Path<Uuid>,
     body: ValidJson<AddDomain>,
@@ -367,6 +380,10 @@ async fn add_domain(
             Ok(domain)
         })
         .await?;
+    state
+        .cache
+        .invalidate(&state.kv, Invalidation::site(tenant_id, site_id))
+        .await;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -384,6 +401,7 @@ async fn add_domain(
 )]
 #[delete("/sites/{id}/domains/{domain_id}")]
 async fn remove_domain(
+    state: web::Data<AppState>,
     ctx: TenantCtx,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -397,5 +415,9 @@ async fn remove_domain(
         Ok(())
     })
     .await?;
+    state
+        .cache
+        .invalidate(&state.kv, Invalidation::site(ctx.tenant_id, site_id))
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }

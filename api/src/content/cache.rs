@@ -1,0 +1,249 @@
+//! The delivery response cache and its invalidation.
+//!
+//! Entries live in Redis under keys that embed a generation counter: a page's
+//! entry under its own page generation, manifests and sitemaps under the
+//! site's. Publishing bumps exactly the affected counters (no SCAN, no key
+//! listing), so stale entries are simply never read again and expire by TTL.
+//! Every invalidation is also published on `cms:invalidate` for renderers.
+//! Without Redis the same scheme runs on in-process maps (single node).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::web::Bytes;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::kv::Kv;
+
+/// The channel renderers subscribe to.
+pub const INVALIDATION_CHANNEL: &str = "cms:invalidate";
+/// How long an entry may live even if an invalidation were lost.
+const ENTRY_TTL: Duration = Duration::from_secs(300);
+const LOCAL_MAX_ENTRIES: usize = 20_000;
+
+/// A cached delivery response.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub etag: String,
+    pub body: Bytes,
+}
+
+/// What a change makes stale: the site's manifest and sitemap, and these pages.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invalidation {
+    pub tenant: Uuid,
+    pub site: Uuid,
+    /// `(locale, path)` of every page whose delivery changed.
+    #[serde(skip)]
+    pub pages: Vec<(String, String)>,
+    /// The changed paths (all locales), as renderers evict them.
+    pub paths: Vec<String>,
+    /// The site's generation after the change.
+    pub generation: u64,
+}
+
+impl Invalidation {
+    pub fn site(tenant: Uuid, site: Uuid) -> Self {
+        Invalidation {
+            tenant,
+            site,
+            pages: Vec::new(),
+            paths: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    pub fn page(tenant: Uuid, site: Uuid, locale: &str, path: &str) -> Self {
+        Invalidation {
+            tenant,
+            site,
+            pages: vec![(locale.to_owned(), path.to_owned())],
+            paths: vec![path.to_owned()],
+            generation: 0,
+        }
+    }
+}
+
+/// Which delivery document an entry is.
+pub enum Entry<'a> {
+    Page {
+        site: Uuid,
+        locale: &'a str,
+        path: &'a str,
+    },
+    Manifest {
+        site: Uuid,
+    },
+    Sitemap {
+        site: Uuid,
+    },
+}
+
+/// Reads the generation named by KEYS[1] and the entry ARGV[1]..generation in
+/// one round trip.
+const LOOKUP_SCRIPT: &str = r#"
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('GET', ARGV[1] .. generation)}
+"#;
+
+#[derive(Default)]
+pub struct DeliveryCache {
+    local_entries: Mutex<HashMap<String, (Cached, Instant)>>,
+    local_generations: Mutex<HashMap<String, u64>>,
+}
+
+fn encode(cached: &Cached) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(cached.etag.len() + 1 + cached.body.len());
+    raw.extend_from_slice(cached.etag.as_bytes());
+    raw.push(b'\n');
+    raw.extend_from_slice(&cached.body);
+    raw
+}
+
+fn decode(raw: &[u8]) -> Option<Cached> {
+    let split = raw.iter().position(|b| *b == b'\n')?;
+    Some(Cached {
+        etag: String::from_utf8(raw[..split].to_vec()).ok()?,
+        body: Bytes::copy_from_slice(&raw[split + 1..]),
+    })
+}
+
+impl DeliveryCache {
+    fn keys(kv: &Kv, entry: &Entry) -> (String, String) {
+        let prefix = kv.prefix();
+        match entry {
+            Entry::Page { site, locale, path } => (
+                format!("{prefix}gen:page:{site}:{locale}:{path}"),
+                format!("{prefix}dl:page:{site}:{locale}:{path}:"),
+            ),
+            Entry::Manifest { site } => (
+                format!("{prefix}gen:site:{site}"),
+                format!("{prefix}dl:manifest:{site}:"),
+            ),
+            Entry::Sitemap { site } => (
+                format!("{prefix}gen:site:{site}"),
+                format!("{prefix}dl:sitemap:{site}:"),
+            ),
+        }
+    }
+
+    /// The cached response and the generation it is keyed under (for `put`).
+    pub async fn get(&self, kv: &Kv, entry: &Entry<'_>) -> (Option<Cached>, u64) {
+        let (generation_key, entry_prefix) = Self::keys(kv, entry);
+        if let Some(mut conn) = kv.redis() {
+            let result: Result<(String, Option<Vec<u8>>), _> = redis::Script::new(LOOKUP_SCRIPT)
+                .key(&generation_key)
+                .arg(&entry_prefix)
+                .invoke_async(&mut conn)
+                .await;
+            match result {
+                Ok((generation, raw)) => {
+                    kv.redis_recovered();
+                    return (
+                        raw.as_deref().and_then(decode),
+                        generation.parse().unwrap_or(0),
+                    );
+                }
+                Err(err) => kv.redis_failed(&err),
+            }
+        }
+        let generation = self.local_generation(&generation_key);
+        let key = format!("{entry_prefix}{generation}");
+        let now = Instant::now();
+        let hit = self.local_entries.lock().ok().and_then(|entries| {
+            entries
+                .get(&key)
+                .filter(|(_, expires)| *expires > now)
+                .map(|(c, _)| c.clone())
+        });
+        (hit, generation)
+    }
+
+    /// Stores a response under the generation `get` answered.
+    pub async fn put(&self, kv: &Kv, entry: &Entry<'_>, generation: u64, cached: &Cached) {
+        let (_, entry_prefix) = Self::keys(kv, entry);
+        let key = format!("{entry_prefix}{generation}");
+        if let Some(mut conn) = kv.redis() {
+            let result: Result<(), _> = redis::cmd("SET")
+                .arg(&key)
+                .arg(encode(cached))
+                .arg("EX")
+                .arg(ENTRY_TTL.as_secs())
+                .query_async(&mut conn)
+                .await;
+            match result {
+                Ok(()) => return kv.redis_recovered(),
+                Err(err) => kv.redis_failed(&err),
+            }
+        }
+        if let Ok(mut entries) = self.local_entries.lock() {
+            if entries.len() >= LOCAL_MAX_ENTRIES {
+                let now = Instant::now();
+                entries.retain(|_, (_, expires)| *expires > now);
+                if entries.len() >= LOCAL_MAX_ENTRIES {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (cached.clone(), Instant::now() + ENTRY_TTL));
+        }
+    }
+
+    /// Bumps the generations `change` touches and announces it on `cms:invalidate`.
+    pub async fn invalidate(&self, kv: &Kv, mut change: Invalidation) {
+        let site_key = format!("{}gen:site:{}", kv.prefix(), change.site);
+        let page_keys: Vec<String> = change
+            .pages
+            .iter()
+            .map(|(locale, path)| {
+                Self::keys(
+                    kv,
+                    &Entry::Page {
+                        site: change.site,
+                        locale,
+                        path,
+                    },
+                )
+                .0
+            })
+            .collect();
+        if let Some(mut conn) = kv.redis() {
+            let mut pipe = redis::pipe();
+            pipe.atomic().cmd("INCR").arg(&site_key);
+            for key in &page_keys {
+                pipe.cmd("INCR").arg(key).ignore();
+            }
+            let bumped: Result<(u64,), _> = pipe.query_async(&mut conn).await;
+            match bumped {
+                Ok((generation,)) => {
+                    change.generation = generation;
+                    let message = serde_json::to_string(&change).unwrap_or_default();
+                    let published: Result<i64, _> = redis::cmd("PUBLISH")
+                        .arg(INVALIDATION_CHANNEL)
+                        .arg(message)
+                        .query_async(&mut conn)
+                        .await;
+                    if let Err(err) = published {
+                        kv.redis_failed(&err);
+                    }
+                }
+                Err(err) => kv.redis_failed(&err),
+            }
+        }
+        // The local generations move too: they key the fallback entries.
+        if let Ok(mut generations) = self.local_generations.lock() {
+            for key in page_keys.iter().chain(std::iter::once(&site_key)) {
+                *generations.entry(key.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    fn local_generation(&self, key: &str) -> u64 {
+        self.local_generations
+            .lock()
+            .ok()
+            .and_then(|generations| generations.get(key).copied())
+            .unwrap_or(0)
+    }
+}
