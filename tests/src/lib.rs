@@ -331,3 +331,86 @@ pub async fn demo_editors(app: &TestApp) -> (Session, Session) {
 pub const ALPHA_EDITOR: &str = "editor@alpha.example";
 pub const BETA_EDITOR: &str = "editor@beta.example";
 pub const PLATFORM_ADMIN: &str = "admin@example.com";
+
+/// A subscriber on `cms:invalidate`, as a renderer would have.
+pub struct InvalidationListener {
+    pubsub: redis::aio::PubSub,
+}
+
+impl InvalidationListener {
+    pub async fn subscribe() -> Self {
+        let client = redis::Client::open(redis_url()).unwrap();
+        let mut pubsub = client.get_async_pubsub().await.unwrap();
+        pubsub.subscribe("cms:invalidate").await.unwrap();
+        InvalidationListener { pubsub }
+    }
+
+    /// The next message about `site`, skipping other tests' traffic; `None`
+    /// when none arrives within `wait`.
+    pub async fn next_for_site(&mut self, site: &str, wait: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut messages = self.pubsub.on_message();
+        loop {
+            let message = tokio::time::timeout_at(deadline, messages.next())
+                .await
+                .ok()??;
+            let payload: String = message.get_payload().unwrap();
+            let value: Value = serde_json::from_str(&payload).unwrap();
+            if value["site"] == site {
+                return Some(value);
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// The first site of the session's tenant.
+    pub async fn first_site(&self, token: &str) -> String {
+        let sites = self.get("/api/v1/sites", token).await.expect(200);
+        sites.body["items"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A draft page with a hero and a rich-text block; answers the page JSON.
+    pub async fn draft_page(&self, token: &str, site: &str, path: &str, title: &str) -> Value {
+        let page = self
+            .post(
+                &format!("/api/v1/sites/{site}/pages"),
+                token,
+                serde_json::json!({"path": path, "title": title}),
+            )
+            .await
+            .expect(201)
+            .body;
+        let id = page["id"].as_str().unwrap();
+        self.post(
+            &format!("/api/v1/pages/{id}/blocks"),
+            token,
+            serde_json::json!({"module": "hero", "props": {"title": title}}),
+        )
+        .await
+        .expect(201);
+        self.post(
+            &format!("/api/v1/pages/{id}/blocks"),
+            token,
+            serde_json::json!({"module": "rich_text", "props": {"html": "<p>Body</p>"}}),
+        )
+        .await
+        .expect(201);
+        page
+    }
+
+    pub async fn publish(&self, token: &str, page: &str) -> Reply {
+        self.post(
+            &format!("/api/v1/pages/{page}/publish"),
+            token,
+            serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// A public GET (no token), with optional extra headers.
+    pub async fn public(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send(Method::GET, path, None, None, headers).await
+    }
+}

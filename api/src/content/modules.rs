@@ -33,9 +33,22 @@ pub fn resolve(conn: &mut PgConnection, key: &str) -> Result<ModuleDef, ApiError
 
 /// Validates `props` against `schema` (422 listing every failure by JSON
 /// pointer under `/props`) and answers them with rich text sanitised.
-pub fn validate_props(schema: &Value, mut props: Value) -> Result<Value, ApiError> {
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|err| ApiError::internal(format!("module schema does not compile: {err}")))?;
+pub fn validate_props(schema: &Value, props: Value) -> Result<Value, ApiError> {
+    validate_with(&compile(schema)?, schema, props)
+}
+
+/// A module schema compiled for repeated validation.
+pub fn compile(schema: &Value) -> Result<jsonschema::Validator, ApiError> {
+    jsonschema::validator_for(schema)
+        .map_err(|err| ApiError::internal(format!("module schema does not compile: {err}")))
+}
+
+/// `validate_props` with an already compiled schema.
+pub fn validate_with(
+    validator: &jsonschema::Validator,
+    schema: &Value,
+    mut props: Value,
+) -> Result<Value, ApiError> {
     let errors: Vec<FieldError> = validator
         .iter_errors(&props)
         .map(|error| {

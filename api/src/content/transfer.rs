@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::modules::{self as module_rules, validate_props};
+use super::modules::{self as module_rules};
 use crate::db::audit::Audit;
 use crate::db::domains::{self, Domain};
 use crate::db::modules::{self, CustomModule};
@@ -165,31 +165,36 @@ pub fn export(conn: &mut PgConnection, site_id: Uuid) -> Result<SiteDocument, Ap
     })
 }
 
-/// Module schemas by key, read once per import.
+/// Module schemas by key, read and compiled once per import.
 struct Library {
-    schemas: HashMap<String, Value>,
+    schemas: HashMap<String, (Value, jsonschema::Validator)>,
 }
 
 impl Library {
     fn load(conn: &mut PgConnection) -> Result<Self, ApiError> {
-        let mut schemas: HashMap<String, Value> = modules::list_builtins(conn)?
+        let mut raw: HashMap<String, Value> = modules::list_builtins(conn)?
             .into_iter()
             .map(|m| (m.key, m.props_schema))
             .collect();
         for custom in modules::list_custom(conn)? {
-            schemas.entry(custom.key).or_insert(custom.props_schema);
+            raw.entry(custom.key).or_insert(custom.props_schema);
+        }
+        let mut schemas = HashMap::with_capacity(raw.len());
+        for (key, schema) in raw {
+            let validator = module_rules::compile(&schema)?;
+            schemas.insert(key, (schema, validator));
         }
         Ok(Library { schemas })
     }
 
     fn check(&self, where_: &str, module: &str, props: Value) -> Result<Value, ApiError> {
-        let schema = self.schemas.get(module).ok_or_else(|| {
+        let (schema, validator) = self.schemas.get(module).ok_or_else(|| {
             ApiError::invalid(
                 where_,
                 format!("uses module {module:?}, which the library lacks"),
             )
         })?;
-        validate_props(schema, props).map_err(|err| match err {
+        module_rules::validate_with(validator, schema, props).map_err(|err| match err {
             ApiError::Validation(errors) => ApiError::Validation(
                 errors
                     .into_iter()
