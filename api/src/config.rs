@@ -40,6 +40,9 @@ pub struct Config {
     pub scheduler_interval: Duration,
     /// `CMS_DELIVERY_MAX_AGE_SECS`, default 30: browsers' and CDNs' max-age on delivery responses.
     pub delivery_max_age: Duration,
+    /// `CMS_DELIVERY_CACHE_TTL_SECS`, default 300: how long a delivery response
+    /// stays in the response cache at most; 0 turns the cache off.
+    pub delivery_cache_ttl: Duration,
     /// `CMS_PREVIEW_TTL_SECS`, default 900: how long a preview link works.
     pub preview_ttl: Duration,
 }
@@ -107,6 +110,11 @@ impl Config {
                 &get,
                 "CMS_DELIVERY_MAX_AGE_SECS",
                 "30",
+            )?),
+            delivery_cache_ttl: Duration::from_secs(parse_or(
+                &get,
+                "CMS_DELIVERY_CACHE_TTL_SECS",
+                "300",
             )?),
             preview_ttl: Duration::from_secs(parse_or(&get, "CMS_PREVIEW_TTL_SECS", "900")?),
         })

@@ -128,15 +128,26 @@ fn count_sites(
     conn: &mut PgConnection,
     tenant: Option<&str>,
 ) -> Result<i64, diesel::result::Error> {
+    count_in(conn, "sites", tenant)
+}
+
+/// Rows of `table` the app role sees in a transaction scoped to `tenant`.
+fn count_in(
+    conn: &mut PgConnection,
+    table: &str,
+    tenant: Option<&str>,
+) -> Result<i64, diesel::result::Error> {
     conn.transaction(|conn| {
         if let Some(tenant) = tenant {
             diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
                 .bind::<Text, _>(tenant)
                 .execute(conn)?;
         }
-        Ok(diesel::sql_query("SELECT count(*) AS count FROM sites")
-            .get_result::<Count>(conn)?
-            .count)
+        Ok(
+            diesel::sql_query(format!("SELECT count(*) AS count FROM {table}"))
+                .get_result::<Count>(conn)?
+                .count,
+        )
     })
 }
 
@@ -172,6 +183,28 @@ async fn the_app_role_sees_only_the_tenant_set_in_its_transaction() {
     );
     // The setting is transaction-local: the next transaction starts without it.
     assert_eq!(count_sites(&mut conn, None).unwrap(), 0);
+
+    // The content tables follow the same rule.
+    for table in [
+        "pages",
+        "page_blocks",
+        "page_revisions",
+        "domains",
+        "memberships",
+        "audit_log",
+    ] {
+        let all = app.count_rows(table);
+        let alpha_rows = count_in(&mut conn, table, Some(&alpha_id)).unwrap();
+        assert!(
+            alpha_rows > 0 && alpha_rows < all,
+            "{table}: alpha sees {alpha_rows} of {all}"
+        );
+        assert_eq!(
+            count_in(&mut conn, table, None).unwrap(),
+            0,
+            "{table} without a tenant"
+        );
+    }
 
     // Writing a row for another tenant is refused by the policy's WITH CHECK.
     let beta_insert = conn.transaction(|conn| {

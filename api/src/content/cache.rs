@@ -19,8 +19,6 @@ use crate::kv::Kv;
 
 /// The channel renderers subscribe to.
 pub const INVALIDATION_CHANNEL: &str = "cms:invalidate";
-/// How long an entry may live even if an invalidation were lost.
-const ENTRY_TTL: Duration = Duration::from_secs(300);
 const LOCAL_MAX_ENTRIES: usize = 20_000;
 
 /// A cached delivery response.
@@ -161,8 +159,16 @@ impl DeliveryCache {
         (hit, generation)
     }
 
-    /// Stores a response under the generation `get` answered.
-    pub async fn put(&self, kv: &Kv, entry: &Entry<'_>, generation: u64, cached: &Cached) {
+    /// Stores a response under the generation `get` answered, for at most
+    /// `ttl` (a bound on staleness should an invalidation ever be lost).
+    pub async fn put(
+        &self,
+        kv: &Kv,
+        entry: &Entry<'_>,
+        generation: u64,
+        cached: &Cached,
+        ttl: Duration,
+    ) {
         let (_, entry_prefix) = Self::keys(kv, entry);
         let key = format!("{entry_prefix}{generation}");
         if let Some(mut conn) = kv.redis() {
@@ -170,7 +176,7 @@ impl DeliveryCache {
                 .arg(&key)
                 .arg(encode(cached))
                 .arg("EX")
-                .arg(ENTRY_TTL.as_secs())
+                .arg(ttl.as_secs().max(1))
                 .query_async(&mut conn)
                 .await;
             match result {
@@ -186,7 +192,7 @@ impl DeliveryCache {
                     entries.clear();
                 }
             }
-            entries.insert(key, (cached.clone(), Instant::now() + ENTRY_TTL));
+            entries.insert(key, (cached.clone(), Instant::now() + ttl));
         }
     }
 

@@ -118,7 +118,12 @@ where
         + Send
         + 'static,
 {
-    let (hit, generation) = state.cache.get(&state.kv, &entry).await;
+    let ttl = state.config.delivery_cache_ttl;
+    let (hit, generation) = if ttl.is_zero() {
+        (None, 0)
+    } else {
+        state.cache.get(&state.kv, &entry).await
+    };
     if let Some(cached) = hit {
         return Ok(respond(req, state, &cached, "hit"));
     }
@@ -127,10 +132,12 @@ where
         etag: etag.unwrap_or_else(|| content_etag(&body)),
         body: body.into(),
     };
-    state
-        .cache
-        .put(&state.kv, &entry, generation, &cached)
-        .await;
+    if !ttl.is_zero() {
+        state
+            .cache
+            .put(&state.kv, &entry, generation, &cached, ttl)
+            .await;
+    }
     Ok(respond(req, state, &cached, "miss"))
 }
 
