@@ -1,9 +1,10 @@
 //! The delivery response cache and its invalidation.
 //!
-//! Entries live in Redis under keys that embed a generation counter: a page's
-//! entry under its own page generation, manifests and sitemaps under the
-//! site's. Publishing bumps exactly the affected counters (no SCAN, no key
-//! listing), so stale entries are simply never read again and expire by TTL.
+//! Each entry is stored with the generation counter it was built under: a
+//! page's own counter, or the site's for manifests and sitemaps. A read takes
+//! the entry and its current counter in one MGET and serves the entry only if
+//! they match. Publishing bumps exactly the affected counters (no SCAN, no key
+//! listing), so stale entries are never served, and they expire by TTL.
 //! Every invalidation is also published on `cms:invalidate` for renderers.
 //! Without Redis the same scheme runs on in-process maps (single node).
 
@@ -79,88 +80,96 @@ pub enum Entry<'a> {
     },
 }
 
-/// Reads the generation named by KEYS[1] and the entry ARGV[1]..generation in
-/// one round trip.
-const LOOKUP_SCRIPT: &str = r#"
-local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. generation)}
-"#;
-
 #[derive(Default)]
 pub struct DeliveryCache {
     local_entries: Mutex<HashMap<String, (Cached, Instant)>>,
     local_generations: Mutex<HashMap<String, u64>>,
 }
 
-fn encode(cached: &Cached) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(cached.etag.len() + 1 + cached.body.len());
+/// An entry as stored: the generation it was built under, its ETag, its body.
+fn encode(generation: u64, cached: &Cached) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(24 + cached.etag.len() + cached.body.len());
+    raw.extend_from_slice(generation.to_string().as_bytes());
+    raw.push(b'\n');
     raw.extend_from_slice(cached.etag.as_bytes());
     raw.push(b'\n');
     raw.extend_from_slice(&cached.body);
     raw
 }
 
-fn decode(raw: &[u8]) -> Option<Cached> {
-    let split = raw.iter().position(|b| *b == b'\n')?;
-    Some(Cached {
-        etag: String::from_utf8(raw[..split].to_vec()).ok()?,
-        body: Bytes::copy_from_slice(&raw[split + 1..]),
-    })
+fn decode(raw: &[u8]) -> Option<(u64, Cached)> {
+    let first = raw.iter().position(|b| *b == b'\n')?;
+    let generation = std::str::from_utf8(&raw[..first]).ok()?.parse().ok()?;
+    let rest = &raw[first + 1..];
+    let second = rest.iter().position(|b| *b == b'\n')?;
+    Some((
+        generation,
+        Cached {
+            etag: String::from_utf8(rest[..second].to_vec()).ok()?,
+            body: Bytes::copy_from_slice(&rest[second + 1..]),
+        },
+    ))
 }
 
 impl DeliveryCache {
+    /// The generation counter and the entry key of `entry`. Both carry the
+    /// site in a hash tag, so one MGET reads them even on Redis Cluster.
     fn keys(kv: &Kv, entry: &Entry) -> (String, String) {
         let prefix = kv.prefix();
         match entry {
             Entry::Page { site, locale, path } => (
-                format!("{prefix}gen:page:{site}:{locale}:{path}"),
-                format!("{prefix}dl:page:{site}:{locale}:{path}:"),
+                format!("{prefix}gen:{{{site}}}:page:{locale}:{path}"),
+                format!("{prefix}dl:{{{site}}}:page:{locale}:{path}"),
             ),
             Entry::Manifest { site } => (
-                format!("{prefix}gen:site:{site}"),
-                format!("{prefix}dl:manifest:{site}:"),
+                format!("{prefix}gen:{{{site}}}:site"),
+                format!("{prefix}dl:{{{site}}}:manifest"),
             ),
             Entry::Sitemap { site } => (
-                format!("{prefix}gen:site:{site}"),
-                format!("{prefix}dl:sitemap:{site}:"),
+                format!("{prefix}gen:{{{site}}}:site"),
+                format!("{prefix}dl:{{{site}}}:sitemap"),
             ),
         }
     }
 
-    /// The cached response and the generation it is keyed under (for `put`).
+    /// The cached response if it is of the current generation, and that
+    /// generation (for `put`). One round trip: `MGET entry generation`.
     pub async fn get(&self, kv: &Kv, entry: &Entry<'_>) -> (Option<Cached>, u64) {
-        let (generation_key, entry_prefix) = Self::keys(kv, entry);
+        let (generation_key, entry_key) = Self::keys(kv, entry);
         if let Some(mut conn) = kv.redis() {
-            let result: Result<(String, Option<Vec<u8>>), _> = redis::Script::new(LOOKUP_SCRIPT)
-                .key(&generation_key)
-                .arg(&entry_prefix)
-                .invoke_async(&mut conn)
+            let result: Result<(Option<Vec<u8>>, Option<u64>), _> = redis::cmd("MGET")
+                .arg(&entry_key)
+                .arg(&generation_key)
+                .query_async(&mut conn)
                 .await;
             match result {
-                Ok((generation, raw)) => {
+                Ok((raw, generation)) => {
                     kv.redis_recovered();
-                    return (
-                        raw.as_deref().and_then(decode),
-                        generation.parse().unwrap_or(0),
-                    );
+                    let generation = generation.unwrap_or(0);
+                    let hit = raw
+                        .as_deref()
+                        .and_then(decode)
+                        .filter(|(built_under, _)| *built_under == generation)
+                        .map(|(_, cached)| cached);
+                    return (hit, generation);
                 }
                 Err(err) => kv.redis_failed(&err),
             }
         }
         let generation = self.local_generation(&generation_key);
-        let key = format!("{entry_prefix}{generation}");
         let now = Instant::now();
         let hit = self.local_entries.lock().ok().and_then(|entries| {
             entries
-                .get(&key)
+                .get(&format!("{entry_key}:{generation}"))
                 .filter(|(_, expires)| *expires > now)
-                .map(|(c, _)| c.clone())
+                .map(|(cached, _)| cached.clone())
         });
         (hit, generation)
     }
 
-    /// Stores a response under the generation `get` answered, for at most
-    /// `ttl` (a bound on staleness should an invalidation ever be lost).
+    /// Stores a response built under `generation` (what `get` answered before
+    /// the database was read), for at most `ttl`. A change that lands in
+    /// between moves the generation on, so such an entry is never served.
     pub async fn put(
         &self,
         kv: &Kv,
@@ -169,12 +178,11 @@ impl DeliveryCache {
         cached: &Cached,
         ttl: Duration,
     ) {
-        let (_, entry_prefix) = Self::keys(kv, entry);
-        let key = format!("{entry_prefix}{generation}");
+        let (_, entry_key) = Self::keys(kv, entry);
         if let Some(mut conn) = kv.redis() {
             let result: Result<(), _> = redis::cmd("SET")
-                .arg(&key)
-                .arg(encode(cached))
+                .arg(&entry_key)
+                .arg(encode(generation, cached))
                 .arg("EX")
                 .arg(ttl.as_secs().max(1))
                 .query_async(&mut conn)
@@ -192,13 +200,16 @@ impl DeliveryCache {
                     entries.clear();
                 }
             }
-            entries.insert(key, (cached.clone(), Instant::now() + ttl));
+            entries.insert(
+                format!("{entry_key}:{generation}"),
+                (cached.clone(), Instant::now() + ttl),
+            );
         }
     }
 
     /// Bumps the generations `change` touches and announces it on `cms:invalidate`.
     pub async fn invalidate(&self, kv: &Kv, mut change: Invalidation) {
-        let site_key = format!("{}gen:site:{}", kv.prefix(), change.site);
+        let site_key = Self::keys(kv, &Entry::Manifest { site: change.site }).0;
         let page_keys: Vec<String> = change
             .pages
             .iter()

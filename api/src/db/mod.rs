@@ -97,6 +97,33 @@ impl Db {
             .await
     }
 
+    /// A transaction of public delivery about `site_id`: its first statement
+    /// finds the owning tenant (a routing function) and enters its RLS scope
+    /// in one round trip. 404 when no such site exists.
+    pub async fn site_tx<T, F>(&self, site_id: Uuid, job: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.blocking
+            .run(move || {
+                let mut conn = pool.get()?;
+                conn.transaction(|conn| {
+                    let entered = diesel::sql_query(
+                        "SELECT set_config('app.tenant_id', coalesce(routing_site_tenant($1)::text, ''), true) AS tenant",
+                    )
+                    .bind::<diesel::sql_types::Uuid, _>(site_id)
+                    .get_result::<Entered>(conn)?;
+                    if entered.tenant.is_empty() {
+                        return Err(ApiError::NotFound);
+                    }
+                    job(conn)
+                })
+            })
+            .await
+    }
+
     /// Checks the serving role: it must not be a superuser nor bypass RLS,
     /// or tenant isolation would silently not apply.
     pub async fn ensure_role_is_bound_by_rls(&self) -> Result<(), StartupError> {
@@ -127,6 +154,12 @@ pub enum StartupError {
     RoleBypassesRls(String),
     #[error("cannot check the database role: {0}")]
     Database(String),
+}
+
+#[derive(QueryableByName)]
+struct Entered {
+    #[diesel(sql_type = Text)]
+    tenant: String,
 }
 
 #[derive(QueryableByName)]

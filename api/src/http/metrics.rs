@@ -20,10 +20,30 @@ struct Histogram {
     total: u64,
 }
 
+/// Per route: request counts by (method, status) and the latency histogram.
+#[derive(Default)]
+struct RouteStats {
+    counts: Vec<(&'static str, u16, u64)>,
+    latency: Histogram,
+}
+
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
+    routes: BTreeMap<String, RouteStats>,
+}
+
+/// The method as a static name, so counting a request allocates nothing.
+pub fn method_name(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 #[derive(Default)]
@@ -39,16 +59,32 @@ pub struct PoolSample {
 }
 
 impl Metrics {
-    pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    pub fn observe_request(
+        &self,
+        route: &str,
+        method: &'static str,
+        status: u16,
+        elapsed: Duration,
+    ) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        *inner
-            .requests
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_default() += 1;
+        if !inner.routes.contains_key(route) {
+            inner.routes.insert(route.to_owned(), RouteStats::default());
+        }
+        let Some(stats) = inner.routes.get_mut(route) else {
+            return;
+        };
+        match stats
+            .counts
+            .iter_mut()
+            .find(|(m, s, _)| *m == method && *s == status)
+        {
+            Some((_, _, count)) => *count += 1,
+            None => stats.counts.push((method, status, 1)),
+        }
         let seconds = elapsed.as_secs_f64();
-        let histogram = inner.latency.entry(route.to_owned()).or_default();
+        let histogram = &mut stats.latency;
         for (bound, count) in BUCKETS.iter().zip(histogram.counts.iter_mut()) {
             if seconds <= *bound {
                 *count += 1;
@@ -69,19 +105,24 @@ impl Metrics {
         let Ok(inner) = self.inner.lock() else {
             return out;
         };
-        for ((route, method, status), count) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "cms_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
-                escape(route)
-            );
+        for (route, stats) in &inner.routes {
+            let mut counts = stats.counts.clone();
+            counts.sort();
+            for (method, status, count) in counts {
+                let _ = writeln!(
+                    out,
+                    "cms_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
+                    escape(route)
+                );
+            }
         }
         let _ = writeln!(
             out,
             "# HELP cms_http_request_duration_seconds Request latency by route."
         );
         let _ = writeln!(out, "# TYPE cms_http_request_duration_seconds histogram");
-        for (route, histogram) in &inner.latency {
+        for (route, stats) in &inner.routes {
+            let histogram = &stats.latency;
             let route = escape(route);
             for (bound, count) in BUCKETS.iter().zip(histogram.counts.iter()) {
                 let _ = writeln!(

@@ -36,7 +36,7 @@ pub async fn observe(
     let request_id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
+    let method = super::metrics::method_name(req.method());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::content::cache::{Cached, Entry};
 use crate::content::publish::draft_snapshot;
-use crate::db::{domains, pages, routing, set_scope, sites, Scope};
+use crate::db::{domains, pages, routing, sites, Scope};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -105,12 +105,14 @@ fn respond(
     }
 }
 
-/// Serves `entry` from the cache, or builds it with `build` (which answers the
-/// body and, if not derived from content, its ETag) and caches it.
+/// Serves `entry` from the cache, or builds it with `build` in a transaction
+/// scoped to the tenant owning `site_id` (which answers the body and, if not
+/// derived from content, its ETag) and caches it.
 async fn serve_cached<F>(
     req: &HttpRequest,
     state: &AppState,
     entry: Entry<'_>,
+    site_id: Uuid,
     build: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -127,7 +129,7 @@ where
     if let Some(cached) = hit {
         return Ok(respond(req, state, &cached, "hit"));
     }
-    let (body, etag) = state.db.tx(Scope::global(), build).await?;
+    let (body, etag) = state.db.site_tx(site_id, build).await?;
     let cached = Cached {
         etag: etag.unwrap_or_else(|| content_etag(&body)),
         body: body.into(),
@@ -139,18 +141,6 @@ where
             .await;
     }
     Ok(respond(req, state, &cached, "miss"))
-}
-
-/// Switches the (global) transaction to the site's tenant; 404 for unknown sites.
-fn enter_site(conn: &mut diesel::PgConnection, site_id: Uuid) -> Result<(), ApiError> {
-    let tenant_id = routing::site_tenant(conn, site_id)?.ok_or(ApiError::NotFound)?;
-    set_scope(
-        conn,
-        Scope {
-            tenant_id: Some(tenant_id),
-            user_id: None,
-        },
-    )
 }
 
 fn manifest(conn: &mut diesel::PgConnection, site_id: Uuid) -> Result<Vec<u8>, ApiError> {
@@ -212,16 +202,8 @@ async fn site_by_host(
         Entry::Manifest {
             site: route.site_id,
         },
-        move |conn| {
-            set_scope(
-                conn,
-                Scope {
-                    tenant_id: Some(route.tenant_id),
-                    user_id: None,
-                },
-            )?;
-            Ok((manifest(conn, route.site_id)?, None))
-        },
+        route.site_id,
+        move |conn| Ok((manifest(conn, route.site_id)?, None)),
     )
     .await
 }
@@ -253,32 +235,24 @@ async fn delivery_page(
         cms_shared::path::normalize_path(&query.path).map_err(|_| ApiError::NotFound)?;
     let locale = query.locale.clone().unwrap_or_default();
     let (lookup_path, lookup_locale) = (page_path.clone(), locale.clone());
-    serve_cached(
-        &req,
-        &state,
-        Entry::Page {
-            site: site_id,
-            locale: &locale,
-            path: &page_path,
-        },
-        move |conn| {
-            enter_site(conn, site_id)?;
-            let locale = if lookup_locale.is_empty() {
-                sites::find(conn, site_id)?
-                    .ok_or(ApiError::NotFound)?
-                    .default_locale
-            } else {
-                lookup_locale
-            };
-            let page = pages::find_published_by_path(conn, site_id, &locale, &lookup_path)?
-                .ok_or(ApiError::NotFound)?;
-            let revision_id = page.published_revision_id.ok_or(ApiError::NotFound)?;
-            let revision =
-                pages::find_revision(conn, page.id, revision_id)?.ok_or(ApiError::NotFound)?;
-            let body = serde_json::to_vec(&revision.snapshot).map_err(ApiError::internal)?;
-            Ok((body, Some(format!("\"r-{revision_id}\""))))
-        },
-    )
+    let entry = Entry::Page {
+        site: site_id,
+        locale: &locale,
+        path: &page_path,
+    };
+    serve_cached(&req, &state, entry, site_id, move |conn| {
+        let locale = if lookup_locale.is_empty() {
+            sites::find(conn, site_id)?
+                .ok_or(ApiError::NotFound)?
+                .default_locale
+        } else {
+            lookup_locale
+        };
+        let (revision_id, snapshot) = pages::live_snapshot(conn, site_id, &locale, &lookup_path)?
+            .ok_or(ApiError::NotFound)?;
+        let body = serde_json::to_vec(&snapshot).map_err(ApiError::internal)?;
+        Ok((body, Some(format!("\"r-{revision_id}\""))))
+    })
     .await
 }
 
@@ -299,8 +273,8 @@ async fn sitemap(
         &req,
         &state,
         Entry::Sitemap { site: site_id },
+        site_id,
         move |conn| {
-            enter_site(conn, site_id)?;
             let items = pages::published_for_site(conn, site_id)?
                 .into_iter()
                 .filter_map(|page| {
