@@ -68,6 +68,14 @@ pub struct ListResponse<T> {
 }
 
 impl<T> ListResponse<T> {
+    /// A list that is never paged (a page's blocks, a site's domains).
+    pub fn complete(items: Vec<T>) -> Self {
+        ListResponse {
+            items,
+            next_cursor: None,
+        }
+    }
+
     /// Builds the page from rows fetched with `fetch_limit()`; `key` gives a row's cursor id.
     pub fn from_rows(mut rows: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> Uuid) -> Self {
         let has_more = rows.len() as i64 > page.limit;

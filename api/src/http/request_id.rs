@@ -53,7 +53,7 @@ pub async fn observe(
     if let Some(state) = state {
         state
             .metrics
-            .observe_request(&route, &method, status, elapsed);
+            .observe_request(&route, method, status, elapsed);
     }
     span.in_scope(|| {
         tracing::info!(status, route = %route, latency_ms = elapsed.as_secs_f64() * 1000.0, "request finished");

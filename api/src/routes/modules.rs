@@ -162,10 +162,7 @@ async fn list_modules(ctx: TenantCtx) -> Result<web::Json<ListResponse<ModuleVie
             Ok(items)
         })
         .await?;
-    Ok(web::Json(ListResponse {
-        items,
-        next_cursor: None,
-    }))
+    Ok(web::Json(ListResponse::complete(items)))
 }
 
 /// One module of the library.

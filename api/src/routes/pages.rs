@@ -397,10 +397,7 @@ async fn list_blocks(
             Ok(pages::blocks(conn, id)?)
         })
         .await?;
-    Ok(web::Json(ListResponse {
-        items,
-        next_cursor: None,
-    }))
+    Ok(web::Json(ListResponse::complete(items)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -642,10 +639,7 @@ async fn reorder_blocks(
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", crate::http::etag::etag_for(page.version)))
-        .json(ListResponse {
-            items,
-            next_cursor: None,
-        }))
+        .json(ListResponse::complete(items)))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -753,10 +747,7 @@ async fn list_revisions(
             Ok(pages::revisions(conn, id)?)
         })
         .await?;
-    Ok(web::Json(ListResponse {
-        items,
-        next_cursor: None,
-    }))
+    Ok(web::Json(ListResponse::complete(items)))
 }
 
 /// Roll back: publish an older revision's content again (as a new revision).

@@ -335,10 +335,7 @@ async fn list_domains(
             Ok(domains::list_for_site(conn, site_id)?)
         })
         .await?;
-    Ok(web::Json(ListResponse {
-        items,
-        next_cursor: None,
-    }))
+    Ok(web::Json(ListResponse::complete(items)))
 }
 
 /// Attach a host to a site. Hosts are unique across all tenants (409 if taken).
