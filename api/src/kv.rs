@@ -44,10 +44,6 @@ impl Kv {
         })
     }
 
-    pub fn redis_configured(&self) -> bool {
-        self.redis.is_some()
-    }
-
     /// The shared connection, for callers with their own Redis commands.
     pub fn redis(&self) -> Option<ConnectionManager> {
         self.redis.clone()

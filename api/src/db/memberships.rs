@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::schema::{memberships, tenants, users};
+use super::schema::{memberships, tenants};
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -142,9 +142,4 @@ pub fn count_owners(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<i64
         )
         .count()
         .get_result(conn)
-}
-
-/// Whether `user_id` exists at all (users are global).
-pub fn user_exists(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(users::table.find(user_id))).get_result(conn)
 }

@@ -85,15 +85,7 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        self.blocking
-            .run(move || {
-                let mut conn = pool.get()?;
-                conn.transaction(|conn| {
-                    set_scope(conn, scope)?;
-                    job(conn)
-                })
-            })
+        self.transaction(move |conn| set_scope(conn, scope), job)
             .await
     }
 
@@ -105,19 +97,34 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let enter = move |conn: &mut PgConnection| {
+            let entered = diesel::sql_query(
+                "SELECT set_config('app.tenant_id', coalesce(routing_site_tenant($1)::text, ''), true) AS tenant",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(site_id)
+            .get_result::<Entered>(conn)?;
+            if entered.tenant.is_empty() {
+                return Err(ApiError::NotFound);
+            }
+            Ok(())
+        };
+        self.transaction(enter, job).await
+    }
+
+    /// `enter` then `job` in one transaction on a pooled connection, on the
+    /// bounded blocking pool.
+    async fn transaction<T, E, F>(&self, enter: E, job: F) -> Result<T, ApiError>
+    where
+        E: FnOnce(&mut PgConnection) -> Result<(), ApiError> + Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = self.pool.clone();
         self.blocking
             .run(move || {
                 let mut conn = pool.get()?;
                 conn.transaction(|conn| {
-                    let entered = diesel::sql_query(
-                        "SELECT set_config('app.tenant_id', coalesce(routing_site_tenant($1)::text, ''), true) AS tenant",
-                    )
-                    .bind::<diesel::sql_types::Uuid, _>(site_id)
-                    .get_result::<Entered>(conn)?;
-                    if entered.tenant.is_empty() {
-                        return Err(ApiError::NotFound);
-                    }
+                    enter(conn)?;
                     job(conn)
                 })
             })
@@ -175,6 +182,11 @@ struct RoleFlags {
 /// Sets the RLS scope of the current transaction (used once a routing lookup
 /// inside a global transaction has found the tenant).
 pub fn set_scope(conn: &mut PgConnection, scope: Scope) -> Result<(), ApiError> {
+    // The settings are transaction-local, so a new transaction starts with
+    // none: the global scope needs no statement.
+    if scope.tenant_id.is_none() && scope.user_id.is_none() {
+        return Ok(());
+    }
     diesel::sql_query(
         "SELECT set_config('app.tenant_id', coalesce($1, ''), true), \
                 set_config('app.user_id', coalesce($2, ''), true)",

@@ -162,22 +162,6 @@ pub fn lock_skip_locked(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option
         .optional()
 }
 
-pub fn find_published_by_path(
-    conn: &mut PgConnection,
-    site_id: Uuid,
-    locale: &str,
-    path: &str,
-) -> QueryResult<Option<Page>> {
-    pages::table
-        .filter(pages::site_id.eq(site_id))
-        .filter(pages::published_locale.eq(locale))
-        .filter(pages::published_path.eq(path))
-        .filter(pages::status.eq("published"))
-        .select(Page::as_select())
-        .first(conn)
-        .optional()
-}
-
 /// The live snapshot answering on a path: revision id and delivery JSON, in
 /// one query.
 pub fn live_snapshot(

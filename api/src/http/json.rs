@@ -37,10 +37,7 @@ where
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(DEFAULT_BODY_LIMIT, |state| state.config.body_limit_bytes);
-        let body = read_json(req, payload, limit);
+        let body = read_json(req, payload, limit(req, |config| config.body_limit_bytes));
         Box::pin(async move { body.await.map(ValidJson) })
     }
 }
@@ -53,12 +50,15 @@ where
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(DEFAULT_BODY_LIMIT, |state| state.config.import_limit_bytes);
-        let body = read_json(req, payload, limit);
+        let body = read_json(req, payload, limit(req, |config| config.import_limit_bytes));
         Box::pin(async move { body.await.map(LargeJson) })
     }
+}
+
+/// A body limit from the configuration.
+fn limit(req: &HttpRequest, pick: fn(&crate::config::Config) -> usize) -> usize {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_BODY_LIMIT, |state| pick(&state.config))
 }
 
 fn read_json<T>(
