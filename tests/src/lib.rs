@@ -246,6 +246,16 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A second api node on the same database and Redis keys, as another
+    /// replica behind a load balancer would be; answers its base address.
+    pub async fn spawn_peer(&self) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+        let mut config = self.config.clone();
+        config.listen_addr = "127.0.0.1:0".parse().unwrap();
+        let app = cms_api::Application::build(config).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        (address, tokio::spawn(app.run_until_stopped()))
+    }
+
     pub async fn send(
         &self,
         method: Method,

@@ -560,3 +560,69 @@ async fn sitemap_and_manifest_follow_publishing() {
     .await
     .expect_problem(404);
 }
+
+/// Two api nodes share Redis; each keeps hits in process memory. A publish on
+/// one node must reach the other's near cache through `cms:invalidate`.
+#[tokio::test]
+async fn a_publish_on_one_node_evicts_the_near_cache_of_another() {
+    let app = TestApp::spawn().await;
+    let (peer, _peer_server) = app.spawn_peer().await;
+    let editor = app.login(ALPHA_EDITOR, None).await;
+    let site = app.first_site(&editor.access).await;
+    let page = app.draft_page(&editor.access, &site, "/nodes", "One").await;
+    let id = page["id"].as_str().unwrap();
+    app.publish(&editor.access, id).await.expect(200);
+
+    let url = format!("{peer}{}", delivery_path(&site, "/nodes"));
+    let read = |url: String| {
+        let client = app.client.clone();
+        async move {
+            let reply = client.get(url).send().await.unwrap();
+            let tier = reply
+                .headers()
+                .get("x-cache-tier")
+                .map(|tier| tier.to_str().unwrap().to_owned());
+            let body: Value = reply.json().await.unwrap();
+            (tier, body)
+        }
+    };
+    // The peer subscribes shortly after start; from then on its hits come
+    // from process memory, not Redis.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let (tier, body) = read(url.clone()).await;
+        assert_eq!(body["title"], "One");
+        if tier.as_deref() == Some("memory") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no memory hit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let blocks = app
+        .get(&format!("/api/v1/pages/{id}/blocks"), &editor.access)
+        .await
+        .expect(200);
+    let hero = blocks.body["items"][0]["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/pages/{id}/blocks/{hero}"),
+        &editor.access,
+        json!({"props": {"title": "Two"}}),
+    )
+    .await
+    .expect(200);
+    app.publish(&editor.access, id).await.expect(200);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let (_, body) = read(url.clone()).await;
+        if body["blocks"][0]["props"]["title"] == "Two" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the peer still serves the old revision: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -7,20 +7,34 @@
 //! listing), so stale entries are never served, and they expire by TTL.
 //! Every invalidation is also published on `cms:invalidate` for renderers.
 //! Without Redis the same scheme runs on in-process maps (single node).
+//!
+//! In front of Redis sits a near cache in process memory: entries read from or
+//! written to Redis are kept per site and served without a round trip, but
+//! only while this process is subscribed to `cms:invalidate`, whose messages
+//! (from any api node, scheduler or worker) evict the site's entries. A lost
+//! subscription empties it and turns it off until the subscription is back.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::web::Bytes;
-use serde::Serialize;
+use actix_web::web::{self, Bytes};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::kv::Kv;
+use crate::state::AppState;
 
 /// The channel renderers subscribe to.
 pub const INVALIDATION_CHANNEL: &str = "cms:invalidate";
 const LOCAL_MAX_ENTRIES: usize = 20_000;
+/// Near-cache entries are dropped after this long even without a message, a
+/// bound on the damage of an invalidation lost in transit.
+const NEAR_TTL: Duration = Duration::from_secs(60);
+/// Pause before subscribing again after the subscription failed.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 
 /// A cached delivery response.
 #[derive(Debug, Clone)]
@@ -80,10 +94,122 @@ pub enum Entry<'a> {
     },
 }
 
+impl Entry<'_> {
+    fn site(&self) -> Uuid {
+        match self {
+            Entry::Page { site, .. } | Entry::Manifest { site } | Entry::Sitemap { site } => *site,
+        }
+    }
+}
+
+/// What `get` found: the entry if current, and what `put` needs to store a
+/// fresh one without racing an invalidation.
+pub struct Lookup {
+    pub hit: Option<Cached>,
+    /// Where the hit came from: `memory` (near cache), `redis` or `local`
+    /// (the in-process fallback without Redis).
+    pub tier: &'static str,
+    generation: u64,
+    near_epoch: Option<u64>,
+}
+
 #[derive(Default)]
 pub struct DeliveryCache {
     local_entries: Mutex<HashMap<String, (Cached, Instant)>>,
     local_generations: Mutex<HashMap<String, u64>>,
+    near: NearCache,
+}
+
+/// Delivery responses in process memory, per site. Each site has an epoch
+/// that every eviction moves on: a response read (from Redis or the database)
+/// before an eviction carries the old epoch and is not stored.
+#[derive(Default)]
+struct NearCache {
+    capacity: usize,
+    subscribed: AtomicBool,
+    sites: Mutex<NearSites>,
+}
+
+#[derive(Default)]
+struct NearSites {
+    entries: usize,
+    by_site: HashMap<Uuid, NearSite>,
+}
+
+#[derive(Default)]
+struct NearSite {
+    epoch: u64,
+    entries: HashMap<String, (Cached, Instant)>,
+}
+
+impl NearCache {
+    fn active(&self) -> bool {
+        self.capacity > 0 && self.subscribed.load(Ordering::Acquire)
+    }
+
+    /// The entry if present and unexpired, and the site's epoch.
+    fn get(&self, site: Uuid, key: &str) -> Option<(Option<Cached>, u64)> {
+        if !self.active() {
+            return None;
+        }
+        let sites = self.sites.lock().ok()?;
+        let Some(near_site) = sites.by_site.get(&site) else {
+            return Some((None, 0));
+        };
+        let hit = near_site
+            .entries
+            .get(key)
+            .filter(|(_, expires)| *expires > Instant::now())
+            .map(|(cached, _)| cached.clone());
+        Some((hit, near_site.epoch))
+    }
+
+    fn put(&self, site: Uuid, key: &str, epoch: u64, cached: &Cached, ttl: Duration) {
+        if !self.active() {
+            return;
+        }
+        let Ok(mut sites) = self.sites.lock() else {
+            return;
+        };
+        if sites.entries >= self.capacity {
+            // Bounded memory, simply: start over (epochs stay).
+            for near_site in sites.by_site.values_mut() {
+                near_site.entries.clear();
+            }
+            sites.entries = 0;
+        }
+        let near_site = sites.by_site.entry(site).or_default();
+        if near_site.epoch != epoch {
+            return;
+        }
+        let added = near_site
+            .entries
+            .insert(key.to_owned(), (cached.clone(), Instant::now() + ttl))
+            .is_none();
+        if added {
+            sites.entries += 1;
+        }
+    }
+
+    fn evict_site(&self, site: Uuid) {
+        if let Ok(mut sites) = self.sites.lock() {
+            let near_site = sites.by_site.entry(site).or_default();
+            near_site.epoch += 1;
+            let removed = near_site.entries.len();
+            near_site.entries.clear();
+            sites.entries -= removed;
+        }
+    }
+
+    fn evict_all(&self) {
+        if let Ok(mut sites) = self.sites.lock() {
+            for near_site in sites.by_site.values_mut() {
+                near_site.epoch += 1;
+                near_site.entries.clear();
+            }
+            sites.entries = 0;
+        }
+    }
 }
 
 /// An entry as stored: the generation it was built under, its ETag, its body.
@@ -132,10 +258,30 @@ impl DeliveryCache {
         }
     }
 
-    /// The cached response if it is of the current generation, and that
-    /// generation (for `put`). One round trip: `MGET entry generation`.
-    pub async fn get(&self, kv: &Kv, entry: &Entry<'_>) -> (Option<Cached>, u64) {
+    pub fn new(near_cache_entries: usize) -> Self {
+        DeliveryCache {
+            near: NearCache {
+                capacity: near_cache_entries,
+                ..NearCache::default()
+            },
+            ..DeliveryCache::default()
+        }
+    }
+
+    /// The cached response if it is of the current generation: from the near
+    /// cache, else with one Redis round trip (`MGET entry generation`).
+    pub async fn get(&self, kv: &Kv, entry: &Entry<'_>) -> Lookup {
         let (generation_key, entry_key) = Self::keys(kv, entry);
+        let near = self.near.get(entry.site(), &entry_key);
+        let near_epoch = near.as_ref().map(|(_, epoch)| *epoch);
+        if let Some((Some(cached), _)) = near {
+            return Lookup {
+                hit: Some(cached),
+                tier: "memory",
+                generation: 0,
+                near_epoch: None,
+            };
+        }
         if let Some(mut conn) = kv.redis() {
             let result: Result<(Option<Vec<u8>>, Option<u64>), _> = redis::cmd("MGET")
                 .arg(&entry_key)
@@ -151,7 +297,16 @@ impl DeliveryCache {
                         .and_then(decode)
                         .filter(|(built_under, _)| *built_under == generation)
                         .map(|(_, cached)| cached);
-                    return (hit, generation);
+                    if let (Some(cached), Some(epoch)) = (&hit, near_epoch) {
+                        self.near
+                            .put(entry.site(), &entry_key, epoch, cached, NEAR_TTL);
+                    }
+                    return Lookup {
+                        hit,
+                        tier: "redis",
+                        generation,
+                        near_epoch,
+                    };
                 }
                 Err(err) => kv.redis_failed(&err),
             }
@@ -164,21 +319,27 @@ impl DeliveryCache {
                 .filter(|(_, expires)| *expires > now)
                 .map(|(cached, _)| cached.clone())
         });
-        (hit, generation)
+        Lookup {
+            hit,
+            tier: "local",
+            generation,
+            near_epoch: None,
+        }
     }
 
-    /// Stores a response built under `generation` (what `get` answered before
-    /// the database was read), for at most `ttl`. A change that lands in
-    /// between moves the generation on, so such an entry is never served.
+    /// Stores a response built after `lookup` missed, for at most `ttl`. A
+    /// change that lands in between moves the generation (and the near
+    /// cache's epoch) on, so such an entry is never served.
     pub async fn put(
         &self,
         kv: &Kv,
         entry: &Entry<'_>,
-        generation: u64,
+        lookup: &Lookup,
         cached: &Cached,
         ttl: Duration,
     ) {
         let (_, entry_key) = Self::keys(kv, entry);
+        let generation = lookup.generation;
         if let Some(mut conn) = kv.redis() {
             let result: Result<(), _> = redis::cmd("SET")
                 .arg(&entry_key)
@@ -188,7 +349,14 @@ impl DeliveryCache {
                 .query_async(&mut conn)
                 .await;
             match result {
-                Ok(()) => return kv.redis_recovered(),
+                Ok(()) => {
+                    kv.redis_recovered();
+                    if let Some(epoch) = lookup.near_epoch {
+                        self.near
+                            .put(entry.site(), &entry_key, epoch, cached, ttl.min(NEAR_TTL));
+                    }
+                    return;
+                }
                 Err(err) => kv.redis_failed(&err),
             }
         }
@@ -248,6 +416,8 @@ impl DeliveryCache {
                 Err(err) => kv.redis_failed(&err),
             }
         }
+        // This node sees its own change at once, not when the message is back.
+        self.near.evict_site(change.site);
         // The local generations move too: they key the fallback entries.
         if let Ok(mut generations) = self.local_generations.lock() {
             for key in page_keys.iter().chain(std::iter::once(&site_key)) {
@@ -263,4 +433,55 @@ impl DeliveryCache {
             .and_then(|generations| generations.get(key).copied())
             .unwrap_or(0)
     }
+}
+
+#[derive(Deserialize)]
+struct InvalidationMessage {
+    site: Uuid,
+}
+
+/// Keeps this process subscribed to `cms:invalidate` (resubscribing after
+/// failures) and evicts the near cache by its messages. Without Redis, or with
+/// the near cache off, there is nothing to do.
+pub fn spawn_subscriber(state: web::Data<AppState>) {
+    let Some(client) = state.kv.client().cloned() else {
+        return;
+    };
+    if state.cache.near.capacity == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            match client.get_async_pubsub().await {
+                Ok(mut pubsub) => match pubsub.subscribe(INVALIDATION_CHANNEL).await {
+                    Ok(()) => {
+                        state.cache.near.evict_all();
+                        state.cache.near.subscribed.store(true, Ordering::Release);
+                        tracing::info!("near cache on: subscribed to {INVALIDATION_CHANNEL}");
+                        let mut messages = pubsub.on_message();
+                        while let Some(message) = messages.next().await {
+                            let payload: Vec<u8> = message.get_payload_bytes().to_vec();
+                            match serde_json::from_slice::<InvalidationMessage>(&payload) {
+                                Ok(change) => state.cache.near.evict_site(change.site),
+                                // Not ours to understand: be safe.
+                                Err(_) => state.cache.near.evict_all(),
+                            }
+                        }
+                        state.cache.near.subscribed.store(false, Ordering::Release);
+                        state.cache.near.evict_all();
+                        tracing::warn!(
+                            "near cache off: lost the {INVALIDATION_CHANNEL} subscription"
+                        );
+                    }
+                    Err(err) => {
+                        tracing::debug!(error = %err, "cannot subscribe to {INVALIDATION_CHANNEL}")
+                    }
+                },
+                Err(err) => {
+                    tracing::debug!(error = %err, "cannot subscribe to {INVALIDATION_CHANNEL}")
+                }
+            }
+            tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+        }
+    });
 }

@@ -66,6 +66,9 @@ impl Db {
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(std::time::Duration::from_secs(5))
+            // No `SELECT 1` round trip on every checkout: a broken connection
+            // fails its query (the request answers 503) and r2d2 drops it.
+            .test_on_check_out(false)
             .build(manager)
             .map_err(|err| ApiError::Unavailable(format!("cannot connect to PostgreSQL: {err}")))?;
         Ok(Db {
@@ -109,6 +112,24 @@ impl Db {
             Ok(())
         };
         self.transaction(enter, job).await
+    }
+
+    /// Runs `job` on a pooled connection outside any transaction and tenant
+    /// scope, for single statements that call a routing function (RLS lets
+    /// nothing else through there). Saves the BEGIN and COMMIT round trips on
+    /// the public hot path.
+    pub async fn unscoped<T, F>(&self, job: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.blocking
+            .run(move || {
+                let mut conn = pool.get()?;
+                job(&mut conn)
+            })
+            .await
     }
 
     /// `enter` then `job` in one transaction on a pooled connection, on the

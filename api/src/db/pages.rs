@@ -164,26 +164,6 @@ pub fn lock_skip_locked(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option
 
 /// The live snapshot answering on a path: revision id and delivery JSON, in
 /// one query.
-pub fn live_snapshot(
-    conn: &mut PgConnection,
-    site_id: Uuid,
-    locale: &str,
-    path: &str,
-) -> QueryResult<Option<(Uuid, Value)>> {
-    pages::table
-        .inner_join(
-            page_revisions::table
-                .on(pages::published_revision_id.eq(page_revisions::id.nullable())),
-        )
-        .filter(pages::site_id.eq(site_id))
-        .filter(pages::published_locale.eq(locale))
-        .filter(pages::published_path.eq(path))
-        .filter(pages::status.eq("published"))
-        .select((page_revisions::id, page_revisions::snapshot))
-        .first(conn)
-        .optional()
-}
-
 pub fn published_for_site(conn: &mut PgConnection, site_id: Uuid) -> QueryResult<Vec<Page>> {
     pages::table
         .filter(pages::site_id.eq(site_id))

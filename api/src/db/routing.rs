@@ -49,3 +49,28 @@ pub fn due_pages(conn: &mut PgConnection, limit: i32) -> QueryResult<Vec<DuePage
         .bind::<Integer, _>(limit)
         .load(conn)
 }
+
+#[derive(Debug, QueryableByName)]
+pub struct LivePage {
+    #[diesel(sql_type = SqlUuid)]
+    pub revision_id: Uuid,
+    /// The snapshot's JSON text, served as it is.
+    #[diesel(sql_type = Text)]
+    pub snapshot: String,
+}
+
+/// The live snapshot of a published page; `locale` empty means the site's
+/// default. Needs no tenant scope: published content is public.
+pub fn live_page(
+    conn: &mut PgConnection,
+    site_id: Uuid,
+    locale: &str,
+    path: &str,
+) -> QueryResult<Option<LivePage>> {
+    diesel::sql_query("SELECT revision_id, snapshot FROM routing_live_page($1, $2, $3)")
+        .bind::<SqlUuid, _>(site_id)
+        .bind::<Text, _>(locale)
+        .bind::<Text, _>(path)
+        .get_result::<LivePage>(conn)
+        .optional()
+}

@@ -105,39 +105,43 @@ fn respond(
     }
 }
 
-/// Serves `entry` from the cache, or builds it with `build` in a transaction
-/// scoped to the tenant owning `site_id` (which answers the body and, if not
-/// derived from content, its ETag) and caches it.
-async fn serve_cached<F>(
+/// Serves `entry` from the cache, or loads it with `load` (which answers the
+/// body and, if not derived from content, its ETag) and caches it.
+async fn serve_cached<L, Fut>(
     req: &HttpRequest,
     state: &AppState,
     entry: Entry<'_>,
-    site_id: Uuid,
-    build: F,
+    load: L,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&mut diesel::PgConnection) -> Result<(Vec<u8>, Option<String>), ApiError>
-        + Send
-        + 'static,
+    L: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<u8>, Option<String>), ApiError>>,
 {
     let ttl = state.config.delivery_cache_ttl;
-    let (hit, generation) = if ttl.is_zero() {
-        (None, 0)
+    let lookup = if ttl.is_zero() {
+        None
     } else {
-        state.cache.get(&state.kv, &entry).await
+        Some(state.cache.get(&state.kv, &entry).await)
     };
-    if let Some(cached) = hit {
-        return Ok(respond(req, state, &cached, "hit"));
+    if let Some(lookup) = &lookup {
+        if let Some(cached) = &lookup.hit {
+            let mut response = respond(req, state, cached, "hit");
+            response.headers_mut().insert(
+                header::HeaderName::from_static("x-cache-tier"),
+                header::HeaderValue::from_static(lookup.tier),
+            );
+            return Ok(response);
+        }
     }
-    let (body, etag) = state.db.site_tx(site_id, build).await?;
+    let (body, etag) = load().await?;
     let cached = Cached {
         etag: etag.unwrap_or_else(|| content_etag(&body)),
         body: body.into(),
     };
-    if !ttl.is_zero() {
+    if let Some(lookup) = lookup {
         state
             .cache
-            .put(&state.kv, &entry, generation, &cached, ttl)
+            .put(&state.kv, &entry, &lookup, &cached, ttl)
             .await;
     }
     Ok(respond(req, state, &cached, "miss"))
@@ -202,8 +206,11 @@ async fn site_by_host(
         Entry::Manifest {
             site: route.site_id,
         },
-        route.site_id,
-        move |conn| Ok((manifest(conn, route.site_id)?, None)),
+        || {
+            state.db.site_tx(route.site_id, move |conn| {
+                Ok((manifest(conn, route.site_id)?, None))
+            })
+        },
     )
     .await
 }
@@ -240,18 +247,16 @@ async fn delivery_page(
         locale: &locale,
         path: &page_path,
     };
-    serve_cached(&req, &state, entry, site_id, move |conn| {
-        let locale = if lookup_locale.is_empty() {
-            sites::find(conn, site_id)?
-                .ok_or(ApiError::NotFound)?
-                .default_locale
-        } else {
-            lookup_locale
-        };
-        let (revision_id, snapshot) = pages::live_snapshot(conn, site_id, &locale, &lookup_path)?
-            .ok_or(ApiError::NotFound)?;
-        let body = serde_json::to_vec(&snapshot).map_err(ApiError::internal)?;
-        Ok((body, Some(format!("\"r-{revision_id}\""))))
+    // One statement, no transaction: published snapshots need no tenant scope.
+    serve_cached(&req, &state, entry, || {
+        state.db.unscoped(move |conn| {
+            let page = routing::live_page(conn, site_id, &lookup_locale, &lookup_path)?
+                .ok_or(ApiError::NotFound)?;
+            Ok((
+                page.snapshot.into_bytes(),
+                Some(format!("\"r-{}\"", page.revision_id)),
+            ))
+        })
     })
     .await
 }
@@ -269,12 +274,8 @@ async fn sitemap(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let site_id = path.into_inner();
-    serve_cached(
-        &req,
-        &state,
-        Entry::Sitemap { site: site_id },
-        site_id,
-        move |conn| {
+    serve_cached(&req, &state, Entry::Sitemap { site: site_id }, || {
+        state.db.site_tx(site_id, move |conn| {
             let items = pages::published_for_site(conn, site_id)?
                 .into_iter()
                 .filter_map(|page| {
@@ -289,8 +290,8 @@ async fn sitemap(
                 serde_json::to_vec(&Sitemap { items }).map_err(ApiError::internal)?,
                 None,
             ))
-        },
-    )
+        })
+    })
     .await
 }
 
