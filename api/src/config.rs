@@ -38,6 +38,9 @@ pub struct Config {
     pub login_limit_per_account: u32,
     /// `CMS_LOGIN_LIMIT_WINDOW_SECS`, default 300.
     pub login_limit_window: Duration,
+    /// `CMS_LEAD_LIMIT_PER_VISITOR`, default 10: lead submissions one visitor
+    /// may send to one site in 10 minutes.
+    pub lead_limit_per_visitor: u32,
     /// `CMS_SCHEDULER_INTERVAL_MS`, default 5000: how often `serve` publishes
     /// due scheduled pages; 0 leaves that to a separate `api worker`.
     pub scheduler_interval: Duration,
@@ -103,6 +106,7 @@ impl Config {
             import_limit_bytes: parse_or(&get, "CMS_IMPORT_LIMIT_BYTES", "16777216")?,
             login_limit_per_ip: parse_or(&get, "CMS_LOGIN_LIMIT_PER_IP", "30")?,
             login_limit_per_account: parse_or(&get, "CMS_LOGIN_LIMIT_PER_ACCOUNT", "10")?,
+            lead_limit_per_visitor: parse_or(&get, "CMS_LEAD_LIMIT_PER_VISITOR", "10")?,
             login_limit_window: Duration::from_secs(parse_or(
                 &get,
                 "CMS_LOGIN_LIMIT_WINDOW_SECS",

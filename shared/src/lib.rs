@@ -1,6 +1,7 @@
 //! Rules shared by the api and the renderer. No actix, no diesel: both services
 //! (and external tools) can depend on it cheaply.
 
+pub mod cache_key;
 pub mod host;
 pub mod path;
 pub mod slug;

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod domains;
+pub mod leads;
 pub mod memberships;
 pub mod modules;
 pub mod pages;

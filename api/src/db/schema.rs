@@ -105,6 +105,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     builtin_modules,
     custom_modules,
     domains,
+    leads,
     memberships,
     page_blocks,
     page_revisions,
@@ -191,3 +192,21 @@ diesel::joinable!(custom_modules -> tenants (tenant_id));
 diesel::joinable!(pages -> sites (site_id));
 diesel::joinable!(page_blocks -> pages (page_id));
 diesel::joinable!(page_revisions -> pages (page_id));
+
+diesel::table! {
+    leads (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Uuid,
+        page_id -> Nullable<Uuid>,
+        path -> Text,
+        variant -> Nullable<Text>,
+        visitor_id -> Nullable<Text>,
+        fields -> Jsonb,
+        utm -> Jsonb,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(leads -> sites (site_id));

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod delivery;
 pub mod health;
+pub mod leads;
 pub mod memberships;
 pub mod modules;
 pub mod pages;
@@ -25,6 +26,7 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(modules::configure)
         .configure(pages::configure)
         .configure(delivery::configure)
+        .configure(leads::configure)
         .configure(users::configure)
         .configure(memberships::configure)
         .configure(audit::configure)
