@@ -76,7 +76,10 @@ mod tests {
             &relevant,
         );
         assert_ne!(plain, campaign);
-        assert!(campaign.ends_with("|utm_campaign=spring sale"), "{campaign}");
+        assert!(
+            campaign.ends_with("|utm_campaign=spring sale"),
+            "{campaign}"
+        );
     }
 
     #[test]
@@ -105,7 +108,10 @@ mod tests {
         let values = utm_values("utm_medium=cpc&utm_source=a&utm_source=b&x=1");
         assert_eq!(
             values,
-            vec![("utm_source", "a".to_owned()), ("utm_medium", "cpc".to_owned())]
+            vec![
+                ("utm_source", "a".to_owned()),
+                ("utm_medium", "cpc".to_owned())
+            ]
         );
     }
 }

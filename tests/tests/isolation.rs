@@ -251,3 +251,35 @@ async fn startup_refuses_a_role_that_bypasses_row_level_security() {
     let config = test_config(&db, &HashMap::new());
     assert!(cms_api::Application::build(config).await.is_ok());
 }
+
+#[derive(QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// A new tenant-owned table without a forced policy would leak silently:
+/// every table with a `tenant_id` column must force row-level security.
+#[tokio::test]
+async fn every_tenant_owned_table_forces_row_level_security() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.admin_connection();
+    let unprotected = diesel::sql_query(
+        "SELECT c.relname::text AS name FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' \
+         WHERE c.relkind = 'r' \
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id') \
+           AND NOT (c.relrowsecurity AND c.relforcerowsecurity \
+                    AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))",
+    )
+    .load::<TableName>(&mut admin)
+    .unwrap();
+    let names: Vec<String> = unprotected.into_iter().map(|t| t.name).collect();
+    assert!(names.is_empty(), "tables without forced RLS: {names:?}");
+    let protected = diesel::sql_query(
+        "SELECT relname::text AS name FROM pg_class WHERE relname = 'leads' AND relforcerowsecurity",
+    )
+    .load::<TableName>(&mut admin)
+    .unwrap();
+    assert_eq!(protected.len(), 1);
+}

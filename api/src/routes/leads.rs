@@ -19,7 +19,7 @@ use crate::auth::roles::Permission;
 use crate::db::leads::{self, Lead};
 use crate::db::sites;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::http::json::{rules, Validate, ValidJson};
+use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 use crate::state::AppState;
 
@@ -72,13 +72,21 @@ impl Validate for SubmitLead {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if cms_shared::path::normalize_path(&self.path).is_err() {
-            errors.push(FieldError::new("path", "must be a page path such as /about"));
+            errors.push(FieldError::new(
+                "path",
+                "must be a page path such as /about",
+            ));
         }
         optional_text(&mut errors, "variant", self.variant.as_deref(), 64);
         optional_text(&mut errors, "visitor_id", self.visitor_id.as_deref(), 64);
         let fields = &self.fields;
         optional_text(&mut errors, "fields.name", fields.name.as_deref(), 120);
-        optional_text(&mut errors, "fields.comment", fields.comment.as_deref(), 2000);
+        optional_text(
+            &mut errors,
+            "fields.comment",
+            fields.comment.as_deref(),
+            2000,
+        );
         let phone = fields.phone.as_deref().map(str::trim).unwrap_or_default();
         let email = fields.email.as_deref().map(str::trim).unwrap_or_default();
         if !phone.is_empty() {
@@ -231,5 +239,7 @@ async fn list_leads(
             }
         })
         .await?;
-    Ok(web::Json(ListResponse::from_rows(rows, &page, |lead| lead.id)))
+    Ok(web::Json(ListResponse::from_rows(rows, &page, |lead| {
+        lead.id
+    })))
 }
