@@ -39,6 +39,8 @@ log "seeding demo data"
 export CMS_API_ADDR="${CMS_API_ADDR:-127.0.0.1:8080}"
 export CMS_RENDERER_ADDR="${CMS_RENDERER_ADDR:-127.0.0.1:8081}"
 export CMS_API_URL="${CMS_API_URL:-http://$CMS_API_ADDR}"
+# Local URLs are http; production sets https (the default).
+export CMS_RENDERER_PUBLIC_SCHEME="${CMS_RENDERER_PUBLIC_SCHEME:-http}"
 
 pids=()
 stop() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; }

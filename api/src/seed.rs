@@ -158,7 +158,7 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
                 transfer::import(
                     conn,
                     &audit,
-                    demo::landing_document(demo.site, 3),
+                    demo::demo_document(demo.site),
                     demo.site,
                     demo.host,
                 )?;

@@ -1,6 +1,8 @@
 //! Typed configuration of the renderer, read once from the environment.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -10,6 +12,30 @@ pub struct Config {
     pub api_url: String,
     /// `REDIS_URL`; unset or empty means the in-process cache only.
     pub redis_url: Option<String>,
+    /// `CMS_REDIS_PREFIX`, default `cms:`: namespaces the shared cache keys.
+    pub redis_prefix: String,
+    /// `CMS_RENDERER_TRUSTED_PROXIES`: comma-separated proxy addresses whose
+    /// `X-Forwarded-Host` and `X-Forwarded-For` are believed. Default none.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `CMS_RENDERER_PUBLIC_SCHEME`, default `https`: the scheme of canonical
+    /// and hreflang URLs, sitemaps and the `Secure` cookie flag.
+    pub public_scheme: String,
+    /// `CMS_RENDERER_HSTS`, default off: send `Strict-Transport-Security`.
+    pub hsts: bool,
+    /// `CMS_RENDERER_TEMPLATES_DIR`: load templates from this directory
+    /// (same file names as the embedded ones) instead of the binary.
+    pub templates_dir: Option<PathBuf>,
+    /// `CMS_RENDERER_SECRET`: key of CSRF tokens and CSP nonces; every node
+    /// of a deployment needs the same one. Default: random per process.
+    pub secret: Vec<u8>,
+    /// `CMS_RENDERER_FRESH_SECS`, default 60: how long content from the API is
+    /// used without asking it again (invalidation messages evict earlier).
+    pub fresh_for: Duration,
+    /// `CMS_RENDERER_API_TIMEOUT_MS`, default 2000: longest wait for the API.
+    pub api_timeout: Duration,
+    /// `CMS_RENDERER_CACHE_ENTRIES`, default 20000: documents and rendered
+    /// shells kept in memory (each).
+    pub cache_entries: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +45,21 @@ pub struct ConfigError {
     reason: String,
 }
 
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = get(name).unwrap_or_else(|| default.to_owned());
+    raw.trim().parse().map_err(|err: T::Err| ConfigError {
+        name,
+        reason: format!("{raw:?}: {err}"),
+    })
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -26,18 +67,59 @@ impl Config {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let raw_addr = get("CMS_RENDERER_ADDR").unwrap_or_else(|| "127.0.0.1:8081".to_owned());
-        let listen_addr =
-            raw_addr
-                .parse()
-                .map_err(|err: std::net::AddrParseError| ConfigError {
-                    name: "CMS_RENDERER_ADDR",
-                    reason: format!("{raw_addr:?}: {err}"),
-                })?;
+        let trusted_proxies = get("CMS_RENDERER_TRUSTED_PROXIES")
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .map(|part| {
+                        part.parse()
+                            .map_err(|err: std::net::AddrParseError| ConfigError {
+                                name: "CMS_RENDERER_TRUSTED_PROXIES",
+                                reason: format!("{part:?}: {err}"),
+                            })
+                    })
+                    .collect::<Result<Vec<IpAddr>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let public_scheme = get("CMS_RENDERER_PUBLIC_SCHEME").unwrap_or_else(|| "https".into());
+        if public_scheme != "http" && public_scheme != "https" {
+            return Err(ConfigError {
+                name: "CMS_RENDERER_PUBLIC_SCHEME",
+                reason: format!("{public_scheme:?}: must be http or https"),
+            });
+        }
+        let secret = match get("CMS_RENDERER_SECRET") {
+            Some(secret) if secret.len() >= 32 => secret.into_bytes(),
+            Some(_) => {
+                return Err(ConfigError {
+                    name: "CMS_RENDERER_SECRET",
+                    reason: "must be at least 32 characters".into(),
+                })
+            }
+            None => {
+                tracing::warn!("CMS_RENDERER_SECRET is not set: a random one is used, so lead forms rendered by another node fail their CSRF check");
+                let bytes: [u8; 32] = rand::random();
+                bytes.to_vec()
+            }
+        };
         Ok(Config {
-            listen_addr,
-            api_url: get("CMS_API_URL").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
+            listen_addr: parse(&get, "CMS_RENDERER_ADDR", "127.0.0.1:8081")?,
+            api_url: get("CMS_API_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
             redis_url: get("REDIS_URL"),
+            redis_prefix: get("CMS_REDIS_PREFIX").unwrap_or_else(|| "cms:".to_owned()),
+            trusted_proxies,
+            public_scheme,
+            hsts: parse(&get, "CMS_RENDERER_HSTS", "false")?,
+            templates_dir: get("CMS_RENDERER_TEMPLATES_DIR").map(PathBuf::from),
+            secret,
+            fresh_for: Duration::from_secs(parse(&get, "CMS_RENDERER_FRESH_SECS", "60")?),
+            api_timeout: Duration::from_millis(parse(&get, "CMS_RENDERER_API_TIMEOUT_MS", "2000")?),
+            cache_entries: parse(&get, "CMS_RENDERER_CACHE_ENTRIES", "20000")?,
         })
     }
 }

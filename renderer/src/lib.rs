@@ -1,32 +1,37 @@
-//! The renderer: serves the public HTML of every landing. At this stage it
-//! answers health and readiness and renders a not-found page per host; page
-//! rendering from the delivery API arrives with the renderer issue.
+//! The renderer: serves the public HTML of every landing from the delivery
+//! API over cached HTTP (see `cache`), rendered with tera (see `render`).
 
+pub mod assets;
+pub mod cache;
 pub mod config;
+pub mod forms;
+pub mod metrics;
+pub mod pages;
+pub mod render;
+pub mod security;
+pub mod state;
+pub mod upstream;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::dev::ServerHandle;
+use actix_web::{get, web, App, HttpResponse, HttpServer};
 use fred::prelude::{Builder, ClientLike, Config as RedisConfig, Pool};
 use serde::Serialize;
 
 pub use config::Config;
-
-/// Templates are embedded in the binary: nothing is read from the working directory.
-const NOT_FOUND_TEMPLATE: &str = include_str!("../templates/not_found.html");
-
-pub struct RendererState {
-    templates: tera::Tera,
-    redis: Option<Pool>,
-}
+use state::RendererState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RendererError {
-    #[error("template: {0}")]
-    Template(#[from] tera::Error),
+    #[error(transparent)]
+    Template(#[from] render::TemplateError),
     #[error("redis: {0}")]
     Redis(#[from] fred::error::Error),
+    #[error("http client: {0}")]
+    Client(#[from] reqwest::Error),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -71,23 +76,11 @@ async fn readyz(state: web::Data<RendererState>) -> HttpResponse {
     })
 }
 
-async fn not_found(req: HttpRequest, state: web::Data<RendererState>) -> HttpResponse {
-    let host = req.connection_info().host().to_owned();
-    let host = cms_shared::host::normalize_host(&host).unwrap_or_default();
-    let mut context = tera::Context::new();
-    context.insert("host", &host);
-    context.insert("path", req.path());
-    match state.templates.render("not_found.html", &context) {
-        Ok(html) => HttpResponse::NotFound()
-            .content_type("text/html; charset=utf-8")
-            .body(html),
-        Err(err) => {
-            tracing::error!(error = %err, "not-found template failed");
-            HttpResponse::NotFound()
-                .content_type("text/plain; charset=utf-8")
-                .body("Page not found")
-        }
-    }
+#[get("/metrics")]
+async fn prometheus(state: web::Data<RendererState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(state.outbox.pending_in_memory()))
 }
 
 pub struct Renderer {
@@ -95,40 +88,81 @@ pub struct Renderer {
     server: actix_web::dev::Server,
 }
 
+fn redis_pool(url: &str) -> Result<Pool, RendererError> {
+    let pool = Builder::from_config(RedisConfig::from_url(url)?)
+        .with_connection_config(|conn| conn.connection_timeout = Duration::from_millis(500))
+        .with_performance_config(|perf| perf.default_command_timeout = Duration::from_millis(300))
+        .set_policy(fred::prelude::ReconnectPolicy::new_constant(0, 500))
+        .build_pool(2)?;
+    // Connect in the background: a missing Redis must not stop the renderer.
+    let connecting = pool.clone();
+    tokio::spawn(async move {
+        if let Err(err) = connecting.init().await {
+            tracing::warn!(error = %err, "Redis does not answer: in-process cache only");
+        }
+    });
+    Ok(pool)
+}
+
 impl Renderer {
     pub async fn build(config: Config) -> Result<Self, RendererError> {
-        let mut templates = tera::Tera::default();
-        templates.add_raw_template("not_found.html", NOT_FOUND_TEMPLATE)?;
+        let metrics = Arc::new(metrics::Metrics::default());
+        let assets = web::Data::new(assets::Assets::new());
+        let templates = Arc::new(render::Templates::load(
+            config.templates_dir.as_deref(),
+            assets.urls(),
+            Arc::clone(&metrics),
+        )?);
         let redis = match &config.redis_url {
             None => {
                 tracing::warn!("REDIS_URL is not set: the renderer uses its in-process cache only");
                 None
             }
-            Some(url) => {
-                let pool = Builder::from_config(RedisConfig::from_url(url)?)
-                    .with_connection_config(|conn| {
-                        conn.connection_timeout = Duration::from_millis(500)
-                    })
-                    .build_pool(2)?;
-                // Connect in the background: a missing Redis must not stop the renderer.
-                let connecting = pool.clone();
-                tokio::spawn(async move {
-                    if let Err(err) = connecting.init().await {
-                        tracing::warn!(error = %err, "Redis does not answer: in-process cache only");
-                    }
-                });
-                Some(pool)
-            }
+            Some(url) => Some(redis_pool(url)?),
         };
-        let state = web::Data::new(RendererState { templates, redis });
+        let upstream = upstream::Upstream::new(&config.api_url, config.api_timeout)?;
+        let documents = Arc::new(cache::Documents::new(
+            upstream,
+            redis.clone(),
+            &config.redis_prefix,
+            config.fresh_for,
+            config.cache_entries,
+            Arc::clone(&metrics),
+        ));
+        if let Some(url) = &config.redis_url {
+            cache::subscribe(url, Arc::clone(&documents)).await?;
+        }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let state = web::Data::new(RendererState {
+            outbox: forms::Outbox::new(redis.clone(), &config.redis_prefix),
+            shells: moka::future::Cache::builder()
+                .max_capacity(config.cache_entries)
+                .time_to_live(Duration::from_secs(86_400))
+                .build(),
+            render_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+            config: config.clone(),
+            templates,
+            documents,
+            redis,
+            metrics,
+        });
+        forms::spawn_outbox(state.clone());
         let listener = TcpListener::bind(config.listen_addr)?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(assets.clone())
+                .app_data(web::FormConfig::default().limit(16 * 1024))
                 .service(healthz)
                 .service(readyz)
-                .default_service(web::to(not_found))
+                .service(prometheus)
+                .service(assets::asset)
+                .service(assets::demo_image)
+                .service(pages::robots)
+                .service(pages::sitemap)
+                .service(forms::submit_lead)
+                .default_service(web::to(pages::page))
         })
         .listen(listener)?
         .shutdown_timeout(10)
@@ -138,6 +172,11 @@ impl Renderer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server from outside (tests stop a renderer mid-run).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -34,7 +34,18 @@ fn image() -> Value {
             "src": url(),
             "alt": text(300),
             "width": {"type": "integer", "minimum": 1, "maximum": 10000},
-            "height": {"type": "integer", "minimum": 1, "maximum": 10000}
+            "height": {"type": "integer", "minimum": 1, "maximum": 10000},
+            "renditions": {
+                "description": "WebP renditions of the image at several widths (srcset)",
+                "type": "array",
+                "maxItems": 8,
+                "items": {
+                    "type": "object",
+                    "required": ["src", "width"],
+                    "properties": {"src": url(), "width": {"type": "integer", "minimum": 1, "maximum": 10000}},
+                    "additionalProperties": false
+                }
+            }
         },
         "additionalProperties": false
     })

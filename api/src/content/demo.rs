@@ -12,15 +12,30 @@ fn block(module: &str, props: Value) -> BlockExport {
     }
 }
 
+/// A demo image served by the renderer, with its WebP renditions.
+fn demo_image(name: &str, alt: &str, width: u32, height: u32, widths: &[u32]) -> Value {
+    json!({
+        "src": format!("/assets/demo/{name}.jpg"),
+        "alt": alt,
+        "width": width,
+        "height": height,
+        "renditions": widths.iter().map(|w| json!({"src": format!("/assets/demo/{name}-{w}.webp"), "width": w})).collect::<Vec<_>>(),
+    })
+}
+
+fn hero_image() -> Value {
+    demo_image("hero", "Our reception", 1600, 900, &[480, 960, 1600])
+}
+
 fn home_blocks(brand: &str) -> Vec<BlockExport> {
     vec![
         block(
             "header",
-            json!({"links": [{"label": "Services", "href": "/services"}, {"label": "About", "href": "/about"}], "cta": {"label": "Book a visit", "href": "#lead"}}),
+            json!({"links": [{"label": "Clinic", "href": "/clinic"}, {"label": "About", "href": "/page-2"}], "cta": {"label": "Book a visit", "href": "#lead"}}),
         ),
         block(
             "hero",
-            json!({"title": format!("{brand}: care that fits your day"), "subtitle": "Same-week appointments with specialists you can trust.", "cta": {"label": "Book a visit", "href": "#lead"}, "image": {"src": "/media/hero.jpg", "alt": "Reception", "width": 1600, "height": 900}}),
+            json!({"title": format!("{brand}: care that fits your day"), "subtitle": "Same-week appointments with specialists you can trust.", "cta": {"label": "Book a visit", "href": "#lead"}, "image": hero_image()}),
         ),
         block(
             "features",
@@ -69,6 +84,126 @@ fn inner_blocks(title: &str) -> Vec<BlockExport> {
         ),
         block("footer", json!({"copyright": "All rights reserved"})),
     ]
+}
+
+/// Every other built-in module, on the demo landing's `/clinic` page.
+fn clinic_blocks(brand: &str) -> Vec<BlockExport> {
+    let doctor = demo_image("doctor", "A doctor of the clinic", 600, 600, &[480, 600]);
+    let clinic = demo_image(
+        "clinic",
+        "The clinic building",
+        1200,
+        800,
+        &[480, 960, 1200],
+    );
+    vec![
+        block(
+            "header",
+            json!({"links": [{"label": "Home", "href": "/"}, {"label": "Book", "href": "#lead"}], "sticky": true}),
+        ),
+        block(
+            "hero",
+            json!({"title": format!("{brand} clinic"), "subtitle": "Doctors, services and appointments in one place.", "align": "center"}),
+        ),
+        block(
+            "steps",
+            json!({"title": "How a visit works", "items": [
+                {"title": "Book", "text": "Pick a time online or by phone."},
+                {"title": "Visit", "text": "Come in; no paperwork at the desk."},
+                {"title": "Follow up", "text": "Results and advice in your inbox."}
+            ]}),
+        ),
+        block(
+            "doctors_list",
+            json!({"title": "Our doctors", "specialization": "cardiology", "limit": 6}),
+        ),
+        block(
+            "team",
+            json!({"title": "Lead physicians", "items": [
+                {"name": "Dr. Anna Petrova", "role": "Cardiologist", "photo": doctor, "bio": "Fifteen years of practice."},
+                {"name": "Dr. Ivan Sokolov", "role": "Therapist", "bio": "Family medicine and prevention."}
+            ]}),
+        ),
+        block(
+            "services_list",
+            json!({"title": "Services", "category": "diagnostics", "show_prices": true}),
+        ),
+        block(
+            "testimonials",
+            json!({"title": "What patients say", "items": [
+                {"quote": "Booked in two minutes, seen on time.", "author": "Maria", "role": "patient"},
+                {"quote": "Clear prices and kind doctors.", "author": "Oleg"}
+            ]}),
+        ),
+        block("reviews", json!({"title": "Patient reviews", "limit": 5})),
+        block(
+            "pricing",
+            json!({"title": "Prices", "items": [
+                {"name": "First visit", "price": "$40", "features": ["Consultation", "Plan of care"]},
+                {"name": "Check-up", "price": "$120", "period": "year", "features": ["Blood tests", "ECG", "Two visits"], "highlighted": true, "cta": {"label": "Book a check-up", "href": "#lead"}}
+            ]}),
+        ),
+        block(
+            "gallery",
+            json!({"title": "Inside the clinic", "images": [clinic.clone(), hero_image()]}),
+        ),
+        block(
+            "video",
+            json!({"title": "A tour of the clinic", "url": "https://example.com/tour", "poster": clinic}),
+        ),
+        block(
+            "logos",
+            json!({"title": "Insurers we work with", "logos": [demo_image("doctor", "Partner insurer", 600, 600, &[480, 600])]}),
+        ),
+        block(
+            "rich_text",
+            json!({"html": "<h2>Before your visit</h2><p>Bring an ID and any earlier results. <a href=\"/\">Back home</a>.</p>"}),
+        ),
+        block(
+            "booking_widget",
+            json!({"title": "Book an appointment", "service": "check-up"}),
+        ),
+        block(
+            "contacts_map",
+            json!({"title": "Find us", "address": "1 Clinic Street", "phone": "+1 555 0100", "email": "care@example.com", "latitude": 55.75, "longitude": 37.62, "hours": "Mon-Sat 8:00-20:00"}),
+        ),
+        block(
+            "cta",
+            json!({"title": "Questions?", "text": "Call us or leave your number.", "button": {"label": "Call me back", "href": "#lead"}}),
+        ),
+        block(
+            "lead_form",
+            json!({"title": "Request a call", "fields": ["name", "phone", "email", "comment"], "submit_label": "Send"}),
+        ),
+        block(
+            "footer",
+            json!({"text": format!("<p>{brand}</p>"), "links": [{"label": "Home", "href": "/"}], "copyright": format!("© {brand}")}),
+        ),
+    ]
+}
+
+/// The demo landing of `make run`: a home page, a page showing every other
+/// built-in module, and a plain inner page.
+pub fn demo_document(brand: &str) -> SiteDocument {
+    let mut document = landing_document(brand, 3);
+    if let Some(page) = document.pages.get_mut(1) {
+        let blocks = clinic_blocks(brand);
+        let title = format!("{brand} clinic");
+        page.path = "/clinic".into();
+        page.title = title.clone();
+        page.seo = json!({"meta_title": title, "meta_description": format!("{brand}: doctors, services, prices and booking.")});
+        page.published = Some(json!({
+            "path": "/clinic",
+            "locale": "en",
+            "title": title,
+            "seo": page.seo,
+            "blocks": blocks.iter().map(|b| json!({"module": b.module, "props": b.props})).collect::<Vec<_>>(),
+            "experiments": [],
+            "custom_modules": {},
+        }));
+        page.blocks = blocks;
+    }
+    document
 }
 
 /// A published landing of `pages` pages (`/`, then `/page-1`, ...) in English.

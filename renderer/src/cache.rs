@@ -1,0 +1,483 @@
+//! Published documents (site manifests, pages, sitemaps) from the API, cached
+//! in three places:
+//! - process memory (moka), served without any network round trip;
+//! - Redis (shared by every node, so a new node starts warm), when configured;
+//! - a last-good copy per document, kept apart from invalidation, served when
+//!   the API does not answer (stale-if-error).
+//!
+//! A document older than `fresh_for` is still served while one background
+//! request revalidates it with `If-None-Match` (stale-while-revalidate).
+//! Concurrent misses of one document make one upstream request (moka's entry
+//! API is single-flight). Invalidation messages on `cms:invalidate` evict the
+//! site's affected entries from memory and Redis on every node.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix_web::web::Bytes;
+use fred::prelude::{
+    ClientLike, EventInterface, HashesInterface, KeysInterface, Pool, PubsubInterface,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::metrics::{inc, Metrics};
+use crate::upstream::{Answer, Unavailable, Upstream};
+
+/// The channel the api publishes invalidations on.
+pub const INVALIDATION_CHANNEL: &str = "cms:invalidate";
+/// How long Redis keeps a shared copy (freshness is judged separately).
+const SHARED_TTL_SECS: i64 = 86_400;
+/// After a failed revalidation, wait this long before trying again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Which document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DocKey {
+    Manifest {
+        host: String,
+    },
+    Page {
+        site: String,
+        locale: String,
+        path: String,
+    },
+    Sitemap {
+        site: String,
+    },
+}
+
+impl DocKey {
+    /// Key in process memory.
+    fn id(&self) -> String {
+        match self {
+            DocKey::Manifest { host } => format!("m|{host}"),
+            DocKey::Page { site, locale, path } => format!("p|{site}|{locale}|{path}"),
+            DocKey::Sitemap { site } => format!("s|{site}"),
+        }
+    }
+
+    /// Redis hash and field: pages of one path share a hash, so an
+    /// invalidation (which names paths, not locales) deletes one key.
+    fn shared(&self, prefix: &str) -> (String, String) {
+        match self {
+            DocKey::Manifest { host } => (format!("{prefix}rc:m:{host}"), "doc".into()),
+            DocKey::Page { site, locale, path } => {
+                (format!("{prefix}rc:p:{site}:{path}"), locale.clone())
+            }
+            DocKey::Sitemap { site } => (format!("{prefix}rc:s:{site}"), "doc".into()),
+        }
+    }
+
+    fn api_path(&self) -> String {
+        let encode = |value: &str| form_encode(value);
+        match self {
+            DocKey::Manifest { host } => format!("/api/v1/delivery/sites/by-host/{}", encode(host)),
+            DocKey::Page { site, locale, path } => format!(
+                "/api/v1/delivery/sites/{site}/pages?path={}&locale={}",
+                encode(path),
+                encode(locale)
+            ),
+            DocKey::Sitemap { site } => format!("/api/v1/delivery/sites/{site}/sitemap"),
+        }
+    }
+}
+
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A published document and its version.
+#[derive(Debug)]
+pub struct Doc {
+    pub etag: String,
+    pub value: Value,
+}
+
+/// What is known about a document: its content, or that it does not exist.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub doc: Option<Arc<Doc>>,
+    fetched: Instant,
+    /// Served from the last-good copy because the API did not answer.
+    pub stale: bool,
+    loaded_from: Source,
+}
+
+/// Where a lookup was answered from (the `X-Cache` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Memory,
+    Redis,
+    Api,
+    Stale,
+}
+
+impl Source {
+    pub fn header(self) -> &'static str {
+        match self {
+            Source::Memory => "hit",
+            Source::Redis => "hit-redis",
+            Source::Api => "miss",
+            Source::Stale => "stale",
+        }
+    }
+}
+
+pub struct Documents {
+    memory: moka::future::Cache<String, Entry>,
+    last_good: moka::future::Cache<String, Arc<Doc>>,
+    redis: Option<Pool>,
+    prefix: String,
+    upstream: Upstream,
+    fresh_for: Duration,
+    refreshing: Mutex<HashSet<String>>,
+    metrics: Arc<Metrics>,
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// Shared copies are stored as `fetched-at-ms \n etag \n body`.
+fn encode_shared(etag: &str, body: &[u8]) -> Vec<u8> {
+    let mut raw = format!("{}\n{etag}\n", now_millis()).into_bytes();
+    raw.extend_from_slice(body);
+    raw
+}
+
+fn decode_shared(raw: &[u8]) -> Option<(u64, String, &[u8])> {
+    let first = raw.iter().position(|b| *b == b'\n')?;
+    let at = std::str::from_utf8(&raw[..first]).ok()?.parse().ok()?;
+    let rest = &raw[first + 1..];
+    let second = rest.iter().position(|b| *b == b'\n')?;
+    let etag = std::str::from_utf8(&rest[..second]).ok()?.to_owned();
+    Some((at, etag, &rest[second + 1..]))
+}
+
+impl Documents {
+    pub fn new(
+        upstream: Upstream,
+        redis: Option<Pool>,
+        prefix: &str,
+        fresh_for: Duration,
+        capacity: u64,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Documents {
+            memory: moka::future::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(Duration::from_secs(86_400))
+                .support_invalidation_closures()
+                .build(),
+            last_good: moka::future::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(Duration::from_secs(86_400))
+                .build(),
+            redis,
+            prefix: prefix.to_owned(),
+            upstream,
+            fresh_for,
+            refreshing: Mutex::new(HashSet::new()),
+            metrics,
+        }
+    }
+
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    /// The document, or `Unavailable` when neither the API nor any cache has it.
+    pub async fn get(self: &Arc<Self>, key: &DocKey) -> Result<(Entry, Source), Unavailable> {
+        let id = key.id();
+        if let Some(entry) = self.memory.get(&id).await {
+            if entry.fetched.elapsed() >= self.fresh_for {
+                self.revalidate_in_background(key.clone(), id);
+            }
+            let source = if entry.stale {
+                Source::Stale
+            } else {
+                Source::Memory
+            };
+            self.count(source);
+            return Ok((entry, source));
+        }
+        let loaded = self
+            .memory
+            .entry(id)
+            .or_try_insert_with(self.load(key))
+            .await
+            .map_err(|err| (*err).clone());
+        match loaded {
+            Ok(found) => {
+                // Only the caller that loaded it reports where from; the
+                // others waited for that load and count as memory hits.
+                let fresh = found.is_fresh();
+                let entry = found.into_value();
+                let source = match (entry.stale, fresh) {
+                    (true, _) => Source::Stale,
+                    (false, true) => entry.loaded_from,
+                    (false, false) => Source::Memory,
+                };
+                self.count(source);
+                Ok((entry, source))
+            }
+            Err(err) => {
+                inc(&self.metrics.doc_unavailable);
+                Err(err)
+            }
+        }
+    }
+
+    fn count(&self, source: Source) {
+        inc(match source {
+            Source::Memory => &self.metrics.doc_hits,
+            Source::Redis => &self.metrics.doc_redis_hits,
+            Source::Api => &self.metrics.doc_misses,
+            Source::Stale => &self.metrics.doc_stale,
+        });
+    }
+
+    fn revalidate_in_background(self: &Arc<Self>, key: DocKey, id: String) {
+        let Ok(mut refreshing) = self.refreshing.lock() else {
+            return;
+        };
+        if !refreshing.insert(id.clone()) {
+            return;
+        }
+        drop(refreshing);
+        let documents = Arc::clone(self);
+        tokio::spawn(async move {
+            match documents.load(&key).await {
+                Ok(entry) => documents.memory.insert(id.clone(), entry).await,
+                Err(err) => tracing::debug!(error = %err, "revalidation failed"),
+            }
+            if let Ok(mut refreshing) = documents.refreshing.lock() {
+                refreshing.remove(&id);
+            }
+        });
+    }
+
+    /// Redis, then the API (revalidating what is known), then the last-good copy.
+    async fn load(&self, key: &DocKey) -> Result<Entry, Unavailable> {
+        let id = key.id();
+        let (hash, field) = key.shared(&self.prefix);
+        let mut known: Option<Arc<Doc>> = self.last_good.get(&id).await;
+        if let Some(pool) = self.connected_redis() {
+            let raw: Result<Option<Bytes>, _> = pool.hget(&hash, &field).await;
+            if let Ok(Some(raw)) = raw {
+                if let Some((at, etag, body)) = decode_shared(&raw) {
+                    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+                        let doc = Arc::new(Doc { etag, value });
+                        let age = Duration::from_millis(now_millis().saturating_sub(at));
+                        if age < self.fresh_for {
+                            self.last_good.insert(id, Arc::clone(&doc)).await;
+                            return Ok(Entry {
+                                doc: Some(doc),
+                                fetched: Instant::now()
+                                    .checked_sub(age)
+                                    .unwrap_or_else(Instant::now),
+                                stale: false,
+                                loaded_from: Source::Redis,
+                            });
+                        }
+                        known = Some(doc);
+                    }
+                }
+            }
+        }
+        let answer = self
+            .upstream
+            .get(&key.api_path(), known.as_ref().map(|doc| doc.etag.as_str()))
+            .await;
+        let doc = match answer {
+            Ok(Answer::Changed { etag, body }) => {
+                let value: Value = serde_json::from_slice(&body)
+                    .map_err(|err| Unavailable(format!("the API sent invalid JSON: {err}")))?;
+                let etag = etag.unwrap_or_default();
+                self.share(&hash, &field, &etag, &body).await;
+                Arc::new(Doc { etag, value })
+            }
+            Ok(Answer::NotModified) => match known {
+                Some(doc) => {
+                    let body = serde_json::to_vec(&doc.value).unwrap_or_default();
+                    self.share(&hash, &field, &doc.etag, &body).await;
+                    doc
+                }
+                None => return Err(Unavailable("304 without a cached copy".into())),
+            },
+            Ok(Answer::NotFound) => {
+                return Ok(Entry {
+                    doc: None,
+                    fetched: Instant::now(),
+                    stale: false,
+                    loaded_from: Source::Api,
+                })
+            }
+            Err(err) => {
+                return match known {
+                    Some(doc) => {
+                        tracing::warn!(error = %err, document = %id, "API unavailable: serving the last good copy");
+                        Ok(Entry {
+                            doc: Some(doc),
+                            // Retry the API soon, not at once.
+                            fetched: Instant::now()
+                                .checked_sub(self.fresh_for.saturating_sub(RETRY_AFTER))
+                                .unwrap_or_else(Instant::now),
+                            stale: true,
+                            loaded_from: Source::Stale,
+                        })
+                    }
+                    None => Err(err),
+                };
+            }
+        };
+        self.last_good.insert(id, Arc::clone(&doc)).await;
+        Ok(Entry {
+            doc: Some(doc),
+            fetched: Instant::now(),
+            stale: false,
+            loaded_from: Source::Api,
+        })
+    }
+
+    fn connected_redis(&self) -> Option<&Pool> {
+        self.redis.as_ref().filter(|pool| pool.is_connected())
+    }
+
+    async fn share(&self, hash: &str, field: &str, etag: &str, body: &[u8]) {
+        let Some(pool) = self.connected_redis() else {
+            return;
+        };
+        let stored: Result<i64, _> = pool
+            .hset(hash, (field, Bytes::from(encode_shared(etag, body))))
+            .await;
+        let expired: Result<i64, _> = pool.expire(hash, SHARED_TTL_SECS, None).await;
+        if let Err(err) = stored.and(expired) {
+            tracing::debug!(error = %err, "cannot write the shared cache");
+        }
+    }
+
+    /// Evicts what a change of `site` (at `paths`, or all of it when empty)
+    /// makes stale, here and in Redis.
+    pub async fn invalidate(&self, site: &str, paths: &[String]) {
+        inc(&self.metrics.invalidations);
+        let page_prefix = format!("p|{site}|");
+        let sitemap = format!("s|{site}");
+        let mut hosts: Vec<String> = Vec::new();
+        for (id, entry) in self.memory.iter() {
+            if let Some(host) = id.strip_prefix("m|") {
+                let of_site = entry
+                    .doc
+                    .as_ref()
+                    .is_some_and(|doc| doc.value["site_id"].as_str() == Some(site));
+                if of_site {
+                    hosts.push(host.to_owned());
+                }
+            }
+        }
+        let site_owned = site.to_owned();
+        let paths_owned = paths.to_vec();
+        let evict = self.memory.invalidate_entries_if(move |id, entry| {
+            if let Some(rest) = id.strip_prefix(&page_prefix) {
+                let path = rest.split_once('|').map_or("", |(_, path)| path);
+                return paths_owned.is_empty() || paths_owned.iter().any(|p| p == path);
+            }
+            if *id == sitemap {
+                return true;
+            }
+            // Manifests of the site, and unknown hosts (a new domain may
+            // now answer).
+            id.starts_with("m|")
+                && entry
+                    .doc
+                    .as_ref()
+                    .is_none_or(|doc| doc.value["site_id"].as_str() == Some(site_owned.as_str()))
+        });
+        if let Err(err) = evict {
+            tracing::warn!(error = %err, "cannot evict documents");
+        }
+        if let Some(pool) = self.connected_redis() {
+            let mut keys: Vec<String> = paths
+                .iter()
+                .map(|path| format!("{}rc:p:{site}:{path}", self.prefix))
+                .collect();
+            keys.push(format!("{}rc:s:{site}", self.prefix));
+            keys.extend(
+                hosts
+                    .iter()
+                    .map(|host| format!("{}rc:m:{host}", self.prefix)),
+            );
+            let deleted: Result<i64, _> = pool.del(keys).await;
+            if let Err(err) = deleted {
+                tracing::debug!(error = %err, "cannot evict shared documents");
+            }
+        }
+    }
+
+    /// Drops everything held in memory (after missing messages).
+    pub fn forget_all(&self) {
+        self.memory.invalidate_all();
+    }
+}
+
+#[derive(Deserialize)]
+struct InvalidationMessage {
+    site: String,
+    #[serde(default)]
+    paths: Vec<String>,
+}
+
+/// Subscribes to `cms:invalidate` (fred resubscribes after reconnecting) and
+/// evicts by its messages; after a reconnect everything in memory is dropped,
+/// since messages sent meanwhile are lost.
+pub async fn subscribe(url: &str, documents: Arc<Documents>) -> Result<(), fred::error::Error> {
+    let subscriber = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(url)?)
+        .with_connection_config(|conn| conn.connection_timeout = Duration::from_millis(500))
+        .set_policy(fred::prelude::ReconnectPolicy::new_constant(0, 500))
+        .build_subscriber_client()?;
+    let on_message = Arc::clone(&documents);
+    subscriber.on_message(move |message| {
+        let documents = Arc::clone(&on_message);
+        async move {
+            let parsed = message
+                .value
+                .as_bytes()
+                .and_then(|raw| serde_json::from_slice::<InvalidationMessage>(raw).ok());
+            match parsed {
+                Some(change) => documents.invalidate(&change.site, &change.paths).await,
+                None => documents.forget_all(),
+            }
+            Ok(())
+        }
+    });
+    let on_reconnect = Arc::clone(&documents);
+    subscriber.on_reconnect(move |_| {
+        on_reconnect.forget_all();
+        async { Ok(()) }
+    });
+    drop(subscriber.manage_subscriptions());
+    tokio::spawn(async move {
+        if let Err(err) = subscriber.init().await {
+            tracing::warn!(error = %err, "cannot connect the invalidation subscriber");
+            return;
+        }
+        if let Err(err) = subscriber.subscribe(INVALIDATION_CHANNEL).await {
+            tracing::warn!(error = %err, "cannot subscribe to {INVALIDATION_CHANNEL}");
+        }
+        // Keep the client alive for the life of the process.
+        std::future::pending::<()>().await;
+    });
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! Page rendering with tera: a base layout, one template per built-in module
+//! (embedded in the binary, or read from `CMS_RENDERER_TEMPLATES_DIR`), and
+//! tenant custom modules compiled from the source the API delivers, once per
+//! module version. A custom module that fails renders as an empty
+//! placeholder and is logged; the page still renders.
+
+pub mod images;
+pub mod seo;
+pub mod shell;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::metrics::{inc, Metrics};
+use images::Preload;
+use shell::Shell;
+
+/// Every built-in module key; each has `modules/<key>.html`.
+pub const BUILTIN_MODULES: [&str; 21] = [
+    "header",
+    "hero",
+    "rich_text",
+    "features",
+    "steps",
+    "stats",
+    "cta",
+    "lead_form",
+    "faq",
+    "testimonials",
+    "pricing",
+    "gallery",
+    "video",
+    "logos",
+    "team",
+    "contacts_map",
+    "doctors_list",
+    "services_list",
+    "booking_widget",
+    "reviews",
+    "footer",
+];
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+const EMBEDDED: &[(&str, &str)] = embedded!(
+    "base.html",
+    "not_found.html",
+    "site_not_found.html",
+    "unavailable.html",
+    "thanks.html",
+    "modules/header.html",
+    "modules/hero.html",
+    "modules/rich_text.html",
+    "modules/features.html",
+    "modules/steps.html",
+    "modules/stats.html",
+    "modules/cta.html",
+    "modules/lead_form.html",
+    "modules/faq.html",
+    "modules/testimonials.html",
+    "modules/pricing.html",
+    "modules/gallery.html",
+    "modules/video.html",
+    "modules/logos.html",
+    "modules/team.html",
+    "modules/contacts_map.html",
+    "modules/doctors_list.html",
+    "modules/services_list.html",
+    "modules/booking_widget.html",
+    "modules/reviews.html",
+    "modules/footer.html",
+);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {name}: {source}")]
+    Tera { name: String, source: tera::Error },
+    #[error("template {name}: {source}")]
+    Read {
+        name: String,
+        source: std::io::Error,
+    },
+}
+
+/// URLs of the fingerprinted assets.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AssetUrls {
+    pub css: String,
+    pub js: String,
+}
+
+pub struct Templates {
+    tera: tera::Tera,
+    custom: moka::sync::Cache<String, Arc<Result<tera::Tera, String>>>,
+    metrics: Arc<Metrics>,
+    pub assets: AssetUrls,
+}
+
+/// Everything about the request a page render needs (no visitor data).
+pub struct PageRequest<'a> {
+    pub manifest: &'a Value,
+    /// `scheme://host[:port]` the page answers on.
+    pub origin: &'a str,
+    /// The URL prefix of the locale (`""` for the default, `/ru` otherwise).
+    pub locale_prefix: &'a str,
+}
+
+impl Templates {
+    pub fn load(
+        dir: Option<&Path>,
+        assets: AssetUrls,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, TemplateError> {
+        let mut tera = tera::Tera::default();
+        for (name, embedded) in EMBEDDED {
+            let source = match dir {
+                Some(dir) => std::fs::read_to_string(dir.join(name)).map_err(|source| {
+                    TemplateError::Read {
+                        name: (*name).to_owned(),
+                        source,
+                    }
+                })?,
+                None => (*embedded).to_owned(),
+            };
+            tera.add_raw_template(name, &source)
+                .map_err(|source| TemplateError::Tera {
+                    name: (*name).to_owned(),
+                    source,
+                })?;
+        }
+        Ok(Templates {
+            tera,
+            custom: moka::sync::Cache::new(1_000),
+            metrics,
+            assets,
+        })
+    }
+
+    /// A standalone page (`not_found.html`, `unavailable.html`, `thanks.html`).
+    pub fn standalone(&self, name: &str, values: &Value) -> String {
+        let mut context = tera::Context::new();
+        if let Value::Object(map) = values {
+            for (key, value) in map {
+                context.insert(key.clone(), value);
+            }
+        }
+        context.insert("assets", &self.assets);
+        self.tera.render(name, &context).unwrap_or_else(|err| {
+            tracing::error!(error = %err, template = name, "standalone template failed");
+            "<!doctype html><title>Error</title><p>This page cannot be shown.</p>".to_owned()
+        })
+    }
+
+    /// Renders a published page into a shell.
+    pub fn page(&self, request: &PageRequest, page: &Value, etag: String) -> Shell {
+        let site = site_values(request.manifest);
+        let mut preload: Option<Preload> = None;
+        let mut seen_image = false;
+        let blocks = page["blocks"].as_array().cloned().unwrap_or_default();
+        let mut parts: Vec<(String, String)> = Vec::with_capacity(blocks.len());
+        let page_values = json!({
+            "id": page["id"], "path": page["path"], "locale": page["locale"], "title": page["title"],
+        });
+        let home = format!("{}/", request.locale_prefix);
+        for block in &blocks {
+            let module = block["module"].as_str().unwrap_or_default().to_owned();
+            let mut props = block["props"].clone();
+            images::enrich(&mut props, &mut preload, &mut seen_image);
+            let html = self.block(&module, &props, block, &page_values, &site, &home, page);
+            parts.push((module, html));
+        }
+        let (header, main, footer) = split_layout(parts);
+        let seo = seo::page_seo(request, page);
+        let mut context = tera::Context::new();
+        context.insert("page", &page_values);
+        context.insert("site", &site);
+        context.insert("seo", &seo);
+        context.insert("alternates", &seo::alternates(request, page));
+        context.insert("theme", &seo::theme(request.manifest));
+        context.insert("json_ld", &seo::json_ld(request, page, &blocks));
+        context.insert("preload", &preload);
+        context.insert("assets", &self.assets);
+        context.insert("header_html", &header);
+        context.insert("main_html", &main);
+        context.insert("footer_html", &footer);
+        let html = self
+            .tera
+            .render("base.html", &context)
+            .unwrap_or_else(|err| {
+                tracing::error!(error = %err, "base template failed");
+                String::from("<!doctype html><title>Error</title>")
+            });
+        Shell::parse(&html, etag)
+    }
+
+    /// The site's own 404 page: its layout around a not-found notice.
+    pub fn site_not_found(&self, request: &PageRequest, path: &str, locale: &str) -> Shell {
+        let site = site_values(request.manifest);
+        let mut context = tera::Context::new();
+        context.insert("site", &site);
+        context.insert("path", path);
+        context.insert("home", &format!("{}/", request.locale_prefix));
+        let notice = self
+            .tera
+            .render("site_not_found.html", &context)
+            .unwrap_or_default();
+        let page = json!({
+            "id": null, "path": path, "locale": locale,
+            "title": format!("Page not found | {}", site["name"].as_str().unwrap_or_default()),
+            "seo": {"noindex": true}, "blocks": [],
+        });
+        let mut context = tera::Context::new();
+        context.insert(
+            "page",
+            &json!({"id": null, "path": path, "locale": locale, "title": page["title"]}),
+        );
+        context.insert("site", &site);
+        context.insert("seo", &seo::page_seo(request, &page));
+        context.insert("alternates", &Vec::<Value>::new());
+        context.insert("theme", &seo::theme(request.manifest));
+        context.insert("json_ld", &seo::json_ld(request, &page, &[]));
+        context.insert("preload", &None::<Preload>);
+        context.insert("assets", &self.assets);
+        context.insert("header_html", "");
+        context.insert("main_html", &notice);
+        context.insert("footer_html", "");
+        let html = self
+            .tera
+            .render("base.html", &context)
+            .unwrap_or_else(|err| {
+                tracing::error!(error = %err, "base template failed");
+                notice
+            });
+        Shell::parse(&html, "404".into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        module: &str,
+        props: &Value,
+        block: &Value,
+        page_values: &Value,
+        site: &Value,
+        home: &str,
+        page: &Value,
+    ) -> String {
+        let mut context = tera::Context::new();
+        context.insert("props", props);
+        context.insert("block", &json!({"id": block["id"], "module": module}));
+        context.insert("page", page_values);
+        context.insert("site", site);
+        context.insert("home", home);
+        if module == "lead_form" {
+            context.insert("fields", &lead_fields(props));
+        }
+        if module == "contacts_map" {
+            context.insert("map_url", &map_url(props));
+        }
+        if BUILTIN_MODULES.contains(&module) {
+            return match self
+                .tera
+                .render(&format!("modules/{module}.html"), &context)
+            {
+                Ok(html) => html,
+                Err(err) => self.placeholder(module, &err.to_string()),
+            };
+        }
+        let Some(custom) = page["custom_modules"].get(module) else {
+            return self.placeholder(module, "unknown module");
+        };
+        let source = custom["template"].as_str().unwrap_or_default();
+        let key = format!(
+            "{}|{module}|{}",
+            page["site_id"].as_str().unwrap_or_default(),
+            custom["version"]
+        );
+        let compiled = self.custom.get_with(key, || {
+            let mut tera = tera::Tera::default();
+            Arc::new(
+                tera.add_raw_template("module.html", source)
+                    .map(|()| tera)
+                    .map_err(|err| err.to_string()),
+            )
+        });
+        match compiled.as_ref() {
+            Ok(tera) => match tera.render("module.html", &context) {
+                Ok(html) => format!(
+                    r#"<div class="custom-module" data-module="{}">{html}</div>"#,
+                    shell::escape_attr(module)
+                ),
+                Err(err) => self.placeholder(module, &err.to_string()),
+            },
+            Err(err) => self.placeholder(module, err),
+        }
+    }
+
+    fn placeholder(&self, module: &str, reason: &str) -> String {
+        inc(&self.metrics.template_failures);
+        tracing::error!(module, reason, "module failed to render: placeholder shown");
+        format!(
+            r#"<div class="module-unavailable" data-module="{}" hidden></div>"#,
+            shell::escape_attr(module)
+        )
+    }
+}
+
+fn site_values(manifest: &Value) -> Value {
+    json!({"id": manifest["site_id"], "name": manifest["name"]})
+}
+
+/// Leading `header` blocks go before `<main>`, trailing `footer` blocks after.
+fn split_layout(parts: Vec<(String, String)>) -> (String, String, String) {
+    let leading = parts.iter().take_while(|(m, _)| m == "header").count();
+    let trailing = parts[leading..]
+        .iter()
+        .rev()
+        .take_while(|(m, _)| m == "footer")
+        .count();
+    let main_end = parts.len() - trailing;
+    let join = |slice: &[(String, String)]| {
+        slice
+            .iter()
+            .map(|(_, html)| html.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    (
+        join(&parts[..leading]),
+        join(&parts[leading..main_end]),
+        join(&parts[main_end..]),
+    )
+}
+
+fn lead_fields(props: &Value) -> Vec<Value> {
+    let names: Vec<String> = props["fields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
+        .filter(|fields: &Vec<String>| !fields.is_empty())
+        .unwrap_or_else(|| vec!["name".into(), "phone".into()]);
+    let has_email = names.iter().any(|n| n == "email");
+    names
+        .iter()
+        .map(|name| {
+            let (label, kind, autocomplete, required) = match name.as_str() {
+                "name" => ("Your name", "text", "name", false),
+                "phone" => ("Phone", "tel", "tel", !has_email),
+                "email" => ("Email", "email", "email", false),
+                _ => ("Comment", "text", "off", false),
+            };
+            json!({"name": name, "label": label, "type": kind, "autocomplete": autocomplete, "required": required})
+        })
+        .collect()
+}
+
+fn map_url(props: &Value) -> Option<String> {
+    let lat = props["latitude"].as_f64()?;
+    let lon = props["longitude"].as_f64()?;
+    Some(format!(
+        "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
+    ))
+}

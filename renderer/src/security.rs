@@ -1,0 +1,102 @@
+//! Response headers every HTML answer carries, and the keyed tokens
+//! (CSRF, CSP nonce, form submission id) derived from the renderer's secret.
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::HttpResponseBuilder;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::config::Config;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// `HMAC(secret, purpose | parts...)`, URL-safe base64 without padding.
+pub fn token(secret: &[u8], purpose: &str, parts: &[&str]) -> String {
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(purpose.as_bytes());
+    for part in parts {
+        mac.update(b"|");
+        mac.update(part.as_bytes());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..18])
+}
+
+/// Whether `presented` is the token for these parts (constant time).
+pub fn verify(secret: &[u8], purpose: &str, parts: &[&str], presented: &str) -> bool {
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(purpose.as_bytes());
+    for part in parts {
+        mac.update(b"|");
+        mac.update(part.as_bytes());
+    }
+    let Ok(presented) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(presented) else {
+        return false;
+    };
+    mac.verify_truncated_left(&presented).is_ok() && presented.len() == 18
+}
+
+/// CSP (with the response's nonce for inline `<script>` and `<style>`) and
+/// the other browser protections.
+pub fn apply(response: &mut HttpResponseBuilder, config: &Config, nonce: Option<&str>) {
+    let (script, style) = match nonce {
+        Some(nonce) => (
+            format!("script-src 'self' 'nonce-{nonce}'"),
+            format!("style-src 'self' 'nonce-{nonce}'"),
+        ),
+        None => (
+            "script-src 'self'".to_owned(),
+            "style-src 'self'".to_owned(),
+        ),
+    };
+    let upgrade = if config.public_scheme == "https" {
+        "; upgrade-insecure-requests"
+    } else {
+        ""
+    };
+    let csp = format!(
+        "default-src 'self'; {script}; {style}; img-src 'self' data: https:; font-src 'self' data:; \
+         connect-src 'self'; frame-src 'none'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+         frame-ancestors 'none'{upgrade}"
+    );
+    response
+        .insert_header(("Content-Security-Policy", csp))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .insert_header((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), interest-cohort=()",
+        ))
+        .insert_header(("X-Frame-Options", "DENY"));
+    if config.hsts {
+        response.insert_header((
+            HeaderName::from_static("strict-transport-security"),
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_only_for_their_parts() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let csrf = token(secret, "csrf", &["visitor-1"]);
+        assert!(verify(secret, "csrf", &["visitor-1"], &csrf));
+        assert!(!verify(secret, "csrf", &["visitor-2"], &csrf));
+        assert!(!verify(secret, "nonce", &["visitor-1"], &csrf));
+        assert!(!verify(
+            b"another secret of 32 characters!",
+            "csrf",
+            &["visitor-1"],
+            &csrf
+        ));
+        assert!(!verify(secret, "csrf", &["visitor-1"], "garbage"));
+    }
+}
