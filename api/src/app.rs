@@ -181,6 +181,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server from outside (tests stop an api mid-run).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await

@@ -51,6 +51,11 @@ fn migrations_fingerprint() -> String {
         path.to_string_lossy().hash(&mut hasher);
         std::fs::read(&path).unwrap().hash(&mut hasher);
     }
+    // The built-in modules are registered at migration time too.
+    for module in cms_api::content::builtin::builtin_modules() {
+        module.key.hash(&mut hasher);
+        module.props_schema.to_string().hash(&mut hasher);
+    }
     format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
 
@@ -151,6 +156,8 @@ pub fn test_config(db: &TestDatabase, overrides: &HashMap<&str, String>) -> cms_
 /// A running api on its own database.
 pub struct TestApp {
     pub address: String,
+    /// Stops the api (as if its process went away).
+    pub handle: actix_web::dev::ServerHandle,
     /// The server task: it ends when the server has shut down.
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
@@ -232,9 +239,11 @@ impl TestApp {
         cms_api::seed::seed_demo(&seed_db).await.unwrap();
         let app = cms_api::Application::build(config.clone()).await.unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
         let server = tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            handle,
             server,
             client: reqwest::Client::new(),
             config,
@@ -435,5 +444,142 @@ impl TestApp {
     /// A public GET (no token), with optional extra headers.
     pub async fn public(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.send(Method::GET, path, None, None, headers).await
+    }
+}
+
+/// A running renderer in front of an api.
+pub struct TestRenderer {
+    pub address: String,
+    pub handle: actix_web::dev::ServerHandle,
+    pub client: reqwest::Client,
+    pub config: cms_renderer::Config,
+}
+
+impl TestRenderer {
+    /// A renderer reading from `api` through `redis` (None: in-process only),
+    /// with extra settings in `overrides`.
+    pub async fn spawn(
+        api: &str,
+        redis: Option<&str>,
+        prefix: &str,
+        overrides: HashMap<&str, String>,
+    ) -> Self {
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("CMS_RENDERER_ADDR".into(), "127.0.0.1:0".into()),
+            ("CMS_API_URL".into(), api.to_owned()),
+            ("CMS_REDIS_PREFIX".into(), prefix.to_owned()),
+            ("CMS_RENDERER_PUBLIC_SCHEME".into(), "http".into()),
+            (
+                "CMS_RENDERER_SECRET".into(),
+                "test-secret-test-secret-test-secret".into(),
+            ),
+        ]);
+        if let Some(redis) = redis {
+            vars.insert("REDIS_URL".into(), redis.to_owned());
+        }
+        for (key, value) in overrides {
+            vars.insert(key.to_owned(), value);
+        }
+        let config = cms_renderer::Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+        let renderer = cms_renderer::Renderer::build(config.clone()).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", renderer.port());
+        let handle = renderer.handle();
+        tokio::spawn(renderer.run_until_stopped());
+        // Give the invalidation subscriber a moment to subscribe.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        TestRenderer {
+            address,
+            handle,
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            config,
+        }
+    }
+
+    /// GET `path` on `host` (the demo hosts are alpha.localhost, beta.localhost).
+    pub async fn get(&self, host: &str, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap())
+    }
+
+    pub async fn post_form(
+        &self,
+        host: &str,
+        path: &str,
+        form: &[(&str, String)],
+    ) -> (u16, String) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("host", host)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+}
+
+/// A Redis server of a test's own on a free port, killed on drop: fault
+/// tests stop it without touching the shared one.
+pub struct PrivateRedis {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl PrivateRedis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        PrivateRedis {
+            url: format!("redis://127.0.0.1:{port}"),
+            child,
+        }
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -1,0 +1,254 @@
+//! The renderer end to end: api + renderer + PostgreSQL + Redis, started here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cms_tests::*;
+use serde_json::json;
+
+const ALPHA: &str = "alpha.localhost";
+
+const BUILT_IN_MODULES: [&str; 21] = [
+    "header",
+    "hero",
+    "rich_text",
+    "features",
+    "steps",
+    "stats",
+    "cta",
+    "lead_form",
+    "faq",
+    "testimonials",
+    "pricing",
+    "gallery",
+    "video",
+    "logos",
+    "team",
+    "contacts_map",
+    "doctors_list",
+    "services_list",
+    "booking_widget",
+    "reviews",
+    "footer",
+];
+
+fn prefix(app: &TestApp) -> String {
+    app.config.redis_prefix.clone()
+}
+
+async fn renderer_for(app: &TestApp, overrides: HashMap<&str, String>) -> TestRenderer {
+    TestRenderer::spawn(&app.address, Some(&redis_url()), &prefix(app), overrides).await
+}
+
+/// The id of the alpha page at `path` and its first block.
+async fn page_and_hero(app: &TestApp, token: &str, path: &str) -> (String, String) {
+    let site = app.first_site(token).await;
+    let pages = app
+        .get(
+            &format!("/api/v1/sites/{site}/pages?path_prefix={path}"),
+            token,
+        )
+        .await
+        .expect(200);
+    let page = pages.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"] == path)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let blocks = app
+        .get(&format!("/api/v1/pages/{page}/blocks"), token)
+        .await
+        .expect(200);
+    let hero = blocks.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["module"] == "hero")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (page, hero)
+}
+
+#[tokio::test]
+async fn every_built_in_module_renders_from_the_demo_seed() {
+    let app = TestApp::spawn().await;
+    let renderer = renderer_for(&app, HashMap::new()).await;
+    let mut seen = Vec::new();
+    for path in ["/", "/clinic", "/page-2"] {
+        let (status, headers, html) = renderer.get(ALPHA, path).await;
+        assert_eq!(status, 200, "{path}: {html}");
+        assert!(!html.contains("module-unavailable"), "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("'nonce-"), "{csp}");
+        for part in html.split("data-module=\"").skip(1) {
+            seen.push(part.split('"').next().unwrap().to_owned());
+        }
+    }
+    for module in BUILT_IN_MODULES {
+        assert!(seen.iter().any(|s| s == module), "{module} not rendered");
+    }
+    // Unknown path: the site's own 404 page; unknown host: a plain 404.
+    let (status, _, html) = renderer.get(ALPHA, "/no-such-page").await;
+    assert_eq!(status, 404);
+    assert!(
+        html.contains("Page not found") && html.contains("Alpha"),
+        "{html}"
+    );
+    let (status, _, _) = renderer.get("nobody.localhost", "/").await;
+    assert_eq!(status, 404);
+    let (status, _, sitemap) = renderer.get(ALPHA, "/sitemap.xml").await;
+    assert_eq!(status, 200);
+    assert!(
+        sitemap.contains("<loc>http://alpha.localhost/clinic</loc>"),
+        "{sitemap}"
+    );
+    let (_, _, robots) = renderer.get(ALPHA, "/robots.txt").await;
+    assert!(robots.contains("Sitemap: http://alpha.localhost/sitemap.xml"));
+}
+
+#[tokio::test]
+async fn a_publish_reaches_the_renderer_within_a_second_without_a_restart() {
+    let app = TestApp::spawn().await;
+    let renderer = renderer_for(&app, HashMap::new()).await;
+    let editor = app.login(ALPHA_EDITOR, None).await;
+    let (page, hero) = page_and_hero(&app, &editor.access, "/page-2").await;
+    let (status, _, before) = renderer.get(ALPHA, "/page-2").await;
+    assert_eq!(status, 200);
+    assert!(!before.contains("Freshly published"));
+    let (_, headers, _) = renderer.get(ALPHA, "/page-2").await;
+    assert_eq!(headers["x-cache"], "hit", "the second read is cached");
+
+    app.patch(
+        &format!("/api/v1/pages/{page}/blocks/{hero}"),
+        &editor.access,
+        json!({"props": {"title": "Freshly published"}}),
+    )
+    .await
+    .expect(200);
+    app.publish(&editor.access, &page).await.expect(200);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let (_, _, html) = renderer.get(ALPHA, "/page-2").await;
+        if html.contains("Freshly published") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the renderer still serves the old page a second after publishing"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_the_api_stopped_cached_pages_answer_stale_and_others_a_503_page() {
+    let app = TestApp::spawn().await;
+    // Revalidate on every read, so the outage is noticed at once.
+    let renderer = renderer_for(
+        &app,
+        HashMap::from([("CMS_RENDERER_FRESH_SECS", "0".to_owned())]),
+    )
+    .await;
+    let (status, _, _) = renderer.get(ALPHA, "/").await;
+    assert_eq!(status, 200);
+
+    app.handle.stop(false).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let (status, headers, html) = renderer.get(ALPHA, "/").await;
+        assert_eq!(status, 200, "a cached page answers while the API is down");
+        assert!(html.contains("data-module=\"hero\""));
+        if headers["x-cache"] == "stale" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never marked stale");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, headers, html) = renderer.get(ALPHA, "/clinic").await;
+    assert_eq!(status, 503);
+    assert!(headers.contains_key("retry-after"));
+    assert!(html.contains("Temporarily unavailable"), "{html}");
+}
+
+#[tokio::test]
+async fn with_redis_stopped_pages_still_answer() {
+    let mut redis = PrivateRedis::start();
+    let app = TestApp::spawn_with(HashMap::from([("REDIS_URL", redis.url.clone())])).await;
+    let renderer = TestRenderer::spawn(&app.address, Some(&redis.url), "t:", HashMap::new()).await;
+    let (status, _, _) = renderer.get(ALPHA, "/").await;
+    assert_eq!(status, 200);
+
+    redis.stop();
+
+    let (status, _, html) = renderer.get(ALPHA, "/").await;
+    assert_eq!(status, 200, "cached page");
+    assert!(html.contains("data-module=\"hero\""));
+    let (status, _, html) = renderer.get(ALPHA, "/clinic").await;
+    assert_eq!(status, 200, "uncached page, fetched without Redis: {html}");
+    assert!(html.contains("data-module=\"booking_widget\""));
+}
+
+#[tokio::test]
+async fn a_lead_form_submits_through_the_renderer_with_csrf_and_utm() {
+    let app = TestApp::spawn().await;
+    let renderer = renderer_for(&app, HashMap::new()).await;
+    let (status, headers, html) = renderer
+        .get(
+            ALPHA,
+            "/clinic?utm_source=newsletter&utm_campaign=spring&gclid=1",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("cms_vid="));
+    let hidden = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = html.find(&marker).unwrap() + marker.len();
+        html[start..].split('"').next().unwrap().to_owned()
+    };
+    assert_eq!(hidden("utm_source"), "newsletter");
+    let mut form = vec![
+        ("csrf", hidden("csrf")),
+        ("submission", hidden("submission")),
+        ("page_id", hidden("page_id")),
+        ("path", hidden("path")),
+        ("utm_source", hidden("utm_source")),
+        ("utm_campaign", hidden("utm_campaign")),
+        ("name", "Ann".to_owned()),
+        ("phone", "+1 555 0100".to_owned()),
+    ];
+    let (status, thanks) = renderer.post_form(ALPHA, "/_cms/leads", &form).await;
+    assert_eq!(status, 200, "{thanks}");
+    assert!(thanks.contains("data-lead=\"received\""));
+    // A double submit of the same view and fields makes no second lead.
+    renderer.post_form(ALPHA, "/_cms/leads", &form).await;
+
+    let editor = app.login(ALPHA_EDITOR, None).await;
+    let site = app.first_site(&editor.access).await;
+    let leads = app
+        .get(&format!("/api/v1/sites/{site}/leads"), &editor.access)
+        .await
+        .expect(200);
+    let items = leads.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["path"], "/clinic");
+    assert_eq!(items[0]["utm"]["utm_campaign"], "spring");
+    assert!(items[0]["visitor_id"].as_str().is_some());
+
+    // A forged token is refused and nothing is stored.
+    form[0].1 = "forged".into();
+    let (status, _) = renderer.post_form(ALPHA, "/_cms/leads", &form).await;
+    assert_eq!(status, 403);
+    assert_eq!(app.count_rows("leads"), 1);
+}
