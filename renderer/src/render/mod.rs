@@ -199,6 +199,24 @@ impl Templates {
         Shell::parse(&html, etag)
     }
 
+    /// One block alone, on a page of a site called "Demo" (snapshot tests,
+    /// previews of a module in the library).
+    pub fn module_html(&self, module: &str, props: &Value) -> String {
+        let mut props = props.clone();
+        images::enrich(&mut props, &mut None, &mut false);
+        let page = json!({"id": "00000000-0000-0000-0000-000000000001", "path": "/", "locale": "en", "title": "Demo", "custom_modules": {}});
+        let block = json!({"id": "00000000-0000-0000-0000-0000000000b1", "module": module});
+        self.block(
+            module,
+            &props,
+            &block,
+            &page,
+            &json!({"id": null, "name": "Demo"}),
+            "/",
+            &page,
+        )
+    }
+
     /// The site's own 404 page: its layout around a not-found notice.
     pub fn site_not_found(&self, request: &PageRequest, path: &str, locale: &str) -> Shell {
         let site = site_values(request.manifest);
