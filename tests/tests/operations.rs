@@ -2,6 +2,8 @@
 //! committed copy), and the renderer service.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
+
 use cms_tests::*;
 use reqwest::Method;
 
@@ -110,38 +112,45 @@ async fn the_served_spec_matches_the_committed_one_and_documents_every_route() {
 }
 
 #[tokio::test]
-async fn the_renderer_serves_health_and_a_not_found_page() {
-    let config = cms_renderer::Config::from_lookup(|name| match name {
-        "CMS_RENDERER_ADDR" => Some("127.0.0.1:0".into()),
-        "REDIS_URL" => Some(redis_url()),
-        _ => None,
-    })
-    .unwrap();
-    let renderer = cms_renderer::Renderer::build(config).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", renderer.port());
-    tokio::spawn(renderer.run_until_stopped());
+async fn the_renderer_serves_health_not_found_pages_and_escapes_paths() {
+    let app = TestApp::spawn().await;
+    let renderer = TestRenderer::spawn(
+        &app.address,
+        Some(&redis_url()),
+        &app.config.redis_prefix,
+        HashMap::new(),
+    )
+    .await;
     let client = reqwest::Client::new();
-    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", renderer.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let page = client
-        .get(format!("{base}/pricing"))
-        .header("host", "Alpha.Localhost:8081")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 404);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("alpha.localhost/pricing"), "{html}");
-    let hostile = client
-        .get(format!("{base}/%3Cscript%3E"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (status, _, html) = renderer.get("Nobody.Localhost:8081", "/pricing").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("nobody.localhost:8081/pricing"), "{html}");
+    let (status, _, hostile) = renderer.get("alpha.localhost", "/%3Cscript%3E").await;
+    assert_eq!(status, 404);
     assert!(
-        !hostile.contains("<script>"),
+        !hostile.contains("<script>alert"),
         "output is escaped: {hostile}"
     );
+    assert!(
+        !hostile.contains("/<script>"),
+        "output is escaped: {hostile}"
+    );
+    let (status, _, metrics) = renderer.get("alpha.localhost", "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("renderer_cache_requests_total{result=\"miss\"}"),
+        "{metrics}"
+    );
+
+    // Without an api to ask, a page it never fetched is a clear 503 page.
+    let orphan = TestRenderer::spawn("http://127.0.0.1:9", None, "orphan:", HashMap::new()).await;
+    let (status, _, html) = orphan.get("alpha.localhost", "/").await;
+    assert_eq!(status, 503);
+    assert!(html.contains("Temporarily unavailable"));
 }
