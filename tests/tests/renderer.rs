@@ -9,30 +9,6 @@ use serde_json::json;
 
 const ALPHA: &str = "alpha.localhost";
 
-const BUILT_IN_MODULES: [&str; 21] = [
-    "header",
-    "hero",
-    "rich_text",
-    "features",
-    "steps",
-    "stats",
-    "cta",
-    "lead_form",
-    "faq",
-    "testimonials",
-    "pricing",
-    "gallery",
-    "video",
-    "logos",
-    "team",
-    "contacts_map",
-    "doctors_list",
-    "services_list",
-    "booking_widget",
-    "reviews",
-    "footer",
-];
-
 fn prefix(app: &TestApp) -> String {
     app.config.redis_prefix.clone()
 }
@@ -91,7 +67,7 @@ async fn every_built_in_module_renders_from_the_demo_seed() {
             seen.push(part.split('"').next().unwrap().to_owned());
         }
     }
-    for module in BUILT_IN_MODULES {
+    for module in cms_renderer::render::BUILTIN_MODULES {
         assert!(seen.iter().any(|s| s == module), "{module} not rendered");
     }
     // Unknown path: the site's own 404 page; unknown host: a plain 404.
