@@ -131,6 +131,11 @@ async fn the_renderer_serves_health_not_found_pages_and_escapes_paths() {
     let (status, _, html) = renderer.get("Nobody.Localhost:8081", "/pricing").await;
     assert_eq!(status, 404);
     assert!(html.contains("nobody.localhost:8081/pricing"), "{html}");
+    // Standalone pages get a CSP without a nonce: no inline styles or scripts.
+    assert!(
+        !html.contains("<style") && !html.contains("<script"),
+        "{html}"
+    );
     let (status, _, hostile) = renderer.get("alpha.localhost", "/%3Cscript%3E").await;
     assert_eq!(status, 404);
     assert!(

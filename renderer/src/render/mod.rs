@@ -50,6 +50,7 @@ macro_rules! embedded {
 
 const EMBEDDED: &[(&str, &str)] = embedded!(
     "base.html",
+    "standalone.html",
     "not_found.html",
     "site_not_found.html",
     "unavailable.html",
@@ -176,26 +177,13 @@ impl Templates {
             parts.push((module, html));
         }
         let (header, main, footer) = split_layout(parts);
-        let seo = seo::page_seo(request, page);
-        let mut context = tera::Context::new();
-        context.insert("page", &page_values);
-        context.insert("site", &site);
-        context.insert("seo", &seo);
-        context.insert("alternates", &seo::alternates(request, page));
-        context.insert("theme", &seo::theme(request.manifest));
-        context.insert("json_ld", &seo::json_ld(request, page, &blocks));
-        context.insert("preload", &preload);
-        context.insert("assets", &self.assets);
-        context.insert("header_html", &header);
-        context.insert("main_html", &main);
-        context.insert("footer_html", &footer);
-        let html = self
-            .tera
-            .render("base.html", &context)
-            .unwrap_or_else(|err| {
-                tracing::error!(error = %err, "base template failed");
-                String::from("<!doctype html><title>Error</title>")
-            });
+        let html = self.layout(
+            request,
+            page,
+            &blocks,
+            preload.as_ref(),
+            [&header, &main, &footer],
+        );
         Shell::parse(&html, etag)
     }
 
@@ -233,29 +221,40 @@ impl Templates {
             "title": format!("Page not found | {}", site["name"].as_str().unwrap_or_default()),
             "seo": {"noindex": true}, "blocks": [],
         });
+        let html = self.layout(request, &page, &[], None, ["", &notice, ""]);
+        Shell::parse(&html, "404".into())
+    }
+
+    /// The base layout around rendered header, main and footer HTML.
+    fn layout(
+        &self,
+        request: &PageRequest,
+        page: &Value,
+        blocks: &[Value],
+        preload: Option<&Preload>,
+        [header, main, footer]: [&str; 3],
+    ) -> String {
         let mut context = tera::Context::new();
         context.insert(
             "page",
-            &json!({"id": null, "path": path, "locale": locale, "title": page["title"]}),
+            &json!({"id": page["id"], "path": page["path"], "locale": page["locale"], "title": page["title"]}),
         );
-        context.insert("site", &site);
-        context.insert("seo", &seo::page_seo(request, &page));
-        context.insert("alternates", &Vec::<Value>::new());
+        context.insert("site", &site_values(request.manifest));
+        context.insert("seo", &seo::page_seo(request, page));
+        context.insert("alternates", &seo::alternates(request, page));
         context.insert("theme", &seo::theme(request.manifest));
-        context.insert("json_ld", &seo::json_ld(request, &page, &[]));
-        context.insert("preload", &None::<Preload>);
+        context.insert("json_ld", &seo::json_ld(request, page, blocks));
+        context.insert("preload", &preload);
         context.insert("assets", &self.assets);
-        context.insert("header_html", "");
-        context.insert("main_html", &notice);
-        context.insert("footer_html", "");
-        let html = self
-            .tera
+        context.insert("header_html", header);
+        context.insert("main_html", main);
+        context.insert("footer_html", footer);
+        self.tera
             .render("base.html", &context)
             .unwrap_or_else(|err| {
                 tracing::error!(error = %err, "base template failed");
-                notice
-            });
-        Shell::parse(&html, "404".into())
+                main.to_owned()
+            })
     }
 
     #[allow(clippy::too_many_arguments)]
