@@ -4,14 +4,14 @@ SHELL := /bin/bash
 CARGO ?= cargo
 
 .PHONY: run test services tools fmt-check clippy build openapi openapi-check \
-        migrations-lint migrations-roundtrip test-rust newman lint bench
+        migrations-lint migrations-roundtrip test-rust newman browser lint bench
 
 ## The whole stack with demo data on 127.0.0.1:8080 (api) and :8081 (renderer).
 run:
 	scripts/run.sh
 
 ## Everything CI checks.
-test: services tools fmt-check clippy build openapi-check migrations-lint migrations-roundtrip test-rust newman
+test: services tools fmt-check clippy build openapi-check migrations-lint migrations-roundtrip test-rust newman browser
 	@echo "make test: all checks passed"
 
 services:
@@ -54,6 +54,10 @@ test-rust:
 
 newman: build
 	scripts/newman.sh
+
+## Headless Chromium against the demo landing (tests/browser).
+browser: build
+	scripts/browser.sh
 
 ## Benchmarks (release build); results and commands in BENCHMARKS.md.
 bench:

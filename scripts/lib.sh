@@ -67,11 +67,14 @@ redis_ping() {
   fi
 }
 
-# Installs the node tools (squawk, newman) at the versions package-lock.json
+# Installs the node tools (squawk, newman, playwright-core, lighthouse) at the versions package-lock.json
 # pins, when missing. Not `npm ci`: npm leaves squawk's optional per-platform
 # packages for other platforms out of the lock file and `npm ci` then refuses it.
 ensure_node_tools() {
-  if [[ ! -x node_modules/.bin/newman || ! -x node_modules/.bin/squawk ]]; then
+  local tool missing=""
+  for tool in newman squawk lighthouse; do [[ -x node_modules/.bin/$tool ]] || missing=1; done
+  [[ -d node_modules/playwright-core ]] || missing=1
+  if [[ -n "$missing" ]]; then
     command -v npm >/dev/null 2>&1 || {
       log "installing Node.js and npm (apt-get)"
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
@@ -79,6 +82,56 @@ ensure_node_tools() {
     log "installing node tools (npm install --no-save, pinned by package-lock.json)"
     npm install --no-save --no-audit --no-fund --loglevel=error >/dev/null
   fi
+}
+
+# Starts api + renderer on free ports against a new database with demo data,
+# for a test run (newman, the browser test). Sets STACK_API, STACK_RENDERER
+# (base URLs) and STACK_DB; `stop_stack` (install it in an EXIT trap) stops
+# both and drops the database. Uses the debug binaries `make build` made.
+start_stack() {
+  local name=$1
+  STACK_DB="cms_${name}_$$"
+  STACK_PIDS=()
+  STACK_KEY=$(mktemp)
+  local api_port renderer_port
+  api_port=$(free_port); renderer_port=$(free_port)
+  ./target/debug/api setup --database "$STACK_DB" >/dev/null
+  export DATABASE_URL
+  DATABASE_URL=$(app_database_url "$STACK_DB")
+  ./target/debug/api seed >/dev/null
+  ./target/debug/api gen-key > "$STACK_KEY"
+  export CMS_JWT_PRIVATE_KEY_FILE="$STACK_KEY"
+  export CMS_REDIS_PREFIX="$name:$$:"
+  export RUST_LOG="${RUST_LOG:-warn}"
+  CMS_API_ADDR="127.0.0.1:$api_port" ./target/debug/api serve & STACK_PIDS+=($!)
+  CMS_API_URL="http://127.0.0.1:$api_port" CMS_RENDERER_ADDR="127.0.0.1:$renderer_port" \
+    CMS_RENDERER_PUBLIC_SCHEME=http ./target/debug/renderer & STACK_PIDS+=($!)
+  STACK_API="http://127.0.0.1:$api_port"
+  STACK_RENDERER="http://127.0.0.1:$renderer_port"
+  wait_for "$STACK_API/healthz"
+  wait_for "$STACK_RENDERER/healthz"
+}
+
+stop_stack() {
+  [[ ${#STACK_PIDS[@]} -gt 0 ]] && { kill -TERM "${STACK_PIDS[@]}" 2>/dev/null || true; wait "${STACK_PIDS[@]}" 2>/dev/null || true; }
+  [[ -n "${STACK_DB:-}" ]] && psql -q "$DATABASE_ADMIN_URL" -c "DROP DATABASE IF EXISTS $STACK_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -f "${STACK_KEY:-}"
+}
+
+# The application role's URL for database NAME on the admin URL's server.
+app_database_url() {
+  python3 -c 'import sys; from urllib.parse import urlsplit, urlunsplit; u=urlsplit(sys.argv[1]); h=u.hostname+(f":{u.port}" if u.port else ""); print(urlunsplit((u.scheme, "cms_app:cms_app@"+h, "/"+sys.argv[2], u.query, "")))' "$DATABASE_ADMIN_URL" "$1"
+}
+
+# Debian's Chromium for the browser test and Lighthouse (the npm tools cannot
+# download a browser here). Sets CHROME_PATH.
+ensure_chromium() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    log "installing Chromium (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  export CHROME_PATH
+  CHROME_PATH=$(command -v chromium)
 }
 
 # A TCP port nobody listens on right now.
