@@ -11,7 +11,7 @@ command -v wrk >/dev/null || { log "installing wrk (apt-get)"; apt-get update -q
 
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
-cargo build --release --bin api --example static_bytes
+cargo build --release --bin api --bin renderer --example static_bytes
 
 db="cms_bench_$$"
 port=$(free_port)
@@ -118,3 +118,88 @@ echo
 printf '| clone a 30-page landing (`api clone-site`, whole process incl. start-up) | %s ms |\n' \
   "$(python3 -c 'import sys; print(round((float(sys.argv[2]) - float(sys.argv[1])) * 1000))' "$started" "$finished")"
 rm -f "$urls_lua" "$sample_body"
+
+# --- Renderer: cache hit, cache miss, hit rate on a Zipf mix, RSS -------------
+# Requests for the renderer name the landing by Host, like real visitors.
+renderer_port=$(free_port); renderer_miss_port=$(free_port); html_static_port=$(free_port)
+export CMS_RENDERER_SECRET="bench-secret-0123456789abcdef0123456789"
+export CMS_RENDERER_PUBLIC_SCHEME=http CMS_API_URL="$base"
+CMS_RENDERER_ADDR="127.0.0.1:$renderer_port" ./target/release/renderer & renderer_pid=$!; pids+=($renderer_pid)
+# The miss renderer keeps nothing: every request fetches the manifest and the
+# page from the api (whose own cache answers) and renders the page.
+CMS_RENDERER_ADDR="127.0.0.1:$renderer_miss_port" CMS_RENDERER_CACHE_ENTRIES=0 REDIS_URL= \
+  ./target/release/renderer & renderer_miss_pid=$!; pids+=($renderer_miss_pid)
+wait_for "http://127.0.0.1:$renderer_port/healthz"
+wait_for "http://127.0.0.1:$renderer_miss_port/healthz"
+
+mix_lua=$(mktemp --suffix=.lua); round_lua=$(mktemp --suffix=.lua)
+python3 scripts/bench_mix.py --scale "$SCALE" --pages 30 --zipf "$mix_lua" --round-robin "$round_lua"
+html_body=$(mktemp)
+curl -fsS -H "Host: scale-1.localhost" "http://127.0.0.1:$renderer_port/page-1?utm_source=google" -o "$html_body"
+./target/release/examples/static_bytes "$html_body" "127.0.0.1:$html_static_port" "text/html; charset=utf-8" & pids+=($!)
+wait_for "http://127.0.0.1:$html_static_port/"
+
+# hit rate = (memory + redis hits) / lookups, from the renderer's /metrics
+cache_counts() {
+  curl -fsS "http://127.0.0.1:$1/metrics" | awk '
+    /^renderer_cache_requests_total/ { split($1, a, "\""); doc[a[2]] = $2 }
+    /^renderer_shell_requests_total/ { split($1, a, "\""); shell[a[2]] = $2 }
+    END { printf "%d %d %d %d %d %d\n", doc["hit"], doc["hit-redis"], doc["miss"], doc["stale"], shell["hit"], shell["miss"] }'
+}
+hit_rate() { # before-counts after-counts -> "documents X% (n lookups), shells Y% (m renders)"
+  python3 - "$1" "$2" <<'PY2'
+import sys
+b = [int(x) for x in sys.argv[1].split()]; a = [int(x) for x in sys.argv[2].split()]
+d = [x - y for x, y in zip(a, b)]
+lookups = d[0] + d[1] + d[2] + d[3]
+shells = d[4] + d[5]
+print(f"documents {100 * (d[0] + d[1]) / max(lookups, 1):.2f}% of {lookups} lookups; "
+      f"shells {100 * d[4] / max(shells, 1):.2f}% of {shells} pages ({d[5]} rendered)")
+PY2
+}
+
+echo
+echo "Renderer ($pages pages over $SCALE landings; Zipf mix: $(python3 scripts/bench_mix.py --describe); page body $(wc -c < "$html_body") bytes):"
+echo
+echo "| renderer page GET (wrk -t2 -c64 -d${DURATION}s, release) | req/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|"
+CONNECTIONS=64 run "in-memory actix-web handler, same HTML bytes (baseline)" "http://127.0.0.1:$html_static_port/"
+cold=$(cache_counts "$renderer_port")
+CONNECTIONS=64 run "renderer, Zipf mix from a cold start (first run)" -s "$mix_lua" "http://127.0.0.1:$renderer_port"
+warm=$(cache_counts "$renderer_port")
+CONNECTIONS=64 run "renderer cache hit, Zipf mix (second run)" -s "$mix_lua" "http://127.0.0.1:$renderer_port"
+after=$(cache_counts "$renderer_port")
+miss_before=$(cache_counts "$renderer_miss_port")
+CONNECTIONS=64 run "renderer cache miss (api fetch of manifest and page + render), every page in turn" -s "$round_lua" "http://127.0.0.1:$renderer_miss_port"
+miss_after=$(cache_counts "$renderer_miss_port")
+echo
+echo "- hit rate, first run from a cold start: $(hit_rate "$cold" "$warm")"
+echo "- hit rate, second run: $(hit_rate "$warm" "$after")"
+echo "- miss renderer (cache off): $(hit_rate "$miss_before" "$miss_after")"
+echo "- renderer RSS after the runs: $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' /proc/$renderer_pid/status) (cache renderer), $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' /proc/$renderer_miss_pid/status) (miss renderer)"
+rm -f "$mix_lua" "$mix_lua.tsv" "$round_lua" "$round_lua.tsv" "$html_body"
+
+# --- Lighthouse on the demo landing (release renderer) ----------------------
+if [[ "${LIGHTHOUSE:-1}" == 1 ]]; then
+  ensure_node_tools
+  ensure_chromium
+  echo
+  echo "Lighthouse $(node_modules/.bin/lighthouse --version) (default mobile emulation and simulated throttling, Debian Chromium, release renderer):"
+  echo
+  echo "| page | performance | accessibility | best-practices | SEO |"
+  echo "|---|---|---|---|---|"
+  for path in / /clinic; do
+    report=$(mktemp --suffix=.json)
+    node_modules/.bin/lighthouse "http://alpha.localhost:$renderer_port$path" --quiet \
+      --chrome-path="$CHROME_PATH" \
+      --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync" \
+      --only-categories=performance,accessibility,best-practices,seo --output=json --output-path="$report"
+    python3 - "$report" "$path" <<'PY2'
+import json, sys
+categories = json.load(open(sys.argv[1]))["categories"]
+score = lambda key: round(categories[key]["score"] * 100)
+print(f"| alpha.localhost{sys.argv[2]} | {score('performance')} | {score('accessibility')} | {score('best-practices')} | {score('seo')} |")
+PY2
+    rm -f "$report"
+  done
+fi

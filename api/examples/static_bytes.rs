@@ -2,7 +2,7 @@
 //! same bytes from memory (what a delivery cache hit returns), so `make bench`
 //! can put the delivery figures next to the fastest the framework does here.
 //!
-//! Usage: `static_bytes <file> <addr>`.
+//! Usage: `static_bytes <file> <addr> [content-type]` (default `application/json`).
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 
@@ -13,6 +13,9 @@ async fn main() -> std::io::Result<()> {
         eprintln!("usage: static_bytes <file> <addr>");
         std::process::exit(2);
     };
+    let content_type: &'static str = args.next().map_or("application/json", |value| {
+        Box::leak(value.into_boxed_str())
+    });
     let body = web::Bytes::from(std::fs::read(file)?);
     HttpServer::new(move || {
         let body = body.clone();
@@ -20,7 +23,7 @@ async fn main() -> std::io::Result<()> {
             let body = body.clone();
             async move {
                 HttpResponse::Ok()
-                    .content_type("application/json")
+                    .content_type(content_type)
                     .insert_header(("Cache-Control", "public, max-age=30"))
                     .body(body)
             }

@@ -215,13 +215,11 @@ pub async fn seed_scale(db: &Db, tenants_count: usize, pages: usize) -> Result<S
                     tenant_id,
                 };
                 let name = format!("Scale landing {index}");
-                transfer::import(
-                    conn,
-                    &audit,
-                    demo::landing_document(&name, pages),
-                    &name,
-                    &host,
-                )?;
+                let mut document = demo::landing_document(&name, pages);
+                // Like real campaign landings, the headline may follow the
+                // campaign: the renderer keeps one shell per campaign value.
+                document.site.analytics = serde_json::json!({"content_utm": ["utm_campaign"]});
+                transfer::import(conn, &audit, document, &name, &host)?;
                 Ok(true)
             })
             .await?;

@@ -142,6 +142,8 @@ pub struct Documents {
     fresh_for: Duration,
     refreshing: Mutex<HashSet<String>>,
     metrics: Arc<Metrics>,
+    /// False with a capacity of 0: every lookup asks Redis/the API.
+    caching: bool,
 }
 
 fn now_millis() -> u64 {
@@ -191,6 +193,7 @@ impl Documents {
             fresh_for,
             refreshing: Mutex::new(HashSet::new()),
             metrics,
+            caching: capacity > 0,
         }
     }
 
@@ -200,6 +203,21 @@ impl Documents {
 
     /// The document, or `Unavailable` when neither the API nor any cache has it.
     pub async fn get(self: &Arc<Self>, key: &DocKey) -> Result<(Entry, Source), Unavailable> {
+        if !self.caching {
+            // Cache off (CMS_RENDERER_CACHE_ENTRIES=0), for debugging and for
+            // measuring the miss path: moka with no capacity still keeps
+            // entries until its housekeeping runs.
+            let entry = self.load(key).await.inspect_err(|_| {
+                inc(&self.metrics.doc_unavailable);
+            })?;
+            let source = if entry.stale {
+                Source::Stale
+            } else {
+                entry.loaded_from
+            };
+            self.count(source);
+            return Ok((entry, source));
+        }
         let id = key.id();
         if let Some(entry) = self.memory.get(&id).await {
             if entry.fetched.elapsed() >= self.fresh_for {

@@ -34,7 +34,7 @@ pub struct Config {
     /// `CMS_RENDERER_API_TIMEOUT_MS`, default 2000: longest wait for the API.
     pub api_timeout: Duration,
     /// `CMS_RENDERER_CACHE_ENTRIES`, default 20000: documents and rendered
-    /// shells kept in memory (each).
+    /// shells kept in memory (each); 0 turns caching off.
     pub cache_entries: u64,
 }
 

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::cache::{Doc, DocKey, Source};
-use crate::render::shell::{Fill, Shell};
+use crate::render::shell::{Fill, SharedParts, Shell};
 use crate::render::{seo, PageRequest};
 use crate::security;
 use crate::state::RendererState;
@@ -182,6 +182,7 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
             let page = Arc::clone(&page);
             let origin = origin.clone();
             let locale = locale.clone();
+            let key_for_etag = shell_key.clone();
             move || {
                 let prefix = seo::locale_prefix(&manifest.value, &locale);
                 let request = PageRequest {
@@ -189,11 +190,9 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
                     origin: &origin,
                     locale_prefix: &prefix,
                 };
-                state.templates.page(
-                    &request,
-                    &page.value,
-                    format!("{}{}", manifest.etag, page.etag),
-                )
+                // The key names the versions and the content-relevant UTM
+                // values, so it versions the shell (and its ETag).
+                state.templates.page(&request, &page.value, key_for_etag)
             }
         })
         .await
@@ -250,25 +249,22 @@ fn respond(
     source: Source,
     status: StatusCode,
 ) -> HttpResponse {
+    if !shell.per_visitor {
+        return respond_shared(req, state, shell, source, status);
+    }
     let secret = &state.config.secret;
     let existing_visitor = visitor_id(req);
     let visitor = existing_visitor
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    // Pages without visitor-specific holes are the same for everyone.
-    let personal = if shell.per_visitor {
-        visitor.as_str()
-    } else {
-        ""
-    };
-    let nonce = security::token(secret, "nonce", &[&shell.etag, personal]);
+    let nonce = security::token(secret, "nonce", &[&shell.etag, &visitor]);
     let csrf = security::token(secret, "csrf", &[&visitor]);
     let submission = security::token(secret, "submission", &[&visitor, &shell.etag]);
     let utm_part: String = utm.iter().map(|(k, v)| format!("{k}={v}&")).collect();
     let etag = format!(
         "W/\"{}\"",
         hex::encode(
-            &Sha256::digest(format!("{}|{personal}|{utm_part}", shell.etag).as_bytes())[..12]
+            &Sha256::digest(format!("{}|{visitor}|{utm_part}", shell.etag).as_bytes())[..12]
         )
     );
     let mut response = actix_web::HttpResponse::build(status);
@@ -276,34 +272,19 @@ fn respond(
     response
         .insert_header((header::ETAG, etag.clone()))
         .insert_header(("X-Cache", source.header()))
-        .insert_header((
-            header::CACHE_CONTROL,
-            if shell.per_visitor {
-                "private, no-cache"
-            } else {
-                "public, max-age=60, stale-while-revalidate=600, stale-if-error=86400"
-            },
-        ));
-    if shell.per_visitor {
-        response.insert_header((header::VARY, "Cookie"));
-        if existing_visitor.is_none() {
-            let cookie = actix_web::cookie::Cookie::build(VISITOR_COOKIE, visitor.clone())
-                .path("/")
-                .max_age(actix_web::cookie::time::Duration::days(365))
-                .same_site(actix_web::cookie::SameSite::Lax)
-                .http_only(true)
-                .secure(state.config.public_scheme == "https")
-                .finish();
-            response.cookie(cookie);
-        }
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .insert_header((header::VARY, "Cookie"));
+    if existing_visitor.is_none() {
+        let cookie = actix_web::cookie::Cookie::build(VISITOR_COOKIE, visitor.clone())
+            .path("/")
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .same_site(actix_web::cookie::SameSite::Lax)
+            .http_only(true)
+            .secure(state.config.public_scheme == "https")
+            .finish();
+        response.cookie(cookie);
     }
-    let not_modified = status == StatusCode::OK
-        && req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
-    if not_modified {
+    if not_modified(req, status, &etag) {
         return response.status(StatusCode::NOT_MODIFIED).finish();
     }
     let body = shell.fill(&Fill {
@@ -313,6 +294,67 @@ fn respond(
         utm,
     });
     response.content_type("text/html; charset=utf-8").body(body)
+}
+
+fn not_modified(req: &HttpRequest, status: StatusCode, etag: &str) -> bool {
+    status == StatusCode::OK
+        && req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag))
+}
+
+/// A page that is the same for every visitor (no form holes): its nonce,
+/// CSP, ETag and filled body depend on the shell alone, so they are made once
+/// per shell and every later response reuses them (CDNs and browsers may
+/// share it too).
+fn respond_shared(
+    req: &HttpRequest,
+    state: &RendererState,
+    shell: &Shell,
+    source: Source,
+    status: StatusCode,
+) -> HttpResponse {
+    let parts = shell.shared.get_or_init(|| {
+        let nonce = security::token(&state.config.secret, "nonce", &[&shell.etag]);
+        let policy = security::content_security_policy(&state.config, Some(&nonce));
+        let body = shell.fill(&Fill {
+            csrf: "",
+            submission: "",
+            nonce: &nonce,
+            utm: &[],
+        });
+        SharedParts {
+            etag: format!(
+                "W/\"{}\"",
+                hex::encode(&Sha256::digest(shell.etag.as_bytes())[..12])
+            ),
+            content_security_policy: header::HeaderValue::from_str(&policy)
+                .unwrap_or_else(|_| header::HeaderValue::from_static("default-src 'self'")),
+            nonce,
+            body: body.into(),
+        }
+    });
+    let mut response = actix_web::HttpResponse::build(status);
+    security::apply_with_policy(
+        &mut response,
+        &state.config,
+        parts.content_security_policy.clone(),
+    );
+    response
+        .insert_header((header::ETAG, parts.etag.clone()))
+        .insert_header(("X-Cache", source.header()))
+        .insert_header((
+            header::CACHE_CONTROL,
+            "public, max-age=60, stale-while-revalidate=600, stale-if-error=86400",
+        ));
+    if not_modified(req, status, &parts.etag) {
+        return response.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    response
+        .content_type("text/html; charset=utf-8")
+        .body(parts.body.clone())
 }
 
 #[get("/robots.txt")]

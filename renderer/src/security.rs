@@ -43,6 +43,14 @@ pub fn verify(secret: &[u8], purpose: &str, parts: &[&str], presented: &str) -> 
 /// CSP (with the response's nonce for inline `<script>` and `<style>`) and
 /// the other browser protections.
 pub fn apply(response: &mut HttpResponseBuilder, config: &Config, nonce: Option<&str>) {
+    let policy = content_security_policy(config, nonce);
+    let policy = HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+    apply_with_policy(response, config, policy);
+}
+
+/// The Content-Security-Policy value for a response with `nonce`.
+pub fn content_security_policy(config: &Config, nonce: Option<&str>) -> String {
     let (script, style) = match nonce {
         Some(nonce) => (
             format!("script-src 'self' 'nonce-{nonce}'"),
@@ -58,11 +66,20 @@ pub fn apply(response: &mut HttpResponseBuilder, config: &Config, nonce: Option<
     } else {
         ""
     };
-    let csp = format!(
+    format!(
         "default-src 'self'; {script}; {style}; img-src 'self' data: https:; font-src 'self' data:; \
          connect-src 'self'; frame-src 'none'; object-src 'none'; base-uri 'self'; form-action 'self'; \
          frame-ancestors 'none'{upgrade}"
-    );
+    )
+}
+
+/// The browser protections with a CSP computed before (pages shared by every
+/// visitor compute theirs once per shell).
+pub fn apply_with_policy(
+    response: &mut HttpResponseBuilder,
+    config: &Config,
+    csp: HeaderValue,
+) {
     response
         .insert_header(("Content-Security-Policy", csp))
         .insert_header(("X-Content-Type-Options", "nosniff"))

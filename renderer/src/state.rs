@@ -38,6 +38,12 @@ impl RendererState {
         }
         let slots = Arc::clone(&self.render_slots);
         let metrics = Arc::clone(&self.metrics);
+        if self.config.cache_entries == 0 {
+            // Cache off: render every time (see `Documents::get`).
+            let _permit = slots.acquire_owned().await.ok()?;
+            inc(&metrics.shell_misses);
+            return tokio::task::spawn_blocking(render).await.ok().map(Arc::new);
+        }
         self.shells
             .try_get_with(key.to_owned(), async move {
                 let _permit = slots.acquire_owned().await.map_err(|_| ())?;

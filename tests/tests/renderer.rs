@@ -17,6 +17,13 @@ async fn renderer_for(app: &TestApp, overrides: HashMap<&str, String>) -> TestRe
     TestRenderer::spawn(&app.address, Some(&redis_url()), &prefix(app), overrides).await
 }
 
+/// The value of the hidden form field `name` in a rendered page.
+fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap() + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
 /// The id of the alpha page at `path` and its first block.
 async fn page_and_hero(app: &TestApp, token: &str, path: &str) -> (String, String) {
     let site = app.first_site(token).await;
@@ -188,11 +195,7 @@ async fn a_lead_form_submits_through_the_renderer_with_csrf_and_utm() {
         .to_str()
         .unwrap()
         .starts_with("cms_vid="));
-    let hidden = |name: &str| {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = html.find(&marker).unwrap() + marker.len();
-        html[start..].split('"').next().unwrap().to_owned()
-    };
+    let hidden = |name: &str| hidden_field(&html, name);
     assert_eq!(hidden("utm_source"), "newsletter");
     let mut form = vec![
         ("csrf", hidden("csrf")),
@@ -227,4 +230,61 @@ async fn a_lead_form_submits_through_the_renderer_with_csrf_and_utm() {
     let (status, _) = renderer.post_form(ALPHA, "/_cms/leads", &form).await;
     assert_eq!(status, 403);
     assert_eq!(app.count_rows("leads"), 1);
+}
+
+#[tokio::test]
+async fn a_lead_sent_while_the_api_is_down_is_delivered_once_it_is_back() {
+    let app = TestApp::spawn().await;
+    let renderer = renderer_for(&app, HashMap::new()).await;
+    let (status, _, html) = renderer.get(ALPHA, "/clinic?utm_source=offline").await;
+    assert_eq!(status, 200);
+    let form: Vec<(&str, String)> = ["csrf", "submission", "page_id", "path", "utm_source"]
+        .into_iter()
+        .map(|name| (name, hidden_field(&html, name)))
+        .chain([
+            ("name", "Queued Ann".to_owned()),
+            ("phone", "+1 555 0199".to_owned()),
+        ])
+        .collect();
+
+    app.handle.stop(false).await;
+    let (status, thanks) = renderer.post_form(ALPHA, "/_cms/leads", &form).await;
+    assert_eq!(status, 202, "accepted for later delivery: {thanks}");
+    assert!(thanks.contains("data-lead=\"received\""));
+    assert_eq!(app.count_rows("leads"), 0);
+
+    // The api comes back on the same address (as a restarted process would).
+    let mut config = app.config.clone();
+    config.listen_addr = app.address.trim_start_matches("http://").parse().unwrap();
+    let restarted = cms_api::Application::build(config).await.unwrap();
+    let _server = tokio::spawn(restarted.run_until_stopped());
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.count_rows("leads") == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queued lead never reached the api"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let editor = app.login(ALPHA_EDITOR, None).await;
+    let site = app.first_site(&editor.access).await;
+    let leads = app
+        .get(&format!("/api/v1/sites/{site}/leads"), &editor.access)
+        .await
+        .expect(200);
+    let items = leads.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "delivered once: {items:?}");
+    assert_eq!(items[0]["fields"]["name"], "Queued Ann");
+    assert_eq!(items[0]["utm"]["utm_source"], "offline");
+    let metrics = reqwest::get(format!("{}/metrics", renderer.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("renderer_leads_delivered_later_total 1"),
+        "{metrics}"
+    );
 }

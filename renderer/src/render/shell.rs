@@ -2,6 +2,8 @@
 //! shell with marked holes (`<!--cms:name-->`); each request fills the holes
 //! with a splice, no template run.
 
+use std::sync::OnceLock;
+
 use actix_web::web::Bytes;
 
 /// What a hole is filled with.
@@ -47,6 +49,19 @@ pub struct Shell {
     pub per_visitor: bool,
     /// Version of what the shell was rendered from.
     pub etag: String,
+    /// For shells that are the same for every visitor: the response parts
+    /// derived from the shell alone, computed on first use (a cache hit then
+    /// costs no hashing at all).
+    pub shared: OnceLock<SharedParts>,
+}
+
+/// The per-shell response parts of a page that is the same for everyone.
+#[derive(Debug, Clone)]
+pub struct SharedParts {
+    pub nonce: String,
+    pub content_security_policy: actix_web::http::header::HeaderValue,
+    pub etag: String,
+    pub body: Bytes,
 }
 
 /// Values of the holes of one response. UTM values are raw; they are
@@ -95,6 +110,7 @@ impl Shell {
             segments,
             per_visitor,
             etag,
+            shared: OnceLock::new(),
         }
     }
 
