@@ -41,6 +41,19 @@ pub struct Config {
     /// `CMS_LEAD_LIMIT_PER_VISITOR`, default 10: lead submissions one visitor
     /// may send to one site in 10 minutes.
     pub lead_limit_per_visitor: u32,
+    /// `CMS_BOOKING_MIN_LEAD_MINUTES`, default 60: the earliest bookable
+    /// slot starts this long after now.
+    pub booking_min_lead_minutes: i64,
+    /// `CMS_BOOKING_MAX_DAYS_AHEAD`, default 60: the latest bookable date.
+    pub booking_max_days_ahead: i64,
+    /// `CMS_BOOKING_CANCEL_WINDOW_HOURS`, default 24: patients may cancel
+    /// their own appointment until this long before it starts.
+    pub booking_cancel_window_hours: i64,
+    /// `CMS_SLOT_GRANULARITY_MINUTES`, default 0: step between slot starts;
+    /// 0 steps by the service's duration.
+    pub slot_granularity_minutes: i64,
+    /// `CMS_BOOKING_LIMIT_PER_IP`, default 20: guest bookings per IP per hour.
+    pub booking_limit_per_ip: u32,
     /// `CMS_SCHEDULER_INTERVAL_MS`, default 5000: how often `serve` publishes
     /// due scheduled pages; 0 leaves that to a separate `api worker`.
     pub scheduler_interval: Duration,
@@ -107,6 +120,11 @@ impl Config {
             login_limit_per_ip: parse_or(&get, "CMS_LOGIN_LIMIT_PER_IP", "30")?,
             login_limit_per_account: parse_or(&get, "CMS_LOGIN_LIMIT_PER_ACCOUNT", "10")?,
             lead_limit_per_visitor: parse_or(&get, "CMS_LEAD_LIMIT_PER_VISITOR", "10")?,
+            booking_min_lead_minutes: parse_or(&get, "CMS_BOOKING_MIN_LEAD_MINUTES", "60")?,
+            booking_max_days_ahead: parse_or(&get, "CMS_BOOKING_MAX_DAYS_AHEAD", "60")?,
+            booking_cancel_window_hours: parse_or(&get, "CMS_BOOKING_CANCEL_WINDOW_HOURS", "24")?,
+            slot_granularity_minutes: parse_or(&get, "CMS_SLOT_GRANULARITY_MINUTES", "0")?,
+            booking_limit_per_ip: parse_or(&get, "CMS_BOOKING_LIMIT_PER_IP", "20")?,
             login_limit_window: Duration::from_secs(parse_or(
                 &get,
                 "CMS_LOGIN_LIMIT_WINDOW_SECS",

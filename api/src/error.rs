@@ -41,6 +41,10 @@ pub struct Problem {
     /// Per-field failures (422 and some 400s).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With a 409 for a taken appointment slot: the free slots nearest to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub nearest_slots: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +59,10 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    #[error(
+        "the slot was taken meanwhile: choose another (nearest_slots lists the closest free ones)"
+    )]
+    SlotTaken { nearest: Vec<serde_json::Value> },
     #[error(
         "the resource changed since it was read: fetch it again and retry with its current ETag"
     )]
@@ -89,6 +97,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not-found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::SlotTaken { .. } => "slot-taken",
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
@@ -118,7 +127,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::SlotTaken { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -142,6 +151,10 @@ impl ResponseError for ApiError {
             errors: match self {
                 ApiError::Validation(errors) => errors.clone(),
                 _ => Vec::new(),
+            },
+            nearest_slots: match self {
+                ApiError::SlotTaken { nearest } => Some(nearest.clone()),
+                _ => None,
             },
         };
         let mut response = HttpResponse::build(status);
@@ -185,6 +198,32 @@ fn constraint_error(kind: &DatabaseErrorKind, constraint: Option<&str>) -> Optio
         ),
         (DatabaseErrorKind::UniqueViolation, "custom_modules_tenant_key_key") => {
             ApiError::Conflict("a custom module with this key already exists".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "clinics_tenant_slug") => {
+            ApiError::Conflict("another clinic already has this slug".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "specializations_tenant_slug") => {
+            ApiError::Conflict("another specialization already has this slug".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "service_categories_tenant_slug") => {
+            ApiError::Conflict("another service category already has this slug".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "services_tenant_slug") => {
+            ApiError::Conflict("another service already has this slug".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "doctors_tenant_slug") => {
+            ApiError::Conflict("another doctor already has this slug".into())
+        }
+        (DatabaseErrorKind::UniqueViolation, "doctors_tenant_user") => {
+            ApiError::Conflict("this account is already linked to another doctor".into())
+        }
+        (DatabaseErrorKind::ForeignKeyViolation, "appointments_clinic_id_fkey")
+        | (DatabaseErrorKind::ForeignKeyViolation, "appointments_doctor_id_fkey")
+        | (DatabaseErrorKind::ForeignKeyViolation, "appointments_service_id_fkey") => {
+            ApiError::Conflict("appointments still refer to it".into())
+        }
+        (DatabaseErrorKind::ForeignKeyViolation, "services_category_id_fkey") => {
+            ApiError::Conflict("services still belong to this category".into())
         }
         (DatabaseErrorKind::CheckViolation, "memberships_role_check") => {
             ApiError::invalid("role", "is not a known role")

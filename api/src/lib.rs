@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod blocking;
+pub mod clinic;
 pub mod config;
 pub mod content;
 pub mod db;

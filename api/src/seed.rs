@@ -23,6 +23,7 @@ struct DemoTenant {
     editor: &'static str,
     site: &'static str,
     host: &'static str,
+    time_zone: &'static str,
 }
 
 const DEMO_TENANTS: [DemoTenant; 2] = [
@@ -32,6 +33,7 @@ const DEMO_TENANTS: [DemoTenant; 2] = [
         editor: "editor@alpha.example",
         site: "Alpha Clinic Landing",
         host: "alpha.localhost",
+        time_zone: "Europe/Moscow",
     },
     DemoTenant {
         slug: "beta",
@@ -39,6 +41,7 @@ const DEMO_TENANTS: [DemoTenant; 2] = [
         editor: "editor@beta.example",
         site: "Beta Product Landing",
         host: "beta.localhost",
+        time_zone: "Europe/Berlin",
     },
 ];
 
@@ -78,19 +81,19 @@ pub async fn ensure_platform_admin(
 
 async fn ensure_user(
     db: &Db,
-    email: &'static str,
+    email: String,
     name: String,
     password_hash: String,
 ) -> Result<Uuid, ApiError> {
     db.tx(Scope::global(), move |conn| {
-        if let Some(user) = users::find_by_email(conn, email)? {
+        if let Some(user) = users::find_by_email(conn, &email)? {
             return Ok(user.id);
         }
         Ok(users::insert(
             conn,
             &NewUser {
                 id: Uuid::now_v7(),
-                email,
+                email: &email,
                 name: &name,
                 password_hash: &password_hash,
                 is_platform_admin: false,
@@ -128,13 +131,44 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
             .await?;
         let editor_id = ensure_user(
             db,
-            demo.editor,
+            demo.editor.to_owned(),
             format!("{} Editor", demo.name),
             hash.clone(),
         )
         .await?;
+        let doctor_id = ensure_user(
+            db,
+            format!("doctor@{}.example", demo.slug),
+            "Dr. Anna Ivanova".into(),
+            hash.clone(),
+        )
+        .await?;
+        let mut patient_users = Vec::new();
+        for (email, name, phone) in [
+            ("patient", "Maria Patient", "+79160000001"),
+            ("patient2", "Pavel Patient", "+79160000002"),
+        ] {
+            let id = ensure_user(
+                db,
+                format!("{email}@{}.example", demo.slug),
+                name.into(),
+                hash.clone(),
+            )
+            .await?;
+            patient_users.push((id, name, phone));
+        }
+        let people = crate::clinic::demo::DemoPeople {
+            doctor_user: doctor_id,
+            patient_users: patient_users.clone(),
+        };
         db.tx(Scope::tenant(tenant_id, admin_id), move |conn| {
-            for (user_id, role) in [(admin_id, "owner"), (editor_id, "editor")] {
+            let mut members = vec![
+                (admin_id, "owner"),
+                (editor_id, "editor"),
+                (doctor_id, "doctor"),
+            ];
+            members.extend(patient_users.iter().map(|(id, _, _)| (*id, "patient")));
+            for (user_id, role) in members {
                 if memberships::find_for_user(conn, tenant_id, user_id)?.is_none() {
                     memberships::insert(
                         conn,
@@ -163,6 +197,7 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
                     demo.host,
                 )?;
             }
+            crate::clinic::demo::seed(conn, tenant_id, demo.time_zone, &people)?;
             Ok(())
         })
         .await?;

@@ -75,11 +75,7 @@ pub fn content_security_policy(config: &Config, nonce: Option<&str>) -> String {
 
 /// The browser protections with a CSP computed before (pages shared by every
 /// visitor compute theirs once per shell).
-pub fn apply_with_policy(
-    response: &mut HttpResponseBuilder,
-    config: &Config,
-    csp: HeaderValue,
-) {
+pub fn apply_with_policy(response: &mut HttpResponseBuilder, config: &Config, csp: HeaderValue) {
     response
         .insert_header(("Content-Security-Policy", csp))
         .insert_header(("X-Content-Type-Options", "nosniff"))

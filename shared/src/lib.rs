@@ -4,4 +4,5 @@
 pub mod cache_key;
 pub mod host;
 pub mod path;
+pub mod slots;
 pub mod slug;

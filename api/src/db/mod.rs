@@ -2,15 +2,20 @@
 //! that sets the row-level-security context (`app.tenant_id`, `app.user_id`)
 //! before any query runs. Queries live in one module per resource.
 
+pub mod appointments;
 pub mod audit;
+pub mod clinics;
+pub mod doctors;
 pub mod domains;
 pub mod leads;
 pub mod memberships;
 pub mod modules;
 pub mod pages;
 pub mod refresh_tokens;
+pub mod reviews;
 pub mod routing;
 pub mod schema;
+pub mod services;
 pub mod setup;
 pub mod sites;
 pub mod tenants;

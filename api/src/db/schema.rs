@@ -101,17 +101,31 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sites -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    appointments,
     audit_log,
     builtin_modules,
+    clinics,
     custom_modules,
+    doctor_clinics,
+    doctor_schedules,
+    doctor_services,
+    doctors,
     domains,
     leads,
     memberships,
     page_blocks,
     page_revisions,
     pages,
+    patients,
+    payments,
     refresh_tokens,
+    reviews,
+    schedule_exceptions,
+    service_categories,
+    service_clinics,
+    services,
     sites,
+    specializations,
     tenants,
     users,
 );
@@ -210,3 +224,216 @@ diesel::table! {
 }
 
 diesel::joinable!(leads -> sites (site_id));
+
+diesel::table! {
+    clinics (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        address -> Text,
+        phone -> Text,
+        email -> Text,
+        working_hours -> Jsonb,
+        latitude -> Nullable<Float8>,
+        longitude -> Nullable<Float8>,
+        time_zone -> Text,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    specializations (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        icon -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    service_categories (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        slug -> Text,
+        name -> Text,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        category_id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        price_minor -> Int8,
+        currency -> Text,
+        duration_minutes -> Int4,
+        preparation -> Text,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    doctors (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        specialization_id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        photo -> Nullable<Text>,
+        bio -> Text,
+        experience_years -> Int4,
+        education -> Text,
+        certificates -> Jsonb,
+        consultation_price_minor -> Nullable<Int8>,
+        rating_total -> Int4,
+        reviews_count -> Int4,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    doctor_clinics (doctor_id, clinic_id) {
+        tenant_id -> Uuid,
+        doctor_id -> Uuid,
+        clinic_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    service_clinics (service_id, clinic_id) {
+        tenant_id -> Uuid,
+        service_id -> Uuid,
+        clinic_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    doctor_services (doctor_id, service_id) {
+        tenant_id -> Uuid,
+        doctor_id -> Uuid,
+        service_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    doctor_schedules (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        doctor_id -> Uuid,
+        clinic_id -> Uuid,
+        day_of_week -> Int4,
+        start_time -> Time,
+        end_time -> Time,
+        is_active -> Bool,
+    }
+}
+
+diesel::table! {
+    schedule_exceptions (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        doctor_id -> Uuid,
+        clinic_id -> Nullable<Uuid>,
+        date -> Date,
+        start_time -> Nullable<Time>,
+        end_time -> Nullable<Time>,
+        kind -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    patients (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        name -> Text,
+        phone -> Text,
+        birth_date -> Nullable<Date>,
+        gender -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    appointments (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Nullable<Uuid>,
+        patient_id -> Uuid,
+        doctor_id -> Uuid,
+        service_id -> Uuid,
+        clinic_id -> Uuid,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        status -> Text,
+        payment_status -> Text,
+        price_minor -> Int8,
+        currency -> Text,
+        notes -> Text,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reviews (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        patient_id -> Uuid,
+        doctor_id -> Uuid,
+        appointment_id -> Nullable<Uuid>,
+        rating -> Int4,
+        comment -> Text,
+        is_verified -> Bool,
+        is_published -> Bool,
+        moderated_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        appointment_id -> Uuid,
+        amount_minor -> Int8,
+        currency -> Text,
+        status -> Text,
+        provider -> Text,
+        provider_reference -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(services -> service_categories (category_id));
+diesel::joinable!(doctors -> specializations (specialization_id));
+diesel::joinable!(doctor_clinics -> doctors (doctor_id));
+diesel::joinable!(doctor_clinics -> clinics (clinic_id));
+diesel::joinable!(service_clinics -> services (service_id));
+diesel::joinable!(service_clinics -> clinics (clinic_id));
+diesel::joinable!(doctor_services -> doctors (doctor_id));
+diesel::joinable!(doctor_services -> services (service_id));
+diesel::joinable!(doctor_schedules -> doctors (doctor_id));
+diesel::joinable!(appointments -> patients (patient_id));
+diesel::joinable!(appointments -> doctors (doctor_id));
+diesel::joinable!(reviews -> doctors (doctor_id));
+diesel::joinable!(payments -> appointments (appointment_id));

@@ -1,14 +1,19 @@
 //! Every route of the api, one module per resource. The same registration
 //! builds the actix router and the OpenAPI document, so they cannot drift.
 
+pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod clinics;
 pub mod delivery;
+pub mod doctors;
 pub mod health;
 pub mod leads;
 pub mod memberships;
 pub mod modules;
 pub mod pages;
+pub mod reviews;
+pub mod services;
 pub mod site_transfer;
 pub mod sites;
 pub mod spec;
@@ -27,6 +32,11 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(pages::configure)
         .configure(delivery::configure)
         .configure(leads::configure)
+        .configure(clinics::configure)
+        .configure(services::configure)
+        .configure(doctors::configure)
+        .configure(appointments::configure)
+        .configure(reviews::configure)
         .configure(users::configure)
         .configure(memberships::configure)
         .configure(audit::configure)

@@ -1,0 +1,238 @@
+//! Clinic rules shared by the routes, the seed and the renderer's data:
+//! loading a doctor's schedule into the pure slot computation of
+//! `cms_shared::slots`, phone numbers, and the appointment status machine.
+
+pub mod demo;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
+use chrono_tz::Tz;
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use cms_shared::slots::{self, Busy, ExceptionKind, Slot, SlotRules, WeeklyShift};
+
+use crate::config::Config;
+use crate::db::{appointments, clinics, doctors};
+use crate::error::ApiError;
+
+/// The longest range `available-slots` answers for at once.
+pub const MAX_RANGE_DAYS: i64 = 31;
+
+pub fn rules(config: &Config, duration_minutes: i32) -> SlotRules {
+    SlotRules {
+        duration: Duration::minutes(i64::from(duration_minutes)),
+        step: (config.slot_granularity_minutes > 0)
+            .then(|| Duration::minutes(config.slot_granularity_minutes)),
+        min_lead: Duration::minutes(config.booking_min_lead_minutes),
+        max_days_ahead: config.booking_max_days_ahead,
+    }
+}
+
+fn weekday(day_of_week: i32) -> Option<Weekday> {
+    Some(match day_of_week {
+        1 => Weekday::Mon,
+        2 => Weekday::Tue,
+        3 => Weekday::Wed,
+        4 => Weekday::Thu,
+        5 => Weekday::Fri,
+        6 => Weekday::Sat,
+        7 => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// The doctor's free slots for a service of `duration_minutes` on local dates
+/// `from..=to`: weekly schedule and exceptions, minus non-cancelled
+/// appointments, in each clinic's time zone. A fixed number of queries.
+pub fn doctor_slots(
+    conn: &mut PgConnection,
+    doctor: Uuid,
+    rules: &SlotRules,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>, ApiError> {
+    slots_of(conn, doctor, rules, from, to, now, true)
+}
+
+/// The slots the schedule alone gives (as if nothing were booked): tells a
+/// taken slot (409) from a time outside the schedule (422).
+pub fn doctor_slots_ignoring_bookings(
+    conn: &mut PgConnection,
+    doctor: Uuid,
+    rules: &SlotRules,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>, ApiError> {
+    slots_of(conn, doctor, rules, from, to, now, false)
+}
+
+fn slots_of(
+    conn: &mut PgConnection,
+    doctor: Uuid,
+    rules: &SlotRules,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+    minus_bookings: bool,
+) -> Result<Vec<Slot>, ApiError> {
+    let shifts = doctors::schedule(conn, doctor)?;
+    let clinic_ids: Vec<Uuid> = shifts.iter().map(|shift| shift.clinic_id).collect();
+    let exceptions = doctors::exceptions(conn, doctor, from, to)?;
+    let mut all_clinics = clinic_ids.clone();
+    all_clinics.extend(exceptions.iter().filter_map(|e| e.clinic_id));
+    let zones: Vec<(Uuid, Tz)> = clinics::find_many(conn, &all_clinics)?
+        .into_iter()
+        .filter(|clinic| clinic.is_active)
+        .filter_map(|clinic| {
+            clinic
+                .time_zone
+                .parse::<Tz>()
+                .ok()
+                .map(|tz| (clinic.id, tz))
+        })
+        .collect();
+    let weekly: Vec<WeeklyShift> = shifts
+        .iter()
+        .filter(|shift| shift.is_active)
+        .filter_map(|shift| {
+            Some(WeeklyShift {
+                clinic: shift.clinic_id,
+                weekday: weekday(shift.day_of_week)?,
+                start: shift.start_time,
+                end: shift.end_time,
+            })
+        })
+        .collect();
+    let exceptions: Vec<slots::ScheduleException> = exceptions
+        .iter()
+        .map(|e| slots::ScheduleException {
+            clinic: e.clinic_id,
+            date: e.date,
+            start: e.start_time,
+            end: e.end_time,
+            kind: if e.kind == "extra" {
+                ExceptionKind::Extra
+            } else {
+                ExceptionKind::Off
+            },
+        })
+        .collect();
+    // Local dates span at most a day either side of UTC dates.
+    let window_start = from
+        .pred_opt()
+        .unwrap_or(from)
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    let window_end = to
+        .succ_opt()
+        .and_then(|d| d.succ_opt())
+        .unwrap_or(to)
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    let booked = if minus_bookings {
+        appointments::busy(conn, doctor, window_start, window_end)?
+    } else {
+        Vec::new()
+    };
+    let busy: Vec<Busy> = booked
+        .into_iter()
+        .map(|(start, end)| Busy { start, end })
+        .collect();
+    Ok(slots::available_slots(
+        &zones,
+        &weekly,
+        &exceptions,
+        &busy,
+        from,
+        to,
+        rules,
+        now,
+    ))
+}
+
+/// A phone number in E.164 (`+` and 8 to 15 digits), from what people type
+/// (spaces, dashes, brackets; a leading 8 of Russian numbers).
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty()
+        || !trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +()-.".contains(c))
+        || trimmed.chars().skip(1).any(|c| c == '+')
+    {
+        return None;
+    }
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    let digits = if !trimmed.starts_with('+') && digits.len() == 11 && digits.starts_with('8') {
+        format!("7{}", &digits[1..])
+    } else {
+        digits
+    };
+    (8..=15)
+        .contains(&digits.len())
+        .then(|| format!("+{digits}"))
+}
+
+/// Appointment statuses and the moves allowed between them.
+pub const STATUSES: [&str; 5] = [
+    "scheduled",
+    "confirmed",
+    "completed",
+    "cancelled",
+    "no_show",
+];
+
+pub fn status_move_allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("scheduled", "confirmed" | "cancelled")
+            | ("confirmed", "completed" | "cancelled" | "no_show")
+    )
+}
+
+pub const PAYMENT_STATUSES: [&str; 3] = ["pending", "paid", "refunded"];
+
+pub fn payment_move_allowed(from: &str, to: &str) -> bool {
+    matches!((from, to), ("pending", "paid") | ("paid", "refunded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_normalise_to_e164_or_are_refused() {
+        assert_eq!(
+            normalize_phone("+7 (916) 123-45-67").as_deref(),
+            Some("+79161234567")
+        );
+        assert_eq!(
+            normalize_phone("8 916 123 45 67").as_deref(),
+            Some("+79161234567")
+        );
+        assert_eq!(
+            normalize_phone("+1 555 010 0199").as_deref(),
+            Some("+15550100199")
+        );
+        for bad in ["", "12345", "+7 916 abc", "++79161234567", "+7916+1234567"] {
+            assert_eq!(normalize_phone(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_documented_status_moves_are_allowed() {
+        assert!(status_move_allowed("scheduled", "confirmed"));
+        assert!(status_move_allowed("confirmed", "completed"));
+        assert!(status_move_allowed("scheduled", "cancelled"));
+        assert!(!status_move_allowed("completed", "scheduled"));
+        assert!(!status_move_allowed("cancelled", "confirmed"));
+        assert!(!status_move_allowed("scheduled", "completed"));
+        assert!(payment_move_allowed("pending", "paid"));
+        assert!(!payment_move_allowed("refunded", "paid"));
+        assert!(!payment_move_allowed("pending", "refunded"));
+    }
+}

@@ -1,0 +1,317 @@
+//! `/api/v1/service-categories` (a tree) and `/api/v1/services` for editors,
+//! and the public service list under `/api/v1/delivery/sites/{site}/services`.
+//! `?category=` takes an id or a slug and includes its subcategories.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::clinics::{public_json, slug_rule};
+use crate::auth::extract::TenantCtx;
+use crate::auth::roles::Permission;
+use crate::db::services::{self, Service, ServiceCategory, ServiceFilter, ServiceRow};
+use crate::db::{clinics, doctors};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::http::json::{rules, ValidJson, Validate};
+use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_categories)
+        .service(create_category)
+        .service(list_services)
+        .service(create_service)
+        .service(get_service)
+        .service(public_services);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCategory {
+    pub slug: String,
+    pub name: String,
+    pub parent_id: Option<Uuid>,
+    pub position: Option<i32>,
+}
+
+impl Validate for CreateCategory {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        slug_rule(&mut errors, "slug", &self.slug);
+        rules::text(&mut errors, "name", &self.name, 100);
+        errors
+    }
+}
+
+/// List service categories (flat, each with its `parent_id`, in order).
+#[utoipa::path(
+    tag = "services",
+    responses((status = 200, body = Vec<ServiceCategory>), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/service-categories")]
+async fn list_categories(ctx: TenantCtx) -> Result<web::Json<Vec<ServiceCategory>>, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    Ok(web::Json(
+        ctx.tx(|conn| Ok(services::list_categories(conn)?)).await?,
+    ))
+}
+
+/// Create a service category.
+#[utoipa::path(
+    tag = "services",
+    request_body = CreateCategory,
+    responses((status = 201, body = ServiceCategory), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/service-categories")]
+async fn create_category(
+    ctx: TenantCtx,
+    body: ValidJson<CreateCategory>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let body = body.0;
+    let category = ServiceCategory {
+        id: Uuid::now_v7(),
+        tenant_id: ctx.tenant_id,
+        parent_id: body.parent_id,
+        slug: body.slug,
+        name: body.name.trim().to_owned(),
+        position: body.position.unwrap_or(0),
+        created_at: Utc::now(),
+    };
+    let audit = ctx.audit();
+    let created = ctx
+        .tx(move |conn| {
+            if let Some(parent) = category.parent_id {
+                if services::category_subtree(conn, &parent.to_string())?.is_empty() {
+                    return Err(ApiError::invalid("parent_id", "is not a category"));
+                }
+            }
+            let created = services::insert_category(conn, &category)?;
+            audit.created(conn, "service_category", created.id, &created)?;
+            Ok(created)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ServiceQuery {
+    /// A category id or slug; its subcategories are included.
+    pub category: Option<String>,
+    /// A clinic id or slug.
+    pub clinic: Option<String>,
+    /// A doctor id or slug.
+    pub doctor: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn filter_from(
+    conn: &mut diesel::PgConnection,
+    query: &ServiceQuery,
+    active_only: bool,
+) -> Result<Option<ServiceFilter>, ApiError> {
+    let mut filter = ServiceFilter {
+        active_only,
+        ..ServiceFilter::default()
+    };
+    if let Some(category) = &query.category {
+        let ids = services::category_subtree(conn, category)?;
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        filter.categories = Some(ids);
+    }
+    if let Some(clinic) = &query.clinic {
+        match clinics::resolve(conn, clinic)? {
+            Some(id) => filter.clinic = Some(id),
+            None => return Ok(None),
+        }
+    }
+    if let Some(doctor) = &query.doctor {
+        match doctors::resolve(conn, doctor)? {
+            Some(id) => filter.doctor = Some(id),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(filter))
+}
+
+/// List services.
+#[utoipa::path(
+    tag = "services",
+    params(ServiceQuery),
+    responses((status = 200, body = ListResponse<Service>), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/services")]
+async fn list_services(
+    ctx: TenantCtx,
+    query: web::Query<ServiceQuery>,
+) -> Result<web::Json<ListResponse<Service>>, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    let query = query.into_inner();
+    let page = PageRequest::try_from(PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    })?;
+    let rows = ctx
+        .tx({
+            let page = page.clone();
+            move |conn| match filter_from(conn, &query, false)? {
+                Some(filter) => Ok(services::list(conn, &filter, &page)?),
+                None => Ok(Vec::new()),
+            }
+        })
+        .await?;
+    Ok(web::Json(ListResponse::from_rows(rows, &page, |s| s.id)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateService {
+    pub slug: String,
+    pub name: String,
+    pub category_id: Uuid,
+    pub description: Option<String>,
+    /// Minor units (kopecks, cents).
+    pub price_minor: i64,
+    /// ISO 4217, default `RUB`.
+    pub currency: Option<String>,
+    pub duration_minutes: i32,
+    pub preparation: Option<String>,
+    pub clinic_ids: Vec<Uuid>,
+}
+
+impl Validate for CreateService {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        slug_rule(&mut errors, "slug", &self.slug);
+        rules::text(&mut errors, "name", &self.name, 200);
+        if self.price_minor < 0 {
+            errors.push(FieldError::new("price_minor", "must not be negative"));
+        }
+        if !(5..=720).contains(&self.duration_minutes) {
+            errors.push(FieldError::new(
+                "duration_minutes",
+                "must be 5 to 720 minutes",
+            ));
+        }
+        if let Some(currency) = &self.currency {
+            if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+                errors.push(FieldError::new(
+                    "currency",
+                    "must be an ISO 4217 code such as RUB",
+                ));
+            }
+        }
+        errors
+    }
+}
+
+/// Create a service offered at the given clinics.
+#[utoipa::path(
+    tag = "services",
+    request_body = CreateService,
+    responses((status = 201, body = Service), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/services")]
+async fn create_service(
+    ctx: TenantCtx,
+    body: ValidJson<CreateService>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let body = body.0;
+    let now = Utc::now();
+    let row = ServiceRow {
+        id: Uuid::now_v7(),
+        tenant_id: ctx.tenant_id,
+        category_id: body.category_id,
+        slug: body.slug,
+        name: body.name.trim().to_owned(),
+        description: body.description.unwrap_or_default(),
+        price_minor: body.price_minor,
+        currency: body.currency.unwrap_or_else(|| "RUB".to_owned()),
+        duration_minutes: body.duration_minutes,
+        preparation: body.preparation.unwrap_or_default(),
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let clinic_ids = body.clinic_ids;
+    let audit = ctx.audit();
+    let created = ctx
+        .tx(move |conn| {
+            if services::category_subtree(conn, &row.category_id.to_string())?.is_empty() {
+                return Err(ApiError::invalid("category_id", "is not a category"));
+            }
+            if clinics::find_many(conn, &clinic_ids)?.len() != clinic_ids.len() {
+                return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
+            }
+            let created = services::insert(conn, &row, &clinic_ids)?;
+            audit.created(conn, "service", created.id, &created)?;
+            Ok(created)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Get a service.
+#[utoipa::path(
+    tag = "services",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Service), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/services/{id}")]
+async fn get_service(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<Service>, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    let id = path.into_inner();
+    Ok(web::Json(
+        ctx.tx(move |conn| services::find(conn, id)?.ok_or(ApiError::NotFound))
+            .await?,
+    ))
+}
+
+/// The site's active services, with the same filters as the editor list.
+#[utoipa::path(
+    tag = "delivery",
+    params(("site" = Uuid, Path), ServiceQuery),
+    responses((status = 200, body = ListResponse<Service>), (status = 304), (status = 404, body = Problem))
+)]
+#[get("/delivery/sites/{site}/services")]
+async fn public_services(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    query: web::Query<ServiceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let site = path.into_inner();
+    let query = query.into_inner();
+    let page = PageRequest::try_from(PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    })?;
+    let rows = state
+        .db
+        .site_tx(site, {
+            let page = page.clone();
+            move |conn| match filter_from(conn, &query, true)? {
+                Some(filter) => Ok(services::list(conn, &filter, &page)?),
+                None => Ok(Vec::new()),
+            }
+        })
+        .await?;
+    Ok(public_json(
+        &req,
+        &ListResponse::from_rows(rows, &page, |s| s.id),
+    ))
+}
