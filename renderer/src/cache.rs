@@ -46,6 +46,10 @@ pub enum DocKey {
     Sitemap {
         site: String,
     },
+    /// Clinics, doctors, services and reviews for the clinic modules.
+    ClinicData {
+        site: String,
+    },
 }
 
 impl DocKey {
@@ -55,6 +59,7 @@ impl DocKey {
             DocKey::Manifest { host } => format!("m|{host}"),
             DocKey::Page { site, locale, path } => format!("p|{site}|{locale}|{path}"),
             DocKey::Sitemap { site } => format!("s|{site}"),
+            DocKey::ClinicData { site } => format!("c|{site}"),
         }
     }
 
@@ -67,6 +72,7 @@ impl DocKey {
                 (format!("{prefix}rc:p:{site}:{path}"), locale.clone())
             }
             DocKey::Sitemap { site } => (format!("{prefix}rc:s:{site}"), "doc".into()),
+            DocKey::ClinicData { site } => (format!("{prefix}rc:c:{site}"), "doc".into()),
         }
     }
 
@@ -80,11 +86,12 @@ impl DocKey {
                 encode(locale)
             ),
             DocKey::Sitemap { site } => format!("/api/v1/delivery/sites/{site}/sitemap"),
+            DocKey::ClinicData { site } => format!("/api/v1/delivery/sites/{site}/clinic-data"),
         }
     }
 }
 
-fn form_encode(value: &str) -> String {
+pub(crate) fn form_encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
@@ -393,6 +400,7 @@ impl Documents {
         inc(&self.metrics.invalidations);
         let page_prefix = format!("p|{site}|");
         let sitemap = format!("s|{site}");
+        let clinic_data = format!("c|{site}");
         let mut hosts: Vec<String> = Vec::new();
         for (id, entry) in self.memory.iter() {
             if let Some(host) = id.strip_prefix("m|") {
@@ -412,7 +420,7 @@ impl Documents {
                 let path = rest.split_once('|').map_or("", |(_, path)| path);
                 return paths_owned.is_empty() || paths_owned.iter().any(|p| p == path);
             }
-            if *id == sitemap {
+            if *id == sitemap || *id == clinic_data {
                 return true;
             }
             // Manifests of the site, and unknown hosts (a new domain may
@@ -432,6 +440,7 @@ impl Documents {
                 .map(|path| format!("{}rc:p:{site}:{path}", self.prefix))
                 .collect();
             keys.push(format!("{}rc:s:{site}", self.prefix));
+            keys.push(format!("{}rc:c:{site}", self.prefix));
             keys.extend(
                 hosts
                     .iter()

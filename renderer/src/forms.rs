@@ -141,7 +141,7 @@ pub fn spawn_outbox(state: web::Data<RendererState>) {
     });
 }
 
-fn thanks(
+pub fn thanks(
     state: &RendererState,
     status: StatusCode,
     outcome: &str,

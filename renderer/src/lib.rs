@@ -2,6 +2,7 @@
 //! API over cached HTTP (see `cache`), rendered with tera (see `render`).
 
 pub mod assets;
+pub mod booking;
 pub mod cache;
 pub mod config;
 pub mod forms;
@@ -162,6 +163,8 @@ impl Renderer {
                 .service(pages::robots)
                 .service(pages::sitemap)
                 .service(forms::submit_lead)
+                .service(booking::slots)
+                .service(booking::book)
                 .default_service(web::to(pages::page))
         })
         .listen(listener)?

@@ -169,11 +169,32 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
                 .collect()
         })
         .unwrap_or_default();
+    // Pages with clinic modules show the site's clinic data: it versions
+    // their shell too. Without it (api down, nothing cached) they show the
+    // modules' props-only version.
+    let shows_clinic = page.value["blocks"].as_array().is_some_and(|blocks| {
+        blocks.iter().any(|block| {
+            block["module"]
+                .as_str()
+                .is_some_and(|module| crate::render::clinic::MODULES.contains(&module))
+        })
+    });
+    let clinic = if shows_clinic {
+        state
+            .documents
+            .get(&DocKey::ClinicData { site: site.clone() })
+            .await
+            .ok()
+            .and_then(|(entry, _)| entry.doc)
+    } else {
+        None
+    };
     let shell_key = format!(
-        "{}|{origin}|{}|{}",
+        "{}|{origin}|{}|{}|{}",
         cms_shared::cache_key::page_key(&site, &locale, &path, &[], &utm, &relevant),
         manifest.etag,
-        page.etag
+        page.etag,
+        clinic.as_ref().map_or("", |doc| doc.etag.as_str())
     );
     let shell = match state
         .shell(&shell_key, {
@@ -183,12 +204,14 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
             let origin = origin.clone();
             let locale = locale.clone();
             let key_for_etag = shell_key.clone();
+            let clinic = clinic.clone();
             move || {
                 let prefix = seo::locale_prefix(&manifest.value, &locale);
                 let request = PageRequest {
                     manifest: &manifest.value,
                     origin: &origin,
                     locale_prefix: &prefix,
+                    clinic: clinic.as_ref().map_or(&Value::Null, |doc| &doc.value),
                 };
                 // The key names the versions and the content-relevant UTM
                 // values, so it versions the shell (and its ETag).
@@ -228,6 +251,7 @@ fn site_not_found(
         manifest: &manifest.value,
         origin,
         locale_prefix: &prefix,
+        clinic: &Value::Null,
     };
     let shell = state.templates.site_not_found(&request, path, locale);
     respond(

@@ -82,4 +82,24 @@ impl Upstream {
             .map_err(|err| Unavailable(err.to_string()))?;
         Ok(response.status().as_u16())
     }
+
+    /// POST with the answer's status and JSON body (`Null` when not JSON).
+    pub async fn post_json_answer(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        idempotency_key: &str,
+    ) -> Result<(u16, serde_json::Value), Unavailable> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("idempotency-key", idempotency_key)
+            .json(body)
+            .send()
+            .await
+            .map_err(|err| Unavailable(err.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, body))
+    }
 }

@@ -179,3 +179,49 @@ test('the lead form submits through the renderer and the lead appears in the API
   assert.equal(lead.visitor_id, visitor.value);
   await context.close();
 });
+
+/** A Tuesday to Thursday at least three days ahead: every demo doctor works then. */
+function workingDay() {
+  const day = new Date(Date.now() + 3 * 86400000);
+  while (![2, 3, 4].includes(day.getUTCDay())) day.setUTCDate(day.getUTCDate() + 1);
+  return day.toISOString().slice(0, 10);
+}
+
+test('the booking widget offers free times and books one through the renderer', async () => {
+  const { context, page, problems } = await openPage();
+  await page.goto(`${site}/clinic`, { waitUntil: 'load' });
+  const form = page.locator('form[data-booking]');
+  await form.locator('select[name=doctor]').selectOption('boris-petrov');
+  await form.locator('input[name=date]').fill(workingDay());
+  await form.locator('input[name=date]').dispatchEvent('change');
+  const slot = form.locator('input[name=start]').nth(1);
+  await slot.waitFor();
+  const start = await slot.inputValue();
+  await slot.check();
+  await form.getByLabel('Name').fill('Browser Patient');
+  await form.getByLabel('Phone').fill('+7 916 700-00-01');
+  const [response] = await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    form.locator('button[type="submit"]').click(),
+  ]);
+  assert.equal(response.status(), 200);
+  assert.match(await page.locator('body').innerText(), /booked for/i);
+  assert.deepEqual(problems, []);
+
+  const token = await editorToken();
+  const listed = await fetch(`${api}/api/v1/appointments?limit=200`, { headers: { authorization: `Bearer ${token}` } });
+  const appointments = (await listed.json()).items;
+  const booked = appointments.find((item) => Date.parse(item.starts_at) === Date.parse(start));
+  assert.ok(booked, `an appointment at ${start} is listed to the editor`);
+  assert.equal(booked.status, 'scheduled');
+
+  // The booked time is no longer offered.
+  await page.goto(`${site}/clinic`, { waitUntil: 'load' });
+  await form.locator('select[name=doctor]').selectOption('boris-petrov');
+  await form.locator('input[name=date]').fill(workingDay());
+  await form.locator('input[name=date]').dispatchEvent('change');
+  await form.locator('input[name=start]').first().waitFor();
+  const offered = await form.locator('input[name=start]').evaluateAll((inputs) => inputs.map((i) => i.value));
+  assert.ok(!offered.includes(start), `${start} is no longer offered`);
+  await context.close();
+});

@@ -608,3 +608,60 @@ async fn filters_take_ids_or_slugs_and_categories_include_subcategories() {
         .await;
     assert_eq!(again.status, 304);
 }
+
+async fn statements_run(app: &TestApp) -> u64 {
+    let metrics = app.send(Method::GET, "/metrics", None, None, &[]).await;
+    metrics
+        .text
+        .lines()
+        .find_map(|line| line.strip_prefix("cms_db_statements_total "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn lists_run_the_same_number_of_queries_whatever_the_page_size() {
+    let app = TestApp::spawn_with(std::collections::HashMap::from([(
+        "CMS_SCHEDULER_INTERVAL_MS",
+        "0".to_owned(),
+    )]))
+    .await;
+    let (editor, _) = demo_editors(&app).await;
+    let site = site_of(&app, ALPHA_HOST).await;
+    for list in [
+        "/api/v1/doctors".to_owned(),
+        "/api/v1/services".to_owned(),
+        "/api/v1/clinics".to_owned(),
+        "/api/v1/appointments".to_owned(),
+        format!("/api/v1/delivery/sites/{site}/doctors"),
+        format!("/api/v1/delivery/sites/{site}/services"),
+    ] {
+        let mut costs = Vec::new();
+        let mut sizes = Vec::new();
+        for limit in [1, 50] {
+            let before = statements_run(&app).await;
+            let reply = app
+                .get(&format!("{list}?limit={limit}"), &editor.access)
+                .await
+                .expect(200);
+            costs.push(statements_run(&app).await - before);
+            sizes.push(reply.body["items"].as_array().unwrap().len());
+        }
+        assert!(
+            sizes[1] > sizes[0],
+            "{list}: the larger page has more rows: {sizes:?}"
+        );
+        assert_eq!(
+            costs[0], costs[1],
+            "{list}: statements for 1 and {} rows differ",
+            sizes[1]
+        );
+        assert!(
+            (2..=8).contains(&costs[0]),
+            "{list}: {} statements",
+            costs[0]
+        );
+    }
+}

@@ -288,3 +288,59 @@ async fn a_lead_sent_while_the_api_is_down_is_delivered_once_it_is_back() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn clinic_modules_render_the_tenants_live_clinic_data() {
+    let app = TestApp::spawn().await;
+    let renderer = renderer_for(&app, HashMap::new()).await;
+    let (status, _, html) = renderer.get(ALPHA, "/clinic").await;
+    assert_eq!(status, 200);
+    // doctors_list filters by its `specialization` prop (cardiology).
+    assert!(html.contains("data-doctor=\"anna-ivanova\""), "{html}");
+    assert!(
+        !html.contains("data-doctor=\"clara-smirnova\""),
+        "a dentist is not listed"
+    );
+    // services_list shows the diagnostics category with its subcategory, with prices.
+    assert!(
+        html.contains("data-service=\"ecg\"") && html.contains("data-service=\"heart-ultrasound\"")
+    );
+    assert!(html.contains("1\u{a0}500\u{a0}₽"));
+    // reviews shows published reviews; the booking widget offers the services.
+    assert!(html.contains("class=\"review__stars\""));
+    assert!(html.contains("action=\"/_cms/appointments\""));
+    // Beta's landing shows beta's clinic data, never alpha's.
+    let (_, _, beta) = renderer.get("beta.localhost", "/clinic").await;
+    let alpha_clinic_ids: Vec<String> = app
+        .get(
+            "/api/v1/clinics",
+            &app.login(ALPHA_EDITOR, None).await.access,
+        )
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    let alpha_services: Vec<String> = app
+        .get(
+            "/api/v1/services",
+            &app.login(ALPHA_EDITOR, None).await.access,
+        )
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in alpha_clinic_ids.iter().chain(alpha_services.iter()) {
+        assert!(
+            !beta.contains(id.as_str()),
+            "beta's page shows alpha's {id}"
+        );
+    }
+}

@@ -161,7 +161,7 @@ fn clinic_blocks(brand: &str) -> Vec<BlockExport> {
         ),
         block(
             "booking_widget",
-            json!({"title": "Book an appointment", "service": "check-up"}),
+            json!({"title": "Book an appointment", "service": "consultation"}),
         ),
         block(
             "contacts_map",

@@ -68,6 +68,7 @@ pub struct Db {
 
 impl Db {
     pub fn connect(database_url: &str, pool_size: u32) -> Result<Self, ApiError> {
+        count_statements();
         let manager = ConnectionManager::<PgConnection>::new(database_url);
         let pool = Pool::builder()
             .max_size(pool_size)
@@ -222,4 +223,22 @@ pub fn set_scope(conn: &mut PgConnection, scope: Scope) -> Result<(), ApiError> 
     .bind::<Nullable<Text>, _>(scope.user_id.map(|id| id.to_string()))
     .execute(conn)?;
     Ok(())
+}
+
+/// SQL statements run by this process (`cms_db_statements_total` on
+/// `/metrics`): shows that list endpoints run a fixed number of queries
+/// whatever their page size (no N+1), and what a request costs.
+pub static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn count_statements() {
+    use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
+    fn counter() -> Option<Box<dyn Instrumentation>> {
+        Some(Box::new(|event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }))
+    }
+    // Fails only if set twice with different functions; counting is optional.
+    let _ = set_default_instrumentation(counter);
 }

@@ -99,6 +99,16 @@ impl Metrics {
         let mut out = String::new();
         let _ = writeln!(
             out,
+            "# HELP cms_db_statements_total SQL statements run (BEGIN and COMMIT included)."
+        );
+        let _ = writeln!(out, "# TYPE cms_db_statements_total counter");
+        let _ = writeln!(
+            out,
+            "cms_db_statements_total {}",
+            crate::db::STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
             "# HELP cms_http_requests_total HTTP requests by route, method and status."
         );
         let _ = writeln!(out, "# TYPE cms_http_requests_total counter");

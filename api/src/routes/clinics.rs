@@ -28,7 +28,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_specializations)
         .service(create_specialization)
         .service(public_clinics)
-        .service(public_specializations);
+        .service(public_specializations)
+        .service(public_clinic_data);
 }
 
 /// A public JSON answer with a content ETag (304 on a match) and a short
@@ -447,4 +448,73 @@ async fn public_specializations(
         .site_tx(site, |conn| Ok(clinics::list_specializations(conn)?))
         .await?;
     Ok(public_json(&req, &serde_json::json!({ "items": rows })))
+}
+
+/// Everything a landing shows about the site's clinics, in one document the
+/// renderer caches: clinics, specializations, service categories, services,
+/// doctors (active ones) and the latest published reviews.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClinicData {
+    pub clinics: Vec<Clinic>,
+    pub specializations: Vec<Specialization>,
+    pub categories: Vec<crate::db::services::ServiceCategory>,
+    pub services: Vec<crate::db::services::Service>,
+    pub doctors: Vec<crate::db::doctors::Doctor>,
+    pub reviews: Vec<crate::db::reviews::Review>,
+}
+
+/// The site's clinic data for landings (a fixed number of queries).
+#[utoipa::path(
+    tag = "delivery",
+    params(("site" = Uuid, Path)),
+    responses((status = 200, body = ClinicData), (status = 304), (status = 404, body = Problem))
+)]
+#[get("/delivery/sites/{site}/clinic-data")]
+async fn public_clinic_data(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::{doctors, reviews, services};
+    let site = path.into_inner();
+    let data = state
+        .db
+        .site_tx(site, move |conn| {
+            let all = PageRequest {
+                limit: 200,
+                after: None,
+            };
+            Ok(ClinicData {
+                clinics: clinics::list(conn, Some(true), &all)?,
+                specializations: clinics::list_specializations(conn)?,
+                categories: services::list_categories(conn)?,
+                services: services::list(
+                    conn,
+                    &services::ServiceFilter {
+                        active_only: true,
+                        ..Default::default()
+                    },
+                    &all,
+                )?,
+                doctors: doctors::list(
+                    conn,
+                    &doctors::DoctorFilter {
+                        active_only: true,
+                        ..Default::default()
+                    },
+                    &all,
+                )?,
+                reviews: reviews::list(
+                    conn,
+                    None,
+                    true,
+                    &PageRequest {
+                        limit: 50,
+                        after: None,
+                    },
+                )?,
+            })
+        })
+        .await?;
+    Ok(public_json(&req, &data))
 }

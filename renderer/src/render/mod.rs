@@ -4,6 +4,7 @@
 //! module version. A custom module that fails renders as an empty
 //! placeholder and is logged; the page still renders.
 
+pub mod clinic;
 pub mod images;
 pub mod seo;
 pub mod shell;
@@ -110,6 +111,8 @@ pub struct PageRequest<'a> {
     pub origin: &'a str,
     /// The URL prefix of the locale (`""` for the default, `/ru` otherwise).
     pub locale_prefix: &'a str,
+    /// The site's clinic data for clinic modules (`Value::Null` without).
+    pub clinic: &'a Value,
 }
 
 impl Templates {
@@ -173,7 +176,22 @@ impl Templates {
             let module = block["module"].as_str().unwrap_or_default().to_owned();
             let mut props = block["props"].clone();
             images::enrich(&mut props, &mut preload, &mut seen_image);
-            let html = self.block(&module, &props, block, &page_values, &site, &home, page);
+            // Clinic data shown by the block (doctor photos are page images
+            // like any other: the first one of the page loads eagerly).
+            let mut clinic_view = clinic::view(&module, &props, request.clinic);
+            if let Some(view) = clinic_view.as_mut() {
+                images::enrich(view, &mut preload, &mut seen_image);
+            }
+            let html = self.block(
+                &module,
+                &props,
+                block,
+                &page_values,
+                &site,
+                &home,
+                page,
+                clinic_view.as_ref(),
+            );
             parts.push((module, html));
         }
         let (header, main, footer) = split_layout(parts);
@@ -202,6 +220,7 @@ impl Templates {
             &json!({"id": null, "name": "Demo"}),
             "/",
             &page,
+            None,
         )
     }
 
@@ -267,6 +286,7 @@ impl Templates {
         site: &Value,
         home: &str,
         page: &Value,
+        clinic_view: Option<&Value>,
     ) -> String {
         let mut context = tera::Context::new();
         context.insert("props", props);
@@ -279,6 +299,9 @@ impl Templates {
         }
         if module == "contacts_map" {
             context.insert("map_url", &map_url(props));
+        }
+        if let Some(view) = clinic_view {
+            context.insert("clinic", view);
         }
         if BUILTIN_MODULES.contains(&module) {
             return match self

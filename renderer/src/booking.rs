@@ -1,0 +1,214 @@
+//! The booking widget's two requests: `GET /_cms/slots` passes the free
+//! slots of a doctor, service and day through from the API (never cached:
+//! they change with every booking), and `POST /_cms/appointments` books one
+//! after checking the CSRF token, with an `Idempotency-Key` derived from the
+//! page view and the choice, so a double submit books once. A booking is not
+//! queued when the API is down (a slot cannot be promised later): the
+//! visitor is asked to try again.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::forms::thanks;
+use crate::pages::{site_manifest, VISITOR_COOKIE};
+use crate::security;
+use crate::state::RendererState;
+use crate::upstream::Answer;
+
+#[derive(Debug, Deserialize)]
+pub struct SlotQuery {
+    doctor: String,
+    service: String,
+    date: String,
+}
+
+use crate::cache::form_encode as encode;
+
+#[get("/_cms/slots")]
+pub async fn slots(
+    req: HttpRequest,
+    state: web::Data<RendererState>,
+    query: web::Query<SlotQuery>,
+) -> HttpResponse {
+    let (manifest, _, _) = match site_manifest(&req, &state).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let site = manifest.value["site_id"].as_str().unwrap_or_default();
+    let path = format!(
+        "/api/v1/delivery/sites/{site}/available-slots?doctor={}&service={}&date={}",
+        encode(&query.doctor),
+        encode(&query.service),
+        encode(&query.date)
+    );
+    let answer = state.documents.upstream().get(&path, None).await;
+    let mut response = match answer {
+        Ok(Answer::Changed { body, .. }) => {
+            let mut ok = HttpResponse::Ok();
+            ok.content_type("application/json");
+            return ok.insert_header(("Cache-Control", "no-store")).body(body);
+        }
+        Ok(_) => HttpResponse::NotFound(),
+        Err(_) => HttpResponse::ServiceUnavailable(),
+    };
+    response
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"items": []}))
+}
+
+/// Local `HH:MM on YYYY-MM-DD` of an RFC 3339 time, as the visitor chose it.
+fn local_time(start: &str) -> String {
+    match (start.get(0..10), start.get(11..16)) {
+        (Some(date), Some(time)) => format!("{time} on {date}"),
+        _ => start.to_owned(),
+    }
+}
+
+#[post("/_cms/appointments")]
+pub async fn book(
+    req: HttpRequest,
+    state: web::Data<RendererState>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let field = |name: &str| {
+        form.get(name)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let path = cms_shared::path::normalize_path(&field("path")).unwrap_or_else(|_| "/".into());
+    let back = format!("{path}#booking");
+    let (manifest, _, _) = match site_manifest(&req, &state).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let visitor = req
+        .cookie(VISITOR_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+        .unwrap_or_default();
+    if visitor.is_empty()
+        || !security::verify(&state.config.secret, "csrf", &[&visitor], &field("csrf"))
+    {
+        return thanks(
+            &state,
+            StatusCode::FORBIDDEN,
+            "expired",
+            "This form has expired. Please reload the page and book again.",
+            &back,
+        );
+    }
+    if field("start").is_empty() {
+        return thanks(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "Please choose a free time.",
+            &back,
+        );
+    }
+    let body = json!({
+        "doctor": field("doctor"), "service": field("service"), "start": field("start"),
+        "name": field("name"), "phone": field("phone"),
+    });
+    let key = hex::encode(Sha256::digest(
+        format!("{}|{body}", field("submission")).as_bytes(),
+    ));
+    let site = manifest.value["site_id"].as_str().unwrap_or_default();
+    let answer = state
+        .documents
+        .upstream()
+        .post_json_answer(
+            &format!("/api/v1/delivery/sites/{site}/appointments"),
+            &body,
+            &key,
+        )
+        .await;
+    match answer {
+        Ok((200..=299, _)) => thanks(
+            &state,
+            StatusCode::OK,
+            "received",
+            &format!(
+                "Your appointment is booked for {}. We will call you to confirm.",
+                local_time(&field("start"))
+            ),
+            &back,
+        ),
+        Ok((409, problem)) => {
+            let nearest: Vec<String> = problem["nearest_slots"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|slot| slot["start"].as_str().map(local_time))
+                .collect();
+            let message = if nearest.is_empty() {
+                "That time was just taken. Please choose another.".to_owned()
+            } else {
+                format!(
+                    "That time was just taken. Free times nearby: {}.",
+                    nearest.join(", ")
+                )
+            };
+            thanks(&state, StatusCode::CONFLICT, "taken", &message, &back)
+        }
+        Ok((429, _)) => thanks(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            "limited",
+            "You have booked several times already. Please call us.",
+            &back,
+        ),
+        Ok((422, problem)) => {
+            let problems: Vec<String> = problem["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|error| {
+                    Some(format!(
+                        "{} {}",
+                        error["field"].as_str()?,
+                        error["message"].as_str()?
+                    ))
+                })
+                .collect();
+            thanks(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                &format!("Please check the form: {}.", problems.join("; ")),
+                &back,
+            )
+        }
+        _ => thanks(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Booking is unavailable right now. Please try again in a minute or call us.",
+            &back,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_as_the_visitor_chose_them() {
+        assert_eq!(
+            local_time("2026-12-01T09:30:00+03:00"),
+            "09:30 on 2026-12-01"
+        );
+        assert_eq!(local_time("soon"), "soon");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode("a b&c"), "a%20b%26c");
+    }
+}
