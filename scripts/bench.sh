@@ -32,7 +32,7 @@ log "seeding --scale $SCALE (30 published pages per landing)"
 ./target/release/api seed --scale "$SCALE" --scale-pages 30 >/dev/null
 ./target/release/api gen-key > "$key"
 export CMS_JWT_PRIVATE_KEY_FILE="$key" CMS_REDIS_PREFIX="bench:$$:" RUST_LOG=error CMS_API_ADDR="127.0.0.1:$port"
-export CMS_LOGIN_LIMIT_PER_IP=1000000 CMS_LOGIN_LIMIT_PER_ACCOUNT=1000000
+export CMS_LOGIN_LIMIT_PER_IP=1000000 CMS_LOGIN_LIMIT_PER_ACCOUNT=1000000 CMS_BOOKING_LIMIT_PER_IP=1000000000
 ./target/release/api serve & pid=$!
 base="http://127.0.0.1:$port"
 wait_for "$base/healthz"
@@ -72,7 +72,7 @@ rm -f "$login_lua"
 
 # --- Delivery: cache hit, cache miss, and the in-memory baseline -------------
 miss_port=$(free_port); static_port=$(free_port); redis_only_port=$(free_port)
-CMS_API_ADDR="127.0.0.1:$miss_port" CMS_DELIVERY_CACHE_TTL_SECS=0 CMS_SCHEDULER_INTERVAL_MS=0 ./target/release/api serve & pids+=($!)
+CMS_API_ADDR="127.0.0.1:$miss_port" CMS_DELIVERY_CACHE_TTL_SECS=0 CMS_SLOTS_CACHE_MS=0 CMS_SCHEDULER_INTERVAL_MS=0 ./target/release/api serve & pids+=($!)
 CMS_API_ADDR="127.0.0.1:$redis_only_port" CMS_DELIVERY_NEAR_CACHE_ENTRIES=0 CMS_SCHEDULER_INTERVAL_MS=0 ./target/release/api serve & pids+=($!)
 wait_for "http://127.0.0.1:$miss_port/healthz"
 wait_for "http://127.0.0.1:$redis_only_port/healthz"
@@ -178,6 +178,59 @@ echo "- hit rate, second run: $(hit_rate "$warm" "$after")"
 echo "- miss renderer (cache off): $(hit_rate "$miss_before" "$miss_after")"
 echo "- renderer RSS after the runs: $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' /proc/$renderer_pid/status) (cache renderer), $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' /proc/$renderer_miss_pid/status) (miss renderer)"
 rm -f "$mix_lua" "$mix_lua.tsv" "$round_lua" "$round_lua.tsv" "$html_body"
+
+# --- Clinic: available slots over 31 days, booking under contention --------
+alpha_site=$(curl -fsS "$base/api/v1/delivery/sites/by-host/alpha.localhost" | python3 -c 'import sys,json; print(json.load(sys.stdin)["site_id"])')
+from_day=$(date -u -d "+1 day" +%F); to_day=$(date -u -d "+31 days" +%F)
+slots_url="$base/api/v1/delivery/sites/$alpha_site/available-slots?doctor=anna-ivanova&service=consultation&from=$from_day&to=$to_day"
+slot_count=$(curl -fsS "$slots_url" | python3 -c 'import sys,json; print(len(json.load(sys.stdin)["items"]))')
+booking_lua=$(mktemp --suffix=.lua)
+# Every free consultation slot of every demo doctor in the next 31 days;
+# requests pick them at random, so many ask for a slot already taken.
+python3 - "$base" "$alpha_site" "$from_day" "$to_day" > "$booking_lua" <<'PY2'
+import json, sys, urllib.request
+base, site, start, end = sys.argv[1:5]
+with urllib.request.urlopen(f"{base}/api/v1/delivery/sites/{site}/doctors?limit=200") as r:
+    doctors = [d["slug"] for d in json.load(r)["items"]]
+bodies = []
+for doctor in doctors:
+    url = f"{base}/api/v1/delivery/sites/{site}/available-slots?doctor={doctor}&service=consultation&from={start}&to={end}"
+    with urllib.request.urlopen(url) as r:
+        for slot in json.load(r)["items"]:
+            bodies.append(json.dumps({"doctor": doctor, "service": "consultation", "start": slot["start"],
+                                      "name": "Bench Patient", "phone": "+79160000000"}))
+print("local bodies = {" + ",".join(json.dumps(b) for b in bodies) + "}")
+print("wrk.method = 'POST'")
+print("wrk.headers['Content-Type'] = 'application/json'")
+print("function init(args) math.randomseed(os.time() + math.floor(os.clock() * 1e6)) end")
+print("request = function() return wrk.format(nil, nil, nil, bodies[math.random(#bodies)]) end")
+PY2
+open_slots=$(grep -o '\\"start\\"' "$booking_lua" | wc -l)
+echo
+echo "Clinic (demo tenant alpha: 10 doctors, Mon-Fri 09-13 and 14-18 plus Saturday mornings; consultation 30 min):"
+echo
+echo "| clinic endpoint (wrk -t2 -c64 -d${DURATION}s, release) | req/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|"
+CONNECTIONS=64 run "GET available-slots, one doctor, 31 days ($slot_count slots; answers reused up to 2 s)" "$slots_url"
+CONNECTIONS=64 run "GET available-slots, same, computed every time (CMS_SLOTS_CACHE_MS=0)" "${slots_url/$base/http://127.0.0.1:$miss_port}"
+booking_out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s "$booking_lua" "$base/api/v1/delivery/sites/$alpha_site/appointments")
+python3 - "$booking_out" "$DURATION" "$open_slots" <<'PY2'
+import re, sys
+out, duration, slots = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+total = int(re.search(r"(\d+) requests in", out).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+conflicts = int(non2xx.group(1)) if non2xx else 0
+p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
+booked = total - conflicts
+print(f"| POST appointments, random picks among {slots} free slots of 10 doctors | {total / duration:.2f} | {p50} | {p99} | {conflicts} |")
+print()
+print(f"- bookings under contention: {booked / duration:.1f} successful bookings/s ({booked} in {duration:.0f} s, "
+      f"{100 * booked / max(slots, 1):.0f}% of the free slots), {conflicts / duration:.1f} conflicts/s (409 with the nearest free slots)")
+PY2
+booked_rows=$(psql -tA "$DATABASE_ADMIN_URL" -c "SELECT 1" >/dev/null && psql -tA "$(python3 -c 'import sys; from urllib.parse import urlsplit, urlunsplit; u=urlsplit(sys.argv[1]); print(urlunsplit((u.scheme, u.netloc, "/"+sys.argv[2], u.query, "")))' "$DATABASE_ADMIN_URL" "$db")" -c "SELECT count(*) FROM (SELECT doctor_id, starts_at FROM appointments WHERE status <> 'cancelled' GROUP BY 1, 2 HAVING count(*) > 1) AS doubled")
+echo "- double bookings in the table afterwards: $booked_rows"
+rm -f "$booking_lua"
 
 # --- Lighthouse on the demo landing (release renderer) ----------------------
 if [[ "${LIGHTHOUSE:-1}" == 1 ]]; then

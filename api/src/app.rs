@@ -126,6 +126,7 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let near_cache_entries = config.delivery_near_cache_entries;
+    let slots_cache_ms = config.slots_cache_ms;
     Ok(web::Data::new(AppState {
         config,
         db,
@@ -133,6 +134,7 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         cpu: Blocking::new("cpu", cores),
         metrics: Metrics::default(),
         cache: DeliveryCache::new(near_cache_entries),
+        slots: crate::clinic::SlotsCache::new(slots_cache_ms),
     }))
 }
 

@@ -54,6 +54,11 @@ pub struct Config {
     pub slot_granularity_minutes: i64,
     /// `CMS_BOOKING_LIMIT_PER_IP`, default 20: guest bookings per IP per hour.
     pub booking_limit_per_ip: u32,
+    /// `CMS_SLOTS_CACHE_MS`, default 2000: how long a node reuses an
+    /// `available-slots` answer (its own bookings and schedule changes evict
+    /// at once; a slot booked on another node shows at most this long, and
+    /// booking it answers 409 with the nearest free slots). 0 turns it off.
+    pub slots_cache_ms: u64,
     /// `CMS_SCHEDULER_INTERVAL_MS`, default 5000: how often `serve` publishes
     /// due scheduled pages; 0 leaves that to a separate `api worker`.
     pub scheduler_interval: Duration,
@@ -125,6 +130,7 @@ impl Config {
             booking_cancel_window_hours: parse_or(&get, "CMS_BOOKING_CANCEL_WINDOW_HOURS", "24")?,
             slot_granularity_minutes: parse_or(&get, "CMS_SLOT_GRANULARITY_MINUTES", "0")?,
             booking_limit_per_ip: parse_or(&get, "CMS_BOOKING_LIMIT_PER_IP", "20")?,
+            slots_cache_ms: parse_or(&get, "CMS_SLOTS_CACHE_MS", "2000")?,
             login_limit_window: Duration::from_secs(parse_or(
                 &get,
                 "CMS_LOGIN_LIMIT_WINDOW_SECS",

@@ -18,4 +18,6 @@ pub struct AppState {
     pub cpu: Blocking,
     pub metrics: Metrics,
     pub cache: DeliveryCache,
+    /// Recent `available-slots` answers.
+    pub slots: crate::clinic::SlotsCache,
 }

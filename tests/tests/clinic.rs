@@ -665,3 +665,91 @@ async fn lists_run_the_same_number_of_queries_whatever_the_page_size() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_day_off_empties_that_days_slots_at_once_and_extra_shifts_add_some() {
+    let app = TestApp::spawn().await;
+    let site = site_of(&app, ALPHA_HOST).await;
+    let (editor, _) = demo_editors(&app).await;
+    let day = working_day();
+    assert!(!slots(&app, &site, "igor-kozlov", "consultation", day)
+        .await
+        .is_empty());
+    let doctors = app
+        .get("/api/v1/doctors?limit=200", &editor.access)
+        .await
+        .expect(200);
+    let igor_record = doctors.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["slug"] == "igor-kozlov")
+        .unwrap()
+        .clone();
+    let igor = igor_record["id"].as_str().unwrap().to_owned();
+    let igor_clinic = igor_record["clinic_ids"][0].clone();
+    app.post(
+        &format!("/api/v1/doctors/{igor}/exceptions"),
+        &editor.access,
+        json!({"date": day, "kind": "off", "reason": "conference"}),
+    )
+    .await
+    .expect(201);
+    assert!(
+        slots(&app, &site, "igor-kozlov", "consultation", day)
+            .await
+            .is_empty(),
+        "a cached answer must not outlive a schedule change"
+    );
+    // An extra shift on a Sunday (no weekly shift) gives exactly its slots.
+    let mut sunday = day;
+    while sunday.weekday() != Weekday::Sun {
+        sunday += Duration::days(1);
+    }
+    assert!(slots(&app, &site, "igor-kozlov", "consultation", sunday)
+        .await
+        .is_empty());
+    app.post(
+        &format!("/api/v1/doctors/{igor}/exceptions"),
+        &editor.access,
+        json!({"date": sunday, "clinic_id": igor_clinic, "kind": "extra", "start": "19:00", "end": "20:00"}),
+    )
+    .await
+    .expect(201);
+    let evening = slots(&app, &site, "igor-kozlov", "consultation", sunday).await;
+    let starts: Vec<&str> = evening
+        .iter()
+        .map(|s| s["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            format!("{sunday}T19:00:00+03:00"),
+            format!("{sunday}T19:30:00+03:00")
+        ]
+    );
+    // Bad exceptions and schedules are refused with the field named.
+    let reply = app
+        .post(
+            &format!("/api/v1/doctors/{igor}/exceptions"),
+            &editor.access,
+            json!({"date": day, "kind": "extra", "start": "19:00", "end": "20:00"}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(reply.error_fields(), vec!["clinic_id"]);
+    let reply = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/doctors/{igor}/schedule"),
+            Some(&editor.access),
+            Some(&json!({"shifts": [
+                {"clinic_id": igor_clinic, "day_of_week": 1, "start": "09:00", "end": "13:00"},
+                {"clinic_id": igor_clinic, "day_of_week": 1, "start": "12:00", "end": "15:00"}
+            ]})),
+            &[],
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(reply.error_fields(), vec!["shifts.1.start"]);
+}

@@ -15,6 +15,43 @@ use crate::config::Config;
 use crate::db::{appointments, clinics, doctors};
 use crate::error::ApiError;
 
+/// `available-slots` answers this node computed in the last
+/// `CMS_SLOTS_CACHE_MS`: popular doctors are looked at by many visitors at
+/// once. Any booking, status change or schedule change here empties it.
+pub struct SlotsCache {
+    answers: Option<moka::sync::Cache<String, std::sync::Arc<serde_json::Value>>>,
+}
+
+impl SlotsCache {
+    pub fn new(lifetime_ms: u64) -> Self {
+        SlotsCache {
+            answers: (lifetime_ms > 0).then(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(std::time::Duration::from_millis(lifetime_ms))
+                    .build()
+            }),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<std::sync::Arc<serde_json::Value>> {
+        self.answers.as_ref()?.get(key)
+    }
+
+    pub fn put(&self, key: String, answer: std::sync::Arc<serde_json::Value>) {
+        if let Some(answers) = &self.answers {
+            answers.insert(key, answer);
+        }
+    }
+
+    /// After anything that changes free times.
+    pub fn forget(&self) {
+        if let Some(answers) = &self.answers {
+            answers.invalidate_all();
+        }
+    }
+}
+
 /// The longest range `available-slots` answers for at once.
 pub const MAX_RANGE_DAYS: i64 = 31;
 

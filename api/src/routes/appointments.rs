@@ -140,23 +140,35 @@ async fn available_slots(
     let site = path.into_inner();
     let query = query.into_inner();
     let (from, to) = date_range(&query)?;
-    let config = state.config.clone();
-    let items = state
-        .db
-        .site_tx(site, move |conn| {
-            let (doctor, service) = doctor_and_service(conn, &query.doctor, &query.service)?;
-            let rules = clinic::rules(&config, service.duration_minutes);
-            let slots = clinic::doctor_slots(conn, doctor.id, &rules, from, to, Utc::now())?;
-            Ok(slots
-                .iter()
-                .filter(|slot| service.clinic_ids.contains(&slot.clinic))
-                .map(SlotView::from)
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    let key = format!("{site}|{}|{}|{from}|{to}", query.doctor, query.service);
+    let items = match state.slots.get(&key) {
+        Some(items) => items,
+        None => {
+            let config = state.config.clone();
+            let items = state
+                .db
+                .site_tx(site, move |conn| {
+                    let (doctor, service) =
+                        doctor_and_service(conn, &query.doctor, &query.service)?;
+                    let rules = clinic::rules(&config, service.duration_minutes);
+                    let slots =
+                        clinic::doctor_slots(conn, doctor.id, &rules, from, to, Utc::now())?;
+                    let views: Vec<SlotView> = slots
+                        .iter()
+                        .filter(|slot| service.clinic_ids.contains(&slot.clinic))
+                        .map(SlotView::from)
+                        .collect();
+                    serde_json::to_value(views).map_err(ApiError::internal)
+                })
+                .await?;
+            let items = std::sync::Arc::new(items);
+            state.slots.put(key, std::sync::Arc::clone(&items));
+            items
+        }
+    };
     // Slots change with every booking: revalidate each time (the ETag still
     // saves the body when nothing changed).
-    let mut response = public_json(&req, &SlotList { items });
+    let mut response = public_json(&req, &serde_json::json!({ "items": &*items }));
     response.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-cache"),
@@ -455,6 +467,9 @@ async fn book_as_guest(
             )
         })
         .await?;
+    if created {
+        state.slots.forget();
+    }
     Ok(booked(appointment, created))
 }
 
@@ -504,6 +519,9 @@ async fn book_as_patient(
             )
         })
         .await?;
+    if created {
+        state.slots.forget();
+    }
     Ok(booked(appointment, created))
 }
 
@@ -716,5 +734,6 @@ async fn change_status(
             Ok(after)
         })
         .await?;
+    state.slots.forget();
     Ok(web::Json(updated))
 }

@@ -313,6 +313,29 @@ impl Validate for ScheduleBody {
                 )),
             }
         }
+        // A doctor is in one place at a time: shifts of a day may not overlap.
+        for (index, shift) in self.shifts.iter().enumerate() {
+            let overlaps = self.shifts[..index].iter().any(|other| {
+                other.day_of_week == shift.day_of_week
+                    && match (
+                        parse_time(&shift.start),
+                        parse_time(&shift.end),
+                        parse_time(&other.start),
+                        parse_time(&other.end),
+                    ) {
+                        (Some(start), Some(end), Some(other_start), Some(other_end)) => {
+                            start < other_end && other_start < end
+                        }
+                        _ => false,
+                    }
+            });
+            if overlaps {
+                errors.push(FieldError::new(
+                    &format!("shifts.{index}.start"),
+                    "overlaps another shift of the same day",
+                ));
+            }
+        }
         errors
     }
 }
@@ -328,6 +351,7 @@ impl Validate for ScheduleBody {
 #[put("/doctors/{id}/schedule")]
 async fn put_schedule(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
     body: ValidJson<ScheduleBody>,
 ) -> Result<web::Json<Vec<ScheduleShift>>, ApiError> {
@@ -369,6 +393,7 @@ async fn put_schedule(
             Ok(after)
         })
         .await?;
+    state.slots.forget();
     Ok(web::Json(saved))
 }
 
@@ -391,6 +416,13 @@ impl Validate for ExceptionBody {
         let mut errors = Vec::new();
         if self.kind != "off" && self.kind != "extra" {
             errors.push(FieldError::new("kind", "must be off or extra"));
+        }
+        // A doctor works an extra shift in one place.
+        if self.kind == "extra" && self.clinic_id.is_none() {
+            errors.push(FieldError::new(
+                "clinic_id",
+                "an extra shift needs the clinic it is worked at",
+            ));
         }
         match (&self.start, &self.end) {
             (None, None) if self.kind == "extra" => errors.push(FieldError::new(
@@ -422,6 +454,7 @@ impl Validate for ExceptionBody {
 #[post("/doctors/{id}/exceptions")]
 async fn add_exception(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
     body: ValidJson<ExceptionBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -457,6 +490,7 @@ async fn add_exception(
             Ok(created)
         })
         .await?;
+    state.slots.forget();
     Ok(HttpResponse::Created().json(created))
 }
 
