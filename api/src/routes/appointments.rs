@@ -349,7 +349,14 @@ fn rules_allow_time(
 }
 
 fn slot_taken(offered: &[Slot], start: DateTime<FixedOffset>) -> ApiError {
-    let nearest: Vec<serde_json::Value> = slots::nearest(offered, start.with_timezone(&Utc), 3)
+    // When a concurrent booking won the race, `offered` (read before it
+    // committed) still lists the requested slot: never suggest it.
+    let others: Vec<Slot> = offered
+        .iter()
+        .filter(|slot| slot.start != start)
+        .cloned()
+        .collect();
+    let nearest: Vec<serde_json::Value> = slots::nearest(&others, start.with_timezone(&Utc), 3)
         .iter()
         .map(
             |slot| serde_json::json!({"start": slot.start, "end": slot.end, "clinic": slot.clinic}),
