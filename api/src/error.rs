@@ -222,6 +222,13 @@ fn constraint_error(kind: &DatabaseErrorKind, constraint: Option<&str>) -> Optio
         | (DatabaseErrorKind::ForeignKeyViolation, "appointments_service_id_fkey") => {
             ApiError::Conflict("appointments still refer to it".into())
         }
+        (DatabaseErrorKind::ForeignKeyViolation, "doctors_specialization_id_fkey") => {
+            ApiError::Conflict("doctors still have this specialization".into())
+        }
+        (DatabaseErrorKind::ForeignKeyViolation, "reviews_patient_id_fkey")
+        | (DatabaseErrorKind::ForeignKeyViolation, "appointments_patient_id_fkey") => {
+            ApiError::Conflict("appointments still refer to this patient".into())
+        }
         (DatabaseErrorKind::ForeignKeyViolation, "services_category_id_fkey") => {
             ApiError::Conflict("services still belong to this category".into())
         }

@@ -753,3 +753,168 @@ async fn a_day_off_empties_that_days_slots_at_once_and_extra_shifts_add_some() {
         .expect_problem(422);
     assert_eq!(reply.error_fields(), vec!["shifts.1.start"]);
 }
+
+#[tokio::test]
+async fn patient_profiles_keep_phones_unique_and_payments_are_recorded() {
+    let app = TestApp::spawn().await;
+    let site = site_of(&app, ALPHA_HOST).await;
+    let (editor, _) = demo_editors(&app).await;
+    // A guest books with a phone...
+    let free = slots(&app, &site, "elena-popova", "consultation", working_day()).await;
+    let booked = book(
+        &app,
+        &site,
+        guest(
+            "elena-popova",
+            "consultation",
+            free[0]["start"].as_str().unwrap(),
+            "8 916 777-66-55",
+        ),
+    )
+    .await
+    .expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    // ...and patient 2, who has a profile with another phone, tries to take
+    // that phone: it belongs to the guest's patient record.
+    let patient = app.login("patient2@alpha.example", None).await;
+    let profile = app
+        .send(
+            Method::PUT,
+            "/api/v1/patients/me",
+            Some(&patient.access),
+            Some(&json!({"name": "Pavel Patient", "phone": "+7 916 777 66 55", "gender": "male"})),
+            &[],
+        )
+        .await;
+    profile.expect_problem(409);
+    let other = app.login("patient@alpha.example", None).await;
+    let reply = app
+        .send(
+            Method::PUT,
+            "/api/v1/patients/me",
+            Some(&other.access),
+            Some(&json!({"name": "Maria", "phone": "not a phone"})),
+            &[],
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(reply.error_fields(), vec!["phone"]);
+    let me = app
+        .get("/api/v1/patients/me", &other.access)
+        .await
+        .expect(200);
+    assert_eq!(me.body["phone"], "+79160000001");
+    app.get("/api/v1/patients/me", &editor.access)
+        .await
+        .expect_problem(403);
+
+    // Payment status moves record payment events; an invalid move changes nothing.
+    for status in ["paid", "refunded"] {
+        app.post(
+            &format!("/api/v1/appointments/{id}/status"),
+            &editor.access,
+            json!({"payment_status": status}),
+        )
+        .await
+        .expect(200);
+    }
+    app.post(
+        &format!("/api/v1/appointments/{id}/status"),
+        &editor.access,
+        json!({"payment_status": "paid"}),
+    )
+    .await
+    .expect_problem(409);
+    let payments = app
+        .get(
+            &format!("/api/v1/appointments/{id}/payments"),
+            &editor.access,
+        )
+        .await
+        .expect(200);
+    let statuses: Vec<&str> = payments
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["paid", "refunded"]);
+    assert_eq!(payments.body[0]["amount_minor"], 250_000);
+}
+
+#[tokio::test]
+async fn doctors_and_services_are_changed_and_deleted_only_when_nothing_refers_to_them() {
+    let app = TestApp::spawn().await;
+    let (editor, _) = demo_editors(&app).await;
+    let doctors = app
+        .get("/api/v1/doctors?limit=200", &editor.access)
+        .await
+        .expect(200);
+    let doctors = doctors.body["items"].as_array().unwrap().clone();
+    let anna = doctors
+        .iter()
+        .find(|d| d["slug"] == "anna-ivanova")
+        .unwrap();
+    let galina = doctors
+        .iter()
+        .find(|d| d["slug"] == "galina-lebedeva")
+        .unwrap();
+    let changed = app
+        .patch(
+            &format!("/api/v1/doctors/{}", galina["id"].as_str().unwrap()),
+            &editor.access,
+            json!({"experience_years": 30, "service_ids": []}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed.body["experience_years"], 30);
+    assert_eq!(changed.body["service_ids"], json!([]));
+    // Anna has appointments: deleting her is refused and changes nothing.
+    app.delete(
+        &format!("/api/v1/doctors/{}", anna["id"].as_str().unwrap()),
+        &editor.access,
+    )
+    .await
+    .expect_problem(409);
+    app.get(
+        &format!("/api/v1/doctors/{}", anna["id"].as_str().unwrap()),
+        &editor.access,
+    )
+    .await
+    .expect(200);
+    // Galina has none (demo appointments are with the first doctors).
+    app.delete(
+        &format!("/api/v1/doctors/{}", galina["id"].as_str().unwrap()),
+        &editor.access,
+    )
+    .await
+    .expect(204);
+    let services = app
+        .get("/api/v1/services", &editor.access)
+        .await
+        .expect(200);
+    let ecg = services.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == "ecg")
+        .unwrap()
+        .clone();
+    let repriced = app
+        .patch(
+            &format!("/api/v1/services/{}", ecg["id"].as_str().unwrap()),
+            &editor.access,
+            json!({"price_minor": 175_000}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(repriced.body["price_minor"], 175_000);
+    app.patch(
+        &format!("/api/v1/services/{}", ecg["id"].as_str().unwrap()),
+        &editor.access,
+        json!({"duration_minutes": 1}),
+    )
+    .await
+    .expect_problem(422);
+}

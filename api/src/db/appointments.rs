@@ -195,3 +195,68 @@ pub fn busy(
         .select((appointments::starts_at, appointments::ends_at))
         .load(conn)
 }
+
+#[derive(AsChangeset)]
+#[diesel(table_name = patients)]
+pub struct PatientChanges {
+    pub user_id: Option<Uuid>,
+    pub name: String,
+    pub phone: String,
+    pub birth_date: Option<NaiveDate>,
+    pub gender: Option<String>,
+}
+
+pub fn patient_by_exact_phone(
+    conn: &mut PgConnection,
+    phone: &str,
+) -> QueryResult<Option<Patient>> {
+    patients::table
+        .filter(patients::phone.eq(phone))
+        .select(Patient::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn update_patient(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &PatientChanges,
+) -> QueryResult<Patient> {
+    diesel::update(patients::table.find(id))
+        .set(changes)
+        .returning(Patient::as_returning())
+        .get_result(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
+#[diesel(table_name = super::schema::payments)]
+pub struct Payment {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub tenant_id: Uuid,
+    pub appointment_id: Uuid,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `paid` or `refunded`: one row per payment event.
+    pub status: String,
+    /// `manual` when staff record it; a provider's name otherwise.
+    pub provider: String,
+    pub provider_reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn record_payment(conn: &mut PgConnection, payment: &Payment) -> QueryResult<Payment> {
+    diesel::insert_into(super::schema::payments::table)
+        .values(payment)
+        .returning(Payment::as_returning())
+        .get_result(conn)
+}
+
+pub fn payments_of(conn: &mut PgConnection, appointment: Uuid) -> QueryResult<Vec<Payment>> {
+    use super::schema::payments;
+    payments::table
+        .filter(payments::appointment_id.eq(appointment))
+        .select(Payment::as_select())
+        .order(payments::created_at)
+        .load(conn)
+}

@@ -169,3 +169,7 @@ pub fn find_specializations(
         .select(Specialization::as_select())
         .load(conn)
 }
+
+pub fn delete_specialization(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(specializations::table.find(id)).execute(conn)
+}

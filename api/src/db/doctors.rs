@@ -358,3 +358,77 @@ pub fn delete_exception(conn: &mut PgConnection, doctor: Uuid, id: Uuid) -> Quer
     )
     .execute(conn)
 }
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = doctors)]
+pub struct DoctorChanges {
+    pub specialization_id: Option<Uuid>,
+    pub user_id: Option<Option<Uuid>>,
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub photo: Option<Option<String>>,
+    pub bio: Option<String>,
+    pub experience_years: Option<i32>,
+    pub education: Option<String>,
+    pub certificates: Option<Value>,
+    pub consultation_price_minor: Option<Option<i64>>,
+    pub is_active: Option<bool>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Changes a doctor; `clinic_ids`/`service_ids` replace the links when given.
+pub fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &DoctorChanges,
+    clinic_ids: Option<&[Uuid]>,
+    service_ids: Option<&[Uuid]>,
+) -> QueryResult<Option<Doctor>> {
+    let tenant_id: Option<Uuid> = diesel::update(doctors::table.find(id))
+        .set(changes)
+        .returning(doctors::tenant_id)
+        .get_result(conn)
+        .optional()?;
+    let Some(tenant_id) = tenant_id else {
+        return Ok(None);
+    };
+    if let Some(clinic_ids) = clinic_ids {
+        diesel::delete(doctor_clinics::table.filter(doctor_clinics::doctor_id.eq(id)))
+            .execute(conn)?;
+        let rows: Vec<_> = clinic_ids
+            .iter()
+            .map(|clinic| {
+                (
+                    doctor_clinics::tenant_id.eq(tenant_id),
+                    doctor_clinics::doctor_id.eq(id),
+                    doctor_clinics::clinic_id.eq(*clinic),
+                )
+            })
+            .collect();
+        diesel::insert_into(doctor_clinics::table)
+            .values(&rows)
+            .execute(conn)?;
+    }
+    if let Some(service_ids) = service_ids {
+        diesel::delete(doctor_services::table.filter(doctor_services::doctor_id.eq(id)))
+            .execute(conn)?;
+        let rows: Vec<_> = service_ids
+            .iter()
+            .map(|service| {
+                (
+                    doctor_services::tenant_id.eq(tenant_id),
+                    doctor_services::doctor_id.eq(id),
+                    doctor_services::service_id.eq(*service),
+                )
+            })
+            .collect();
+        diesel::insert_into(doctor_services::table)
+            .values(&rows)
+            .execute(conn)?;
+    }
+    find(conn, id)
+}
+
+pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(doctors::table.find(id)).execute(conn)
+}

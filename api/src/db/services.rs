@@ -243,3 +243,61 @@ pub fn insert(
         .execute(conn)?;
     find(conn, row.id)?.ok_or(diesel::result::Error::NotFound)
 }
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = services)]
+pub struct ServiceChanges {
+    pub category_id: Option<Uuid>,
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub duration_minutes: Option<i32>,
+    pub preparation: Option<String>,
+    pub is_active: Option<bool>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Changes a service; `clinic_ids` replaces its clinics when given.
+pub fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &ServiceChanges,
+    clinic_ids: Option<&[Uuid]>,
+) -> QueryResult<Option<Service>> {
+    let tenant_id: Option<Uuid> = diesel::update(services::table.find(id))
+        .set(changes)
+        .returning(services::tenant_id)
+        .get_result(conn)
+        .optional()?;
+    let Some(tenant_id) = tenant_id else {
+        return Ok(None);
+    };
+    if let Some(clinic_ids) = clinic_ids {
+        diesel::delete(service_clinics::table.filter(service_clinics::service_id.eq(id)))
+            .execute(conn)?;
+        let rows: Vec<_> = clinic_ids
+            .iter()
+            .map(|clinic| {
+                (
+                    service_clinics::tenant_id.eq(tenant_id),
+                    service_clinics::service_id.eq(id),
+                    service_clinics::clinic_id.eq(*clinic),
+                )
+            })
+            .collect();
+        diesel::insert_into(service_clinics::table)
+            .values(&rows)
+            .execute(conn)?;
+    }
+    find(conn, id)
+}
+
+pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(services::table.find(id)).execute(conn)
+}
+
+pub fn delete_category(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(service_categories::table.find(id)).execute(conn)
+}

@@ -35,7 +35,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(book_as_patient)
         .service(list_appointments)
         .service(get_appointment)
-        .service(change_status);
+        .service(change_status)
+        .service(list_payments);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -737,10 +738,52 @@ async fn change_status(
                 }
             }
             let after = appointments::set_status(conn, id, &status, &payment)?;
+            if payment != before.payment_status {
+                appointments::record_payment(
+                    conn,
+                    &appointments::Payment {
+                        id: Uuid::now_v7(),
+                        tenant_id: before.tenant_id,
+                        appointment_id: id,
+                        amount_minor: before.price_minor,
+                        currency: before.currency.clone(),
+                        status: payment.clone(),
+                        provider: "manual".into(),
+                        provider_reference: None,
+                        created_at: Utc::now(),
+                    },
+                )?;
+            }
             audit.updated(conn, "appointment", id, &before, &after)?;
             Ok(after)
         })
         .await?;
     state.slots.forget();
     Ok(web::Json(updated))
+}
+
+/// The payment events of an appointment (recorded by payment status changes).
+#[utoipa::path(
+    tag = "appointments",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<appointments::Payment>), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/appointments/{id}/payments")]
+async fn list_payments(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<Vec<appointments::Payment>>, ApiError> {
+    let id = path.into_inner();
+    let (role, user) = (ctx.role, ctx.user.user_id());
+    let payments = ctx
+        .tx(move |conn| {
+            let filter = visible_to(conn, role, user)?.ok_or(ApiError::NotFound)?;
+            appointments::find(conn, id)?
+                .filter(|appointment| is_visible(&filter, appointment))
+                .ok_or(ApiError::NotFound)?;
+            Ok(appointments::payments_of(conn, id)?)
+        })
+        .await?;
+    Ok(web::Json(payments))
 }

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_clinic)
         .service(list_specializations)
         .service(create_specialization)
+        .service(delete_specialization)
         .service(public_clinics)
         .service(public_specializations)
         .service(public_clinic_data);
@@ -402,6 +403,32 @@ async fn create_specialization(
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Delete a specialization (409 while doctors have it).
+#[utoipa::path(
+    tag = "clinics",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/specializations/{id}")]
+async fn delete_specialization(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let audit = ctx.audit();
+    ctx.tx(move |conn| {
+        if clinics::delete_specialization(conn, id)? == 0 {
+            return Err(ApiError::NotFound);
+        }
+        audit.deleted(conn, "specialization", id, &serde_json::json!({"id": id}))?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The site's active clinics, for frontends and the renderer.

@@ -2,7 +2,7 @@
 //! editors; the public doctor list and detail (with published reviews) under
 //! `/api/v1/delivery/sites/{site}/doctors`. Filters take an id or a slug.
 
-use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,7 +12,9 @@ use uuid::Uuid;
 use super::clinics::{public_json, slug_rule};
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::db::doctors::{self, Doctor, DoctorFilter, DoctorRow, ScheduleException, ScheduleShift};
+use crate::db::doctors::{
+    self, Doctor, DoctorChanges, DoctorFilter, DoctorRow, ScheduleException, ScheduleShift,
+};
 use crate::db::reviews::{self, Review};
 use crate::db::{clinics, services};
 use crate::error::{ApiError, FieldError, Problem};
@@ -27,6 +29,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_schedule)
         .service(put_schedule)
         .service(add_exception)
+        .service(update_doctor)
+        .service(delete_doctor)
+        .service(delete_exception)
         .service(public_doctors)
         .service(public_doctor);
 }
@@ -563,4 +568,191 @@ async fn public_doctor(
         })
         .await?;
     Ok(public_json(&req, &detail))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDoctor {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub specialization_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub photo: Option<String>,
+    pub bio: Option<String>,
+    pub experience_years: Option<i32>,
+    pub education: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub certificates: Option<Value>,
+    pub consultation_price_minor: Option<i64>,
+    pub is_active: Option<bool>,
+    /// Replaces the doctor's clinics.
+    pub clinic_ids: Option<Vec<Uuid>>,
+    /// Replaces the services the doctor offers.
+    pub service_ids: Option<Vec<Uuid>>,
+}
+
+impl Validate for UpdateDoctor {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(slug) = &self.slug {
+            slug_rule(&mut errors, "slug", slug);
+        }
+        if let Some(name) = &self.name {
+            rules::text(&mut errors, "name", name, 200);
+        }
+        if self
+            .experience_years
+            .is_some_and(|years| !(0..=80).contains(&years))
+        {
+            errors.push(FieldError::new("experience_years", "must be 0 to 80"));
+        }
+        if self.consultation_price_minor.is_some_and(|p| p < 0) {
+            errors.push(FieldError::new(
+                "consultation_price_minor",
+                "must not be negative",
+            ));
+        }
+        if self.certificates.as_ref().is_some_and(|v| !v.is_array()) {
+            errors.push(FieldError::new("certificates", "must be an array"));
+        }
+        if self.clinic_ids.as_ref().is_some_and(Vec::is_empty) {
+            errors.push(FieldError::new(
+                "clinic_ids",
+                "must name at least one clinic",
+            ));
+        }
+        errors
+    }
+}
+
+/// Change a doctor (links to clinics and services are replaced when given).
+#[utoipa::path(
+    tag = "doctors",
+    params(("id" = Uuid, Path)),
+    request_body = UpdateDoctor,
+    responses((status = 200, body = Doctor), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[patch("/doctors/{id}")]
+async fn update_doctor(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: ValidJson<UpdateDoctor>,
+) -> Result<web::Json<Doctor>, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let body = body.0;
+    let changes = DoctorChanges {
+        specialization_id: body.specialization_id,
+        user_id: body.user_id.map(Some),
+        slug: body.slug,
+        name: body.name.map(|name| name.trim().to_owned()),
+        photo: body.photo.map(Some),
+        bio: body.bio,
+        experience_years: body.experience_years,
+        education: body.education,
+        certificates: body.certificates,
+        consultation_price_minor: body.consultation_price_minor.map(Some),
+        is_active: body.is_active,
+        updated_at: Some(Utc::now()),
+    };
+    let (clinic_ids, service_ids) = (body.clinic_ids, body.service_ids);
+    let audit = ctx.audit();
+    let updated = ctx
+        .tx(move |conn| {
+            let before = doctors::find(conn, id)?.ok_or(ApiError::NotFound)?;
+            if let Some(specialization) = changes.specialization_id {
+                if clinics::resolve_specialization(conn, &specialization.to_string())?.is_none() {
+                    return Err(ApiError::invalid(
+                        "specialization_id",
+                        "is not a specialization",
+                    ));
+                }
+            }
+            if let Some(ids) = &clinic_ids {
+                if clinics::find_many(conn, ids)?.len() != ids.len() {
+                    return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
+                }
+            }
+            for service in service_ids.iter().flatten() {
+                if services::find(conn, *service)?.is_none() {
+                    return Err(ApiError::invalid("service_ids", "names an unknown service"));
+                }
+            }
+            let after = doctors::update(
+                conn,
+                id,
+                &changes,
+                clinic_ids.as_deref(),
+                service_ids.as_deref(),
+            )?
+            .ok_or(ApiError::NotFound)?;
+            audit.updated(conn, "doctor", id, &before, &after)?;
+            Ok(after)
+        })
+        .await?;
+    state.slots.forget();
+    Ok(web::Json(updated))
+}
+
+/// Delete a doctor (refused with 409 while appointments refer to them:
+/// deactivate with `is_active: false` instead).
+#[utoipa::path(
+    tag = "doctors",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/doctors/{id}")]
+async fn delete_doctor(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let audit = ctx.audit();
+    ctx.tx(move |conn| {
+        let before = doctors::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        doctors::delete(conn, id)?;
+        audit.deleted(conn, "doctor", id, &before)?;
+        Ok(())
+    })
+    .await?;
+    state.slots.forget();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Remove a schedule exception.
+#[utoipa::path(
+    tag = "doctors",
+    params(("id" = Uuid, Path), ("exception" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/doctors/{id}/exceptions/{exception}")]
+async fn delete_exception(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let (doctor, exception) = path.into_inner();
+    let audit = ctx.audit();
+    ctx.tx(move |conn| {
+        if doctors::delete_exception(conn, doctor, exception)? == 0 {
+            return Err(ApiError::NotFound);
+        }
+        audit.deleted(
+            conn,
+            "schedule_exception",
+            exception,
+            &serde_json::json!({"doctor_id": doctor}),
+        )?;
+        Ok(())
+    })
+    .await?;
+    state.slots.forget();
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,7 @@ pub mod leads;
 pub mod memberships;
 pub mod modules;
 pub mod pages;
+pub mod patients;
 pub mod reviews;
 pub mod services;
 pub mod site_transfer;
@@ -37,6 +38,7 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(doctors::configure)
         .configure(appointments::configure)
         .configure(reviews::configure)
+        .configure(patients::configure)
         .configure(users::configure)
         .configure(memberships::configure)
         .configure(audit::configure)

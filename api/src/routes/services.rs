@@ -2,7 +2,7 @@
 //! and the public service list under `/api/v1/delivery/sites/{site}/services`.
 //! `?category=` takes an id or a slug and includes its subcategories.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -11,7 +11,9 @@ use uuid::Uuid;
 use super::clinics::{public_json, slug_rule};
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::db::services::{self, Service, ServiceCategory, ServiceFilter, ServiceRow};
+use crate::db::services::{
+    self, Service, ServiceCategory, ServiceChanges, ServiceFilter, ServiceRow,
+};
 use crate::db::{clinics, doctors};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::json::{rules, ValidJson, Validate};
@@ -24,6 +26,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_services)
         .service(create_service)
         .service(get_service)
+        .service(update_service)
+        .service(delete_service)
+        .service(delete_category)
         .service(public_services);
 }
 
@@ -314,4 +319,153 @@ async fn public_services(
         &req,
         &ListResponse::from_rows(rows, &page, |s| s.id),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateService {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub category_id: Option<Uuid>,
+    pub description: Option<String>,
+    pub price_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub duration_minutes: Option<i32>,
+    pub preparation: Option<String>,
+    pub is_active: Option<bool>,
+    /// Replaces the clinics that offer it.
+    pub clinic_ids: Option<Vec<Uuid>>,
+}
+
+impl Validate for UpdateService {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(slug) = &self.slug {
+            slug_rule(&mut errors, "slug", slug);
+        }
+        if let Some(name) = &self.name {
+            rules::text(&mut errors, "name", name, 200);
+        }
+        if self.price_minor.is_some_and(|p| p < 0) {
+            errors.push(FieldError::new("price_minor", "must not be negative"));
+        }
+        if self
+            .duration_minutes
+            .is_some_and(|m| !(5..=720).contains(&m))
+        {
+            errors.push(FieldError::new(
+                "duration_minutes",
+                "must be 5 to 720 minutes",
+            ));
+        }
+        if let Some(currency) = &self.currency {
+            if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+                errors.push(FieldError::new(
+                    "currency",
+                    "must be an ISO 4217 code such as RUB",
+                ));
+            }
+        }
+        errors
+    }
+}
+
+/// Change a service (booked appointments keep the price they were booked at).
+#[utoipa::path(
+    tag = "services",
+    params(("id" = Uuid, Path)),
+    request_body = UpdateService,
+    responses((status = 200, body = Service), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[patch("/services/{id}")]
+async fn update_service(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: ValidJson<UpdateService>,
+) -> Result<web::Json<Service>, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let body = body.0;
+    let changes = ServiceChanges {
+        category_id: body.category_id,
+        slug: body.slug,
+        name: body.name.map(|name| name.trim().to_owned()),
+        description: body.description,
+        price_minor: body.price_minor,
+        currency: body.currency,
+        duration_minutes: body.duration_minutes,
+        preparation: body.preparation,
+        is_active: body.is_active,
+        updated_at: Some(Utc::now()),
+    };
+    let clinic_ids = body.clinic_ids;
+    let audit = ctx.audit();
+    let updated = ctx
+        .tx(move |conn| {
+            let before = services::find(conn, id)?.ok_or(ApiError::NotFound)?;
+            if let Some(category) = changes.category_id {
+                if services::category_subtree(conn, &category.to_string())?.is_empty() {
+                    return Err(ApiError::invalid("category_id", "is not a category"));
+                }
+            }
+            if let Some(ids) = &clinic_ids {
+                if clinics::find_many(conn, ids)?.len() != ids.len() {
+                    return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
+                }
+            }
+            let after = services::update(conn, id, &changes, clinic_ids.as_deref())?
+                .ok_or(ApiError::NotFound)?;
+            audit.updated(conn, "service", id, &before, &after)?;
+            Ok(after)
+        })
+        .await?;
+    state.slots.forget();
+    Ok(web::Json(updated))
+}
+
+/// Delete a service (409 while appointments refer to it: deactivate instead).
+#[utoipa::path(
+    tag = "services",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/services/{id}")]
+async fn delete_service(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let audit = ctx.audit();
+    ctx.tx(move |conn| {
+        let before = services::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        services::delete(conn, id)?;
+        audit.deleted(conn, "service", id, &before)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Delete a service category and its subcategories (409 while services belong to them).
+#[utoipa::path(
+    tag = "services",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/service-categories/{id}")]
+async fn delete_category(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let audit = ctx.audit();
+    ctx.tx(move |conn| {
+        if services::delete_category(conn, id)? == 0 {
+            return Err(ApiError::NotFound);
+        }
+        audit.deleted(conn, "service_category", id, &serde_json::json!({"id": id}))?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
