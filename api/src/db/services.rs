@@ -301,3 +301,12 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
 pub fn delete_category(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(service_categories::table.find(id)).execute(conn)
 }
+
+/// How many of `ids` are services of the tenant (one query).
+pub fn count_existing(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<usize> {
+    let found: i64 = services::table
+        .filter(services::id.eq_any(ids))
+        .count()
+        .get_result(conn)?;
+    Ok(found as usize)
+}

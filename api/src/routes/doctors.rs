@@ -78,6 +78,13 @@ fn filter_from(
     Ok(Some(filter))
 }
 
+/// Ids as a set: a repeated id links once.
+pub fn distinct(mut ids: Vec<Uuid>) -> Vec<Uuid> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 fn page_of(query: &DoctorQuery) -> Result<PageRequest, ApiError> {
     PageRequest::try_from(PageQuery {
         limit: query.limit,
@@ -201,7 +208,7 @@ async fn create_doctor(
         created_at: now,
         updated_at: now,
     };
-    let (clinic_ids, service_ids) = (body.clinic_ids, body.service_ids);
+    let (clinic_ids, service_ids) = (distinct(body.clinic_ids), distinct(body.service_ids));
     let audit = ctx.audit();
     let created = ctx
         .tx(move |conn| {
@@ -215,10 +222,8 @@ async fn create_doctor(
             if clinics::find_many(conn, &clinic_ids)?.len() != clinic_ids.len() {
                 return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
             }
-            for service in &service_ids {
-                if services::find(conn, *service)?.is_none() {
-                    return Err(ApiError::invalid("service_ids", "names an unknown service"));
-                }
+            if services::count_existing(conn, &service_ids)? != service_ids.len() {
+                return Err(ApiError::invalid("service_ids", "names an unknown service"));
             }
             let created = doctors::insert(conn, &row, &clinic_ids, &service_ids)?;
             audit.created(conn, "doctor", created.id, &created)?;
@@ -657,7 +662,10 @@ async fn update_doctor(
         is_active: body.is_active,
         updated_at: Some(Utc::now()),
     };
-    let (clinic_ids, service_ids) = (body.clinic_ids, body.service_ids);
+    let (clinic_ids, service_ids) = (
+        body.clinic_ids.map(distinct),
+        body.service_ids.map(distinct),
+    );
     let audit = ctx.audit();
     let updated = ctx
         .tx(move |conn| {
@@ -675,8 +683,8 @@ async fn update_doctor(
                     return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
                 }
             }
-            for service in service_ids.iter().flatten() {
-                if services::find(conn, *service)?.is_none() {
+            if let Some(ids) = &service_ids {
+                if services::count_existing(conn, ids)? != ids.len() {
                     return Err(ApiError::invalid("service_ids", "names an unknown service"));
                 }
             }

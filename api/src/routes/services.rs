@@ -248,7 +248,7 @@ async fn create_service(
         created_at: now,
         updated_at: now,
     };
-    let clinic_ids = body.clinic_ids;
+    let clinic_ids = super::doctors::distinct(body.clinic_ids);
     let audit = ctx.audit();
     let created = ctx
         .tx(move |conn| {
@@ -400,7 +400,7 @@ async fn update_service(
         is_active: body.is_active,
         updated_at: Some(Utc::now()),
     };
-    let clinic_ids = body.clinic_ids;
+    let clinic_ids = body.clinic_ids.map(super::doctors::distinct);
     let audit = ctx.audit();
     let updated = ctx
         .tx(move |conn| {
