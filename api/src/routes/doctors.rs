@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_schedule)
         .service(put_schedule)
         .service(add_exception)
+        .service(list_exceptions)
         .service(update_doctor)
         .service(delete_doctor)
         .service(delete_exception)
@@ -405,6 +406,40 @@ async fn put_schedule(
         .await?;
     state.slots.forget();
     Ok(web::Json(saved))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExceptionRange {
+    /// First date (default today).
+    pub from: Option<NaiveDate>,
+    /// Last date (default a year after `from`).
+    pub to: Option<NaiveDate>,
+}
+
+/// The doctor's schedule exceptions between two dates.
+#[utoipa::path(
+    tag = "doctors",
+    params(("id" = Uuid, Path), ExceptionRange),
+    responses((status = 200, body = Vec<ScheduleException>), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/doctors/{id}/exceptions")]
+async fn list_exceptions(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+    range: web::Query<ExceptionRange>,
+) -> Result<web::Json<Vec<ScheduleException>>, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    let doctor = path.into_inner();
+    let from = range.from.unwrap_or_else(|| Utc::now().date_naive());
+    let to = range.to.unwrap_or(from + chrono::Duration::days(366));
+    Ok(web::Json(
+        ctx.tx(move |conn| {
+            doctors::find(conn, doctor)?.ok_or(ApiError::NotFound)?;
+            Ok(doctors::exceptions(conn, doctor, from, to)?)
+        })
+        .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
