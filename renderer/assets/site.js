@@ -48,8 +48,13 @@
       }
     }
 
+    // Answers can arrive out of order when the visitor changes the choice
+    // quickly: only the latest request may fill the list.
+    var latest = 0;
+
     function loadSlots() {
       if (!date.value) { return; }
+      var ticket = ++latest;
       message("Looking for free times…");
       var query = "doctor=" + encodeURIComponent(doctor.value) +
         "&service=" + encodeURIComponent(service.value) +
@@ -57,6 +62,7 @@
       fetch("/_cms/slots?" + query, { headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : { items: [] }; })
         .then(function (data) {
+          if (ticket !== latest) { return; }
           var items = data.items || [];
           if (items.length === 0) {
             message("No free times that day. Please choose another day.");
@@ -77,7 +83,9 @@
             slots.appendChild(label);
           });
         })
-        .catch(function () { message("Free times cannot be loaded right now. Please try again."); });
+        .catch(function () {
+          if (ticket === latest) { message("Free times cannot be loaded right now. Please try again."); }
+        });
     }
 
     service.addEventListener("change", function () { filterDoctors(); loadSlots(); });
