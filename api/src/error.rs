@@ -47,7 +47,7 @@ pub struct Problem {
     pub nearest_slots: Option<Vec<serde_json::Value>>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),

@@ -16,17 +16,36 @@ use crate::db::{appointments, clinics, doctors};
 use crate::error::ApiError;
 
 /// `available-slots` answers this node computed in the last
-/// `CMS_SLOTS_CACHE_MS`: popular doctors are looked at by many visitors at
-/// once. Any booking, status change or schedule change here empties it.
+/// `CMS_SLOTS_CACHE_MS`, as the bytes and ETag sent: popular doctors are
+/// looked at by many visitors at once, and concurrent requests for one
+/// answer compute it once. Any booking, status change or schedule change
+/// here empties it.
 pub struct SlotsCache {
-    answers: Option<moka::sync::Cache<String, std::sync::Arc<serde_json::Value>>>,
+    answers: Option<moka::future::Cache<String, std::sync::Arc<SlotsAnswer>>>,
+}
+
+/// A serialised `available-slots` answer.
+pub struct SlotsAnswer {
+    pub body: actix_web::web::Bytes,
+    pub etag: String,
+}
+
+impl SlotsAnswer {
+    pub fn new(items: &serde_json::Value) -> Self {
+        use sha2::{Digest, Sha256};
+        let body = serde_json::to_vec(&serde_json::json!({ "items": items })).unwrap_or_default();
+        SlotsAnswer {
+            etag: format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..12])),
+            body: body.into(),
+        }
+    }
 }
 
 impl SlotsCache {
     pub fn new(lifetime_ms: u64) -> Self {
         SlotsCache {
             answers: (lifetime_ms > 0).then(|| {
-                moka::sync::Cache::builder()
+                moka::future::Cache::builder()
                     .max_capacity(10_000)
                     .time_to_live(std::time::Duration::from_millis(lifetime_ms))
                     .build()
@@ -34,13 +53,22 @@ impl SlotsCache {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<std::sync::Arc<serde_json::Value>> {
-        self.answers.as_ref()?.get(key)
-    }
-
-    pub fn put(&self, key: String, answer: std::sync::Arc<serde_json::Value>) {
-        if let Some(answers) = &self.answers {
-            answers.insert(key, answer);
+    /// The answer under `key`, computed by `compute` once however many
+    /// requests wait for it.
+    pub async fn get_or_compute<F>(
+        &self,
+        key: String,
+        compute: F,
+    ) -> Result<std::sync::Arc<SlotsAnswer>, ApiError>
+    where
+        F: std::future::Future<Output = Result<SlotsAnswer, ApiError>>,
+    {
+        match &self.answers {
+            None => Ok(std::sync::Arc::new(compute.await?)),
+            Some(answers) => answers
+                .try_get_with(key, async { compute.await.map(std::sync::Arc::new) })
+                .await
+                .map_err(|err| (*err).clone()),
         }
     }
 

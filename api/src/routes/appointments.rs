@@ -18,7 +18,6 @@ use uuid::Uuid;
 
 use cms_shared::slots::{self, Slot};
 
-use super::clinics::public_json;
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::{Permission, Role};
 use crate::clinic;
@@ -142,12 +141,12 @@ async fn available_slots(
     let query = query.into_inner();
     let (from, to) = date_range(&query)?;
     let key = format!("{site}|{}|{}|{from}|{to}", query.doctor, query.service);
-    let items = match state.slots.get(&key) {
-        Some(items) => items,
-        None => {
-            let config = state.config.clone();
-            let items = state
-                .db
+    let config = state.config.clone();
+    let db = state.db.clone();
+    let answer = state
+        .slots
+        .get_or_compute(key, async move {
+            let items = db
                 .site_tx(site, move |conn| {
                     let (doctor, service) =
                         doctor_and_service(conn, &query.doctor, &query.service)?;
@@ -162,19 +161,30 @@ async fn available_slots(
                     serde_json::to_value(views).map_err(ApiError::internal)
                 })
                 .await?;
-            let items = std::sync::Arc::new(items);
-            state.slots.put(key, std::sync::Arc::clone(&items));
-            items
-        }
+            Ok(clinic::SlotsAnswer::new(&items))
+        })
+        .await?;
+    // Slots change with every booking: browsers and CDNs revalidate each
+    // time (the ETag still saves the body when nothing changed).
+    let not_modified = req
+        .headers()
+        .get(actix_web::http::header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == answer.etag));
+    let mut response = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
     };
-    // Slots change with every booking: revalidate each time (the ETag still
-    // saves the body when nothing changed).
-    let mut response = public_json(&req, &serde_json::json!({ "items": &*items }));
-    response.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-cache"),
-    );
-    Ok(response)
+    response
+        .insert_header((actix_web::http::header::ETAG, answer.etag.clone()))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"));
+    if not_modified {
+        return Ok(response.finish());
+    }
+    Ok(response
+        .content_type("application/json")
+        .body(answer.body.clone()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
