@@ -14,9 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::forms::thanks;
-use crate::pages::{site_manifest, VISITOR_COOKIE};
-use crate::security;
+use crate::forms::{csrf_visitor, thanks};
+use crate::pages::site_manifest;
 use crate::state::RendererState;
 use crate::upstream::Answer;
 
@@ -87,13 +86,7 @@ pub async fn book(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let visitor = req
-        .cookie(VISITOR_COOKIE)
-        .map(|cookie| cookie.value().to_owned())
-        .unwrap_or_default();
-    if visitor.is_empty()
-        || !security::verify(&state.config.secret, "csrf", &[&visitor], &field("csrf"))
-    {
+    if csrf_visitor(&req, &state, &field("csrf")).is_none() {
         return thanks(
             &state,
             StatusCode::FORBIDDEN,

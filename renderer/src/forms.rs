@@ -141,6 +141,14 @@ pub fn spawn_outbox(state: web::Data<RendererState>) {
     });
 }
 
+/// The visitor whose form this is, when the CSRF token was issued to the
+/// visitor cookie the request carries.
+pub fn csrf_visitor(req: &HttpRequest, state: &RendererState, token: &str) -> Option<String> {
+    let visitor = req.cookie(VISITOR_COOKIE)?.value().to_owned();
+    (!visitor.is_empty() && security::verify(&state.config.secret, "csrf", &[&visitor], token))
+        .then_some(visitor)
+}
+
 pub fn thanks(
     state: &RendererState,
     status: StatusCode,
@@ -177,13 +185,7 @@ pub async fn submit_lead(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let visitor = req
-        .cookie(VISITOR_COOKIE)
-        .map(|cookie| cookie.value().to_owned())
-        .unwrap_or_default();
-    if visitor.is_empty()
-        || !security::verify(&state.config.secret, "csrf", &[&visitor], &field("csrf"))
-    {
+    let Some(visitor) = csrf_visitor(&req, &state, &field("csrf")) else {
         return thanks(
             &state,
             StatusCode::FORBIDDEN,
@@ -191,7 +193,7 @@ pub async fn submit_lead(
             "This form has expired. Please reload the page and send it again.",
             &back,
         );
-    }
+    };
     let utm: serde_json::Map<String, Value> = cms_shared::cache_key::UTM_KEYS
         .iter()
         .filter(|key| !field(key).is_empty())

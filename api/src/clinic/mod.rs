@@ -32,10 +32,9 @@ pub struct SlotsAnswer {
 
 impl SlotsAnswer {
     pub fn new(items: &serde_json::Value) -> Self {
-        use sha2::{Digest, Sha256};
         let body = serde_json::to_vec(&serde_json::json!({ "items": items })).unwrap_or_default();
         SlotsAnswer {
-            etag: format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..12])),
+            etag: crate::http::etag::content_etag(&body),
             body: body.into(),
         }
     }

@@ -68,3 +68,61 @@ impl FromRequest for IfMatch {
         })))
     }
 }
+
+/// A strong ETag naming these bytes (public answers that have no version).
+pub fn content_etag(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..12]))
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or `*`).
+pub fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*")
+}
+
+/// 304 when the client has these bytes, else 200 with them; `ETag` and
+/// `Cache-Control` either way.
+pub fn json_with_content_etag(
+    req: &HttpRequest,
+    body: actix_web::web::Bytes,
+    etag: &str,
+    cache_control: &'static str,
+) -> HttpResponse {
+    let not_modified = if_none_match(req, etag);
+    let mut response = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, etag.to_owned()))
+        .insert_header((header::CACHE_CONTROL, cache_control));
+    if not_modified {
+        return response.finish();
+    }
+    response.content_type("application/json").body(body)
+}
+
+/// The request's `Idempotency-Key`: retries carrying the same key do the
+/// work once. 422 when present but empty or longer than 200 characters.
+pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    req.headers()
+        .get("idempotency-key")
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|key| !key.is_empty() && key.len() <= 200)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ApiError::invalid("Idempotency-Key", "must be 1 to 200 visible characters")
+                })
+        })
+        .transpose()
+}

@@ -24,6 +24,7 @@ use crate::clinic;
 use crate::db::appointments::{self, Appointment, AppointmentFilter, Patient};
 use crate::db::{doctors, services, sites};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::{idempotency_key, json_with_content_etag};
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 use crate::state::AppState;
@@ -166,25 +167,12 @@ async fn available_slots(
         .await?;
     // Slots change with every booking: browsers and CDNs revalidate each
     // time (the ETag still saves the body when nothing changed).
-    let not_modified = req
-        .headers()
-        .get(actix_web::http::header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == answer.etag));
-    let mut response = if not_modified {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    response
-        .insert_header((actix_web::http::header::ETAG, answer.etag.clone()))
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"));
-    if not_modified {
-        return Ok(response.finish());
-    }
-    Ok(response
-        .content_type("application/json")
-        .body(answer.body.clone()))
+    Ok(json_with_content_etag(
+        &req,
+        answer.body.clone(),
+        &answer.etag,
+        "no-cache",
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -374,23 +362,6 @@ fn slot_taken(offered: &[Slot], start: DateTime<FixedOffset>) -> ApiError {
         )
         .collect();
     ApiError::SlotTaken { nearest }
-}
-
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    req.headers()
-        .get("idempotency-key")
-        .map(|value| {
-            value
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|key| !key.is_empty() && key.len() <= 200)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    ApiError::invalid("Idempotency-Key", "must be 1 to 200 visible characters")
-                })
-        })
-        .transpose()
 }
 
 const GUEST_WINDOW: StdDuration = StdDuration::from_secs(3600);

@@ -7,7 +7,6 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -15,6 +14,7 @@ use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
 use crate::db::clinics::{self, Clinic, ClinicChanges, Specialization};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::{content_etag, json_with_content_etag};
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 use crate::state::AppState;
@@ -37,27 +37,13 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// shared cache lifetime, like other delivery responses.
 pub fn public_json<T: Serialize>(req: &HttpRequest, body: &T) -> HttpResponse {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
-    let matches = req
-        .headers()
-        .get(actix_web::http::header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
-    let mut response = if matches {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    response
-        .insert_header((actix_web::http::header::ETAG, etag))
-        .insert_header((
-            actix_web::http::header::CACHE_CONTROL,
-            "public, max-age=30, stale-while-revalidate=60",
-        ));
-    if matches {
-        return response.finish();
-    }
-    response.content_type("application/json").body(bytes)
+    let etag = content_etag(&bytes);
+    json_with_content_etag(
+        req,
+        bytes.into(),
+        &etag,
+        "public, max-age=30, stale-while-revalidate=60",
+    )
 }
 
 /// Slugs: lowercase letters, digits and dashes.

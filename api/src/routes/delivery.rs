@@ -7,7 +7,6 @@ use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -15,6 +14,7 @@ use crate::content::cache::{Cached, Entry};
 use crate::content::publish::draft_snapshot;
 use crate::db::{domains, pages, routing, sites, Scope};
 use crate::error::{ApiError, Problem};
+use crate::http::etag::{content_etag, if_none_match};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -61,19 +61,6 @@ pub struct SitemapEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Sitemap {
     pub items: Vec<SitemapEntry>,
-}
-
-fn content_etag(body: &[u8]) -> String {
-    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..12]))
-}
-
-fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == etag || tag == "*")
 }
 
 /// 304 when the client has this version, else the body; cacheable either way.

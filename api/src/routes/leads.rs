@@ -19,6 +19,7 @@ use crate::auth::roles::Permission;
 use crate::db::leads::{self, Lead};
 use crate::db::sites;
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::idempotency_key;
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 use crate::state::AppState;
@@ -151,21 +152,7 @@ async fn submit_lead(
 ) -> Result<HttpResponse, ApiError> {
     let site_id = path.into_inner();
     let submission = body.0;
-    let idempotency_key = req
-        .headers()
-        .get("idempotency-key")
-        .map(|value| {
-            value
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|key| !key.is_empty() && key.len() <= 200)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    ApiError::invalid("Idempotency-Key", "must be 1 to 200 visible characters")
-                })
-        })
-        .transpose()?;
+    let idempotency_key = idempotency_key(&req)?;
     if let Some(visitor) = &submission.visitor_id {
         let (count, reset) = state
             .kv
