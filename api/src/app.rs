@@ -40,6 +40,7 @@ use crate::state::AppState;
         (name = "modules", description = "The module library blocks are made of"),
         (name = "pages", description = "Pages, blocks, publishing, revisions, preview"),
         (name = "delivery", description = "Public, cached, published content"),
+        (name = "experiments", description = "A/B experiments of pages: variants, lifecycle, results"),
         (name = "users", description = "Members of the tenant"),
         (name = "memberships", description = "Roles in the tenant"),
         (name = "audit", description = "Record of every write"),
@@ -135,6 +136,9 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         metrics: Metrics::default(),
         cache: DeliveryCache::new(near_cache_entries),
         slots: crate::clinic::SlotsCache::new(slots_cache_ms),
+        experiment_routes: crate::routes::experiment_events::ExperimentRoutes::new(
+            std::time::Duration::from_secs(2),
+        ),
     }))
 }
 

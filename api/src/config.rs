@@ -73,6 +73,16 @@ pub struct Config {
     pub delivery_near_cache_entries: usize,
     /// `CMS_PREVIEW_TTL_SECS`, default 900: how long a preview link works.
     pub preview_ttl: Duration,
+    /// `CMS_EVENTS_LIMIT_PER_VISITOR`, default 120: experiment events one
+    /// visitor id may send per minute.
+    pub events_limit_per_visitor: u32,
+    /// `CMS_EVENTS_LIMIT_PER_IP`, default 3000: experiment events one client
+    /// address may send per minute.
+    pub events_limit_per_ip: u32,
+    /// `CMS_EVENTS_TRUSTED_SOURCES`, comma-separated addresses, default none:
+    /// senders exempt from the per-address event limit (renderer nodes, which
+    /// send the events of many visitors; those stay limited per visitor).
+    pub events_trusted_sources: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +141,20 @@ impl Config {
             slot_granularity_minutes: parse_or(&get, "CMS_SLOT_GRANULARITY_MINUTES", "0")?,
             booking_limit_per_ip: parse_or(&get, "CMS_BOOKING_LIMIT_PER_IP", "20")?,
             slots_cache_ms: parse_or(&get, "CMS_SLOTS_CACHE_MS", "2000")?,
+            events_limit_per_visitor: parse_or(&get, "CMS_EVENTS_LIMIT_PER_VISITOR", "120")?,
+            events_limit_per_ip: parse_or(&get, "CMS_EVENTS_LIMIT_PER_IP", "3000")?,
+            events_trusted_sources: get("CMS_EVENTS_TRUSTED_SOURCES")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|ip| !ip.is_empty())
+                .map(|ip| {
+                    ip.parse().map_err(|err| ConfigError::Invalid {
+                        name: "CMS_EVENTS_TRUSTED_SOURCES",
+                        reason: format!("{ip:?}: {err}"),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             login_limit_window: Duration::from_secs(parse_or(
                 &get,
                 "CMS_LOGIN_LIMIT_WINDOW_SECS",

@@ -104,6 +104,49 @@ impl Kv {
         self.local_hit(key, window)
     }
 
+    /// Counts `amount` hits on each key in one fixed window, in one round trip;
+    /// answers each key's count so far and seconds until its window resets.
+    pub async fn hit_many(&self, keys: &[(String, u64)], window: Duration) -> Vec<(u64, u64)> {
+        let window_secs = window.as_secs().max(1);
+        let keys: Vec<(String, u64)> = keys
+            .iter()
+            .map(|(key, amount)| (format!("{}{key}", self.prefix), *amount))
+            .collect();
+        if let Some(mut conn) = self.redis.clone() {
+            let mut pipe = redis::pipe();
+            for (key, amount) in &keys {
+                pipe.cmd("SET")
+                    .arg(key)
+                    .arg(0)
+                    .arg("EX")
+                    .arg(window_secs)
+                    .arg("NX")
+                    .ignore()
+                    .cmd("INCRBY")
+                    .arg(key)
+                    .arg(*amount)
+                    .cmd("TTL")
+                    .arg(key);
+            }
+            let result: Result<Vec<(u64, i64)>, _> = pipe.query_async(&mut conn).await;
+            match result {
+                Ok(counts) => {
+                    self.redis_recovered();
+                    return counts
+                        .into_iter()
+                        .map(|(count, ttl)| {
+                            (count, u64::try_from(ttl).unwrap_or(window_secs).max(1))
+                        })
+                        .collect();
+                }
+                Err(err) => self.redis_failed(&err),
+            }
+        }
+        keys.into_iter()
+            .map(|(key, amount)| self.local_add(key, window, amount))
+            .collect()
+    }
+
     /// Marks `key` for `ttl` (e.g. a revoked token id).
     pub async fn set_flag(&self, key: &str, ttl: Duration) {
         let key = format!("{}{key}", self.prefix);
@@ -144,6 +187,10 @@ impl Kv {
     }
 
     fn local_hit(&self, key: String, window: Duration) -> (u64, u64) {
+        self.local_add(key, window, 1)
+    }
+
+    fn local_add(&self, key: String, window: Duration, amount: u64) -> (u64, u64) {
         let now = Instant::now();
         let Ok(mut map) = self.local.lock() else {
             return (0, window.as_secs());
@@ -155,7 +202,7 @@ impl Kv {
         if entry.1 <= now {
             *entry = (0, now + window);
         }
-        entry.0 += 1;
+        entry.0 += amount;
         let remaining = entry.1.saturating_duration_since(now).as_secs().max(1);
         (entry.0, remaining)
     }

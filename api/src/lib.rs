@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod error;
+pub mod experiments;
 pub mod http;
 pub mod kv;
 pub mod routes;

@@ -198,6 +198,7 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
                 )?;
             }
             crate::clinic::demo::seed(conn, tenant_id, demo.time_zone, &people)?;
+            crate::experiments::demo::seed(conn, tenant_id, demo.host)?;
             Ok(())
         })
         .await?;

@@ -20,4 +20,6 @@ pub struct AppState {
     pub cache: DeliveryCache,
     /// Recent `available-slots` answers.
     pub slots: crate::clinic::SlotsCache,
+    /// Experiments event ingestion has looked up recently.
+    pub experiment_routes: crate::routes::experiment_events::ExperimentRoutes,
 }

@@ -108,6 +108,19 @@ pub(crate) fn form_encode(value: &str) -> String {
 pub struct Doc {
     pub etag: String,
     pub value: Value,
+    /// A page's running experiments, parsed once per version.
+    pub experiments: Vec<cms_shared::experiments::Experiment>,
+}
+
+impl Doc {
+    pub fn new(etag: String, value: Value) -> Self {
+        let experiments = cms_shared::experiments::experiments_of(&value);
+        Doc {
+            etag,
+            value,
+            experiments,
+        }
+    }
 }
 
 /// What is known about a document: its content, or that it does not exist.
@@ -304,7 +317,7 @@ impl Documents {
             if let Ok(Some(raw)) = raw {
                 if let Some((at, etag, body)) = decode_shared(&raw) {
                     if let Ok(value) = serde_json::from_slice::<Value>(body) {
-                        let doc = Arc::new(Doc { etag, value });
+                        let doc = Arc::new(Doc::new(etag, value));
                         let age = Duration::from_millis(now_millis().saturating_sub(at));
                         if age < self.fresh_for {
                             self.last_good.insert(id, Arc::clone(&doc)).await;
@@ -332,7 +345,7 @@ impl Documents {
                     .map_err(|err| Unavailable(format!("the API sent invalid JSON: {err}")))?;
                 let etag = etag.unwrap_or_default();
                 self.share(&hash, &field, &etag, &body).await;
-                Arc::new(Doc { etag, value })
+                Arc::new(Doc::new(etag, value))
             }
             Ok(Answer::NotModified) => match known {
                 Some(doc) => {

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod booking;
 pub mod cache;
 pub mod config;
+pub mod experiments;
 pub mod forms;
 pub mod metrics;
 pub mod pages;
@@ -122,6 +123,7 @@ impl Renderer {
             Some(url) => Some(redis_pool(url)?),
         };
         let upstream = upstream::Upstream::new(&config.api_url, config.api_timeout)?;
+        let exposures = experiments::Exposures::start(upstream.clone(), Arc::clone(&metrics));
         let documents = Arc::new(cache::Documents::new(
             upstream,
             redis.clone(),
@@ -136,6 +138,7 @@ impl Renderer {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = web::Data::new(RendererState {
             outbox: forms::Outbox::new(redis.clone(), &config.redis_prefix),
+            exposures,
             shells: moka::future::Cache::builder()
                 .max_capacity(config.cache_entries)
                 .time_to_live(Duration::from_secs(86_400))

@@ -25,6 +25,11 @@ pub struct Metrics {
     pub leads_queued: AtomicU64,
     pub leads_delivered: AtomicU64,
     pub invalidations: AtomicU64,
+    /// Experiment exposures sent to the api, given up on, or dropped because
+    /// the queue was full.
+    pub exposures_sent: AtomicU64,
+    pub exposures_failed: AtomicU64,
+    pub exposures_dropped: AtomicU64,
 }
 
 pub fn inc(counter: &AtomicU64) {
@@ -86,6 +91,22 @@ impl Metrics {
             "renderer_leads_delivered_later_total {}",
             get(&self.leads_delivered)
         );
+        let _ = writeln!(
+            out,
+            "# HELP renderer_exposures_total Experiment exposures by outcome."
+        );
+        let _ = writeln!(out, "# TYPE renderer_exposures_total counter");
+        for (result, counter) in [
+            ("sent", &self.exposures_sent),
+            ("failed", &self.exposures_failed),
+            ("dropped", &self.exposures_dropped),
+        ] {
+            let _ = writeln!(
+                out,
+                "renderer_exposures_total{{result=\"{result}\"}} {}",
+                get(counter)
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP renderer_leads_pending Leads waiting for the API."

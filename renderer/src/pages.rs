@@ -145,6 +145,9 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    if let Some(token) = query_value(req.query_string(), "preview") {
+        return preview(&req, &state, &manifest, &origin, &token).await;
+    }
     let Some((locale, path)) = resolve_locale(&manifest.value, req.path()) else {
         return site_not_found(&req, &state, &manifest, &origin, req.path(), "");
     };
@@ -189,9 +192,26 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
     } else {
         None
     };
+    // Running experiments: the variants this visitor is assigned join the
+    // shell key (two experiments of two variants: at most four shells), and
+    // the response becomes per visitor (it depends on the visitor cookie).
+    let mut visitor = None;
+    let mut variants = Vec::new();
+    if !page.experiments.is_empty() {
+        let (id, is_new) = match visitor_id(&req) {
+            Some(id) => (id, false),
+            None => (uuid::Uuid::new_v4().to_string(), true),
+        };
+        let seen = crate::experiments::assign_all(&req, &page.experiments, &id, &locale, &utm);
+        for (experiment, variant) in &seen.tracked {
+            state.exposures.record(&id, experiment, variant);
+        }
+        variants = seen.variants;
+        visitor = Some((id, is_new));
+    }
     let shell_key = format!(
         "{}|{origin}|{}|{}|{}",
-        cms_shared::cache_key::page_key(&site, &locale, &path, &[], &utm, &relevant),
+        cms_shared::cache_key::page_key(&site, &locale, &path, &variants, &utm, &relevant),
         manifest.etag,
         page.etag,
         clinic.as_ref().map_or("", |doc| doc.etag.as_str())
@@ -205,6 +225,7 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
             let locale = locale.clone();
             let key_for_etag = shell_key.clone();
             let clinic = clinic.clone();
+            let variants = variants.clone();
             move || {
                 let prefix = seo::locale_prefix(&manifest.value, &locale);
                 let request = PageRequest {
@@ -213,9 +234,16 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
                     locale_prefix: &prefix,
                     clinic: clinic.as_ref().map_or(&Value::Null, |doc| &doc.value),
                 };
-                // The key names the versions and the content-relevant UTM
-                // values, so it versions the shell (and its ETag).
-                state.templates.page(&request, &page.value, key_for_etag)
+                // The key names the versions, the variants and the
+                // content-relevant UTM values, so it versions the shell (and
+                // its ETag).
+                if variants.is_empty() {
+                    state.templates.page(&request, &page.value, key_for_etag)
+                } else {
+                    let shown =
+                        crate::experiments::apply(&page.value, &page.experiments, &variants);
+                    state.templates.page(&request, &shown, key_for_etag)
+                }
             }
         })
         .await
@@ -230,7 +258,90 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
         &utm,
         worse(manifest_source, page_source),
         StatusCode::OK,
+        visitor,
     )
+}
+
+/// The first value of a query parameter.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// An editor's preview (`?preview=<token>[&variant=b][&experiment=<id>]`):
+/// the page's current draft, with a variant applied if asked, rendered fresh.
+/// Never cached, never counted, never indexed.
+async fn preview(
+    req: &HttpRequest,
+    state: &RendererState,
+    manifest: &Doc,
+    origin: &str,
+    token: &str,
+) -> HttpResponse {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("token", token);
+    for name in ["variant", "experiment"] {
+        if let Some(value) = query_value(req.query_string(), name) {
+            query.append_pair(name, &value);
+        }
+    }
+    let path = format!("/api/v1/delivery/preview?{}", query.finish());
+    let page = match state.documents.upstream().get_json(&path).await {
+        Ok((200, page)) if page["site_id"] == manifest.value["site_id"] => page,
+        Ok((200 | 404, _)) => {
+            return site_not_found(req, state, manifest, origin, req.path(), "");
+        }
+        Ok((status, problem)) if status == 401 || status == 422 => {
+            let mut response = HttpResponse::build(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            );
+            security::apply(&mut response, &state.config, None);
+            return response
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .content_type("text/plain; charset=utf-8")
+                .body(format!(
+                    "This preview link cannot be shown: {}\n",
+                    problem["detail"]
+                        .as_str()
+                        .unwrap_or("it is invalid or expired")
+                ));
+        }
+        _ => return unavailable(state),
+    };
+    let locale = page["locale"].as_str().unwrap_or("en").to_owned();
+    let prefix = seo::locale_prefix(&manifest.value, &locale);
+    let clinic = state
+        .documents
+        .get(&DocKey::ClinicData {
+            site: manifest.value["site_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        })
+        .await
+        .ok()
+        .and_then(|(entry, _)| entry.doc);
+    let request = PageRequest {
+        manifest: &manifest.value,
+        origin,
+        locale_prefix: &prefix,
+        clinic: clinic.as_ref().map_or(&Value::Null, |doc| &doc.value),
+    };
+    let etag = format!("preview|{}", uuid::Uuid::new_v4());
+    let shell = state.templates.page(&request, &page, etag);
+    let mut response = respond(req, state, &shell, &[], Source::Api, StatusCode::OK, None);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store, private"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("x-robots-tag"),
+        header::HeaderValue::from_static("noindex"),
+    );
+    headers.remove(header::ETAG);
+    response
 }
 
 fn site_not_found(
@@ -261,6 +372,7 @@ fn site_not_found(
         &[],
         Source::Memory,
         StatusCode::NOT_FOUND,
+        None,
     )
 }
 
@@ -272,15 +384,16 @@ fn respond(
     utm: &[(&'static str, String)],
     source: Source,
     status: StatusCode,
+    assigned_visitor: Option<(String, bool)>,
 ) -> HttpResponse {
-    if !shell.per_visitor {
+    if !shell.per_visitor && assigned_visitor.is_none() {
         return respond_shared(req, state, shell, source, status);
     }
     let secret = &state.config.secret;
-    let existing_visitor = visitor_id(req);
-    let visitor = existing_visitor
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let (visitor, is_new) = assigned_visitor.unwrap_or_else(|| match visitor_id(req) {
+        Some(id) => (id, false),
+        None => (uuid::Uuid::new_v4().to_string(), true),
+    });
     let nonce = security::token(secret, "nonce", &[&shell.etag, &visitor]);
     let csrf = security::token(secret, "csrf", &[&visitor]);
     let submission = security::token(secret, "submission", &[&visitor, &shell.etag]);
@@ -298,7 +411,7 @@ fn respond(
         .insert_header(("X-Cache", source.header()))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .insert_header((header::VARY, "Cookie"));
-    if existing_visitor.is_none() {
+    if is_new {
         let cookie = actix_web::cookie::Cookie::build(VISITOR_COOKIE, visitor.clone())
             .path("/")
             .max_age(actix_web::cookie::time::Duration::days(365))

@@ -21,6 +21,7 @@ pub struct RendererState {
     pub redis: Option<Pool>,
     pub metrics: Arc<Metrics>,
     pub outbox: Outbox,
+    pub exposures: crate::experiments::Exposures,
     /// Bounds template runs (CPU work) to one per core, off the async workers.
     pub render_slots: Arc<Semaphore>,
 }

@@ -65,6 +65,35 @@ impl Upstream {
         }
     }
 
+    /// GET `path` uncached: the status and the JSON body (`Null` when not JSON).
+    pub async fn get_json(&self, path: &str) -> Result<(u16, serde_json::Value), Unavailable> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|err| Unavailable(err.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, body))
+    }
+
+    /// POST a JSON body; answers the status code.
+    pub async fn post_plain(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<u16, Unavailable> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .map_err(|err| Unavailable(err.to_string()))?;
+        Ok(response.status().as_u16())
+    }
+
     /// POST a JSON body with an `Idempotency-Key`; answers the status code.
     pub async fn post_json(
         &self,

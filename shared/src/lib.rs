@@ -2,7 +2,9 @@
 //! (and external tools) can depend on it cheaply.
 
 pub mod cache_key;
+pub mod experiments;
 pub mod host;
 pub mod path;
 pub mod slots;
 pub mod slug;
+pub mod stats;

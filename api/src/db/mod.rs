@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clinics;
 pub mod doctors;
 pub mod domains;
+pub mod experiments;
 pub mod leads;
 pub mod memberships;
 pub mod modules;

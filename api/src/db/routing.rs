@@ -3,7 +3,7 @@
 //! tenant's RLS scope. They reveal nothing but ids.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Integer, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 #[derive(QueryableByName)]
@@ -57,6 +57,9 @@ pub struct LivePage {
     /// The snapshot's JSON text, served as it is.
     #[diesel(sql_type = Text)]
     pub snapshot: String,
+    /// The page's running experiments, a JSON array (`[]` for none).
+    #[diesel(sql_type = Text)]
+    pub experiments: String,
 }
 
 /// The live snapshot of a published page; `locale` empty means the site's
@@ -67,10 +70,38 @@ pub fn live_page(
     locale: &str,
     path: &str,
 ) -> QueryResult<Option<LivePage>> {
-    diesel::sql_query("SELECT revision_id, snapshot FROM routing_live_page($1, $2, $3)")
-        .bind::<SqlUuid, _>(site_id)
-        .bind::<Text, _>(locale)
-        .bind::<Text, _>(path)
-        .get_result::<LivePage>(conn)
-        .optional()
+    diesel::sql_query(
+        "SELECT revision_id, snapshot, experiments FROM routing_live_page_experiments($1, $2, $3)",
+    )
+    .bind::<SqlUuid, _>(site_id)
+    .bind::<Text, _>(locale)
+    .bind::<Text, _>(path)
+    .get_result::<LivePage>(conn)
+    .optional()
+}
+
+/// Whose an experiment is and what events it accepts.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ExperimentRoute {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub tenant_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub site_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Text)]
+    pub goal: String,
+    #[diesel(sql_type = Array<Text>)]
+    pub variant_keys: Vec<String>,
+}
+
+/// The experiments among `ids` (unknown ids are simply absent).
+pub fn experiments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ExperimentRoute>> {
+    diesel::sql_query(
+        "SELECT id, tenant_id, site_id, status, goal, variant_keys FROM routing_experiments($1)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
 }

@@ -111,6 +111,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     doctor_services,
     doctors,
     domains,
+    experiment_events,
+    experiments,
     leads,
     memberships,
     page_blocks,
@@ -437,3 +439,44 @@ diesel::joinable!(appointments -> patients (patient_id));
 diesel::joinable!(appointments -> doctors (doctor_id));
 diesel::joinable!(reviews -> doctors (doctor_id));
 diesel::joinable!(payments -> appointments (appointment_id));
+
+diesel::table! {
+    experiments (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Uuid,
+        page_id -> Uuid,
+        name -> Text,
+        hypothesis -> Text,
+        status -> Text,
+        coverage -> Float8,
+        goal -> Text,
+        seed -> Text,
+        variants -> Jsonb,
+        targeting -> Jsonb,
+        weight_history -> Jsonb,
+        winner -> Nullable<Text>,
+        version -> Int4,
+        started_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(experiments -> pages (page_id));
+
+diesel::table! {
+    experiment_events (experiment_id, kind, name, visitor) {
+        experiment_id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        visitor -> Text,
+        tenant_id -> Uuid,
+        variant -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(experiment_events -> experiments (experiment_id));

@@ -12,15 +12,17 @@ use uuid::Uuid;
 
 use crate::content::cache::{Cached, Entry};
 use crate::content::publish::draft_snapshot;
-use crate::db::{domains, pages, routing, sites, Scope};
+use crate::db::{domains, experiments, pages, routing, sites, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::etag::{content_etag, if_none_match};
 use crate::state::AppState;
+use cms_shared::experiments::{apply_variant, Variant};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(site_by_host)
         .service(delivery_page)
         .service(sitemap)
+        .service(assign)
         .service(preview);
 }
 
@@ -39,9 +41,6 @@ pub struct SiteManifest {
     pub hosts: Vec<String>,
     /// Published pages, for navigation and hreflang.
     pub navigation: Vec<NavigationItem>,
-    /// Running experiments with their variants.
-    #[schema(value_type = Vec<Object>)]
-    pub experiments: Vec<Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,14 +91,14 @@ fn respond(
     }
 }
 
-/// Serves `entry` from the cache, or loads it with `load` (which answers the
-/// body and, if not derived from content, its ETag) and caches it.
-async fn serve_cached<L, Fut>(
-    req: &HttpRequest,
+/// `entry` from the cache, or loaded with `load` (which answers the body
+/// and, if not derived from content, its ETag) and cached; with whether it
+/// was a hit and from which tier.
+async fn cached_or_load<L, Fut>(
     state: &AppState,
     entry: Entry<'_>,
     load: L,
-) -> Result<HttpResponse, ApiError>
+) -> Result<(Cached, Option<&'static str>), ApiError>
 where
     L: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<u8>, Option<String>), ApiError>>,
@@ -112,12 +111,7 @@ where
     };
     if let Some(lookup) = &lookup {
         if let Some(cached) = &lookup.hit {
-            let mut response = respond(req, state, cached, "hit");
-            response.headers_mut().insert(
-                header::HeaderName::from_static("x-cache-tier"),
-                header::HeaderValue::from_static(lookup.tier),
-            );
-            return Ok(response);
+            return Ok((cached.clone(), Some(lookup.tier)));
         }
     }
     let (body, etag) = load().await?;
@@ -131,7 +125,30 @@ where
             .put(&state.kv, &entry, &lookup, &cached, ttl)
             .await;
     }
-    Ok(respond(req, state, &cached, "miss"))
+    Ok((cached, None))
+}
+
+/// Serves `entry` from the cache or `load`, with `X-Cache` saying which.
+async fn serve_cached<L, Fut>(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: Entry<'_>,
+    load: L,
+) -> Result<HttpResponse, ApiError>
+where
+    L: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<u8>, Option<String>), ApiError>>,
+{
+    let (cached, tier) = cached_or_load(state, entry, load).await?;
+    let Some(tier) = tier else {
+        return Ok(respond(req, state, &cached, "miss"));
+    };
+    let mut response = respond(req, state, &cached, "hit");
+    response.headers_mut().insert(
+        header::HeaderName::from_static("x-cache-tier"),
+        header::HeaderValue::from_static(tier),
+    );
+    Ok(response)
 }
 
 fn manifest(conn: &mut diesel::PgConnection, site_id: Uuid) -> Result<Vec<u8>, ApiError> {
@@ -160,7 +177,6 @@ fn manifest(conn: &mut diesel::PgConnection, site_id: Uuid) -> Result<Vec<u8>, A
         analytics: site.analytics,
         hosts: hosts.into_iter().map(|(_, host)| host).collect(),
         navigation,
-        experiments: Vec::new(),
     };
     serde_json::to_vec(&body).map_err(ApiError::internal)
 }
@@ -225,27 +241,163 @@ async fn delivery_page(
     query: web::Query<PageLookup>,
 ) -> Result<HttpResponse, ApiError> {
     let site_id = path.into_inner();
+    let locale = query.locale.clone().unwrap_or_default();
     let page_path =
         cms_shared::path::normalize_path(&query.path).map_err(|_| ApiError::NotFound)?;
-    let locale = query.locale.clone().unwrap_or_default();
-    let (lookup_path, lookup_locale) = (page_path.clone(), locale.clone());
     let entry = Entry::Page {
         site: site_id,
         locale: &locale,
         path: &page_path,
     };
-    // One statement, no transaction: published snapshots need no tenant scope.
     serve_cached(&req, &state, entry, || {
-        state.db.unscoped(move |conn| {
-            let page = routing::live_page(conn, site_id, &lookup_locale, &lookup_path)?
-                .ok_or(ApiError::NotFound)?;
-            Ok((
-                page.snapshot.into_bytes(),
-                Some(format!("\"r-{}\"", page.revision_id)),
-            ))
-        })
+        load_live_page(&state, site_id, &locale, &page_path)
     })
     .await
+}
+
+/// A live page's delivery JSON: the published snapshot with the page's
+/// running experiments. One statement, no transaction: published snapshots
+/// and running experiments need no tenant scope.
+async fn load_live_page(
+    state: &AppState,
+    site_id: Uuid,
+    locale: &str,
+    path: &str,
+) -> Result<(Vec<u8>, Option<String>), ApiError> {
+    let (locale, path) = (locale.to_owned(), path.to_owned());
+    state
+        .db
+        .unscoped(move |conn| {
+            let page =
+                routing::live_page(conn, site_id, &locale, &path)?.ok_or(ApiError::NotFound)?;
+            if page.experiments == "[]" {
+                // The common case: the snapshot's bytes as stored, versioned
+                // by its revision.
+                return Ok((
+                    page.snapshot.into_bytes(),
+                    Some(format!("\"r-{}\"", page.revision_id)),
+                ));
+            }
+            let mut snapshot: Value =
+                serde_json::from_str(&page.snapshot).map_err(ApiError::internal)?;
+            snapshot["experiments"] =
+                serde_json::from_str(&page.experiments).map_err(ApiError::internal)?;
+            Ok((
+                serde_json::to_vec(&snapshot).map_err(ApiError::internal)?,
+                None,
+            ))
+        })
+        .await
+}
+
+/// The page's delivery JSON through the response cache, parsed.
+async fn live_page_json(
+    state: &AppState,
+    site_id: Uuid,
+    locale: &str,
+    path: &str,
+) -> Result<Value, ApiError> {
+    let entry = Entry::Page {
+        site: site_id,
+        locale,
+        path,
+    };
+    let (cached, _) = cached_or_load(state, entry, || {
+        load_live_page(state, site_id, locale, path)
+    })
+    .await?;
+    serde_json::from_slice(&cached.body).map_err(ApiError::internal)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AssignQuery {
+    /// The page's path.
+    pub path: String,
+    /// The visitor's stable id (1 to 64 of `A-Z a-z 0-9 - _ .`).
+    pub visitor: String,
+    /// Default: the site's default locale.
+    pub locale: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    /// Feature flags, comma-separated, as targeting rules name them.
+    pub flag: Option<String>,
+    /// `1` when the visitor asked not to be tracked (Do Not Track, no consent):
+    /// every experiment answers its control, untracked.
+    pub dnt: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Assignments {
+    pub visitor: String,
+    /// One per running experiment of the page: `{experiment, variant,
+    /// tracked, reason}`; send exposures only for tracked ones.
+    #[schema(value_type = Vec<Object>)]
+    pub assignments: Vec<cms_shared::experiments::Assignment>,
+}
+
+/// Variants of a page's running experiments for one visitor, decided as the
+/// renderer decides them (the same hash in `cms-shared`), for frontends that
+/// prefer the server to assign.
+#[utoipa::path(
+    tag = "delivery",
+    params(("site" = Uuid, Path), AssignQuery),
+    responses((status = 200, body = Assignments), (status = 404, body = Problem), (status = 422, body = Problem))
+)]
+#[get("/delivery/sites/{site}/assign")]
+async fn assign(
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    query: web::Query<AssignQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let site_id = path.into_inner();
+    let query = query.into_inner();
+    let valid_visitor = (1..=64).contains(&query.visitor.len())
+        && query
+            .visitor
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid_visitor {
+        return Err(ApiError::invalid(
+            "visitor",
+            "must be 1 to 64 of A-Z a-z 0-9 - _ .",
+        ));
+    }
+    let page_path =
+        cms_shared::path::normalize_path(&query.path).map_err(|_| ApiError::NotFound)?;
+    let locale = query.locale.clone().unwrap_or_default();
+    let page = live_page_json(&state, site_id, &locale, &page_path).await?;
+    let page_locale = page["locale"].as_str().unwrap_or_default().to_owned();
+    let utm: Vec<(&'static str, String)> = [
+        ("utm_source", &query.utm_source),
+        ("utm_medium", &query.utm_medium),
+        ("utm_campaign", &query.utm_campaign),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.clone().map(|value| (key, value)))
+    .collect();
+    let flags = cms_shared::experiments::flags_from_query(&format!(
+        "flag={}",
+        query.flag.as_deref().unwrap_or_default()
+    ));
+    let visitor = cms_shared::experiments::Visitor {
+        id: &query.visitor,
+        locale: &page_locale,
+        utm: &utm,
+        flags: &flags,
+        tracking_allowed: query.dnt.as_deref() != Some("1"),
+    };
+    let assignments = cms_shared::experiments::experiments_of(&page)
+        .iter()
+        .map(|experiment| cms_shared::experiments::assign(experiment, &visitor))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "private, max-age=60"))
+        .json(Assignments {
+            visitor: query.visitor,
+            assignments,
+        }))
 }
 
 /// Published paths of a site with their last change.
@@ -287,9 +439,36 @@ async fn sitemap(
 pub struct PreviewQuery {
     /// From `POST /api/v1/pages/{id}/preview-token`.
     pub token: String,
+    /// Show this variant of the page's draft, running or paused experiments
+    /// (the first that has it, or `experiment`'s).
+    pub variant: Option<String>,
+    /// Limit `variant` to this experiment.
+    pub experiment: Option<Uuid>,
 }
 
-/// The current draft of the page a preview token names. Never cached.
+/// The experiment and variant a preview asks for: among the page's
+/// experiments that are not completed (or just `experiment`), the newest
+/// with a variant `key`.
+fn preview_variant(
+    conn: &mut diesel::PgConnection,
+    page: &pages::Page,
+    key: &str,
+    experiment: Option<Uuid>,
+) -> Result<(String, Variant), ApiError> {
+    experiments::list_for_page(conn, page.id)?
+        .into_iter()
+        .rev()
+        .filter(|x| x.status != "completed" && experiment.is_none_or(|id| id == x.id))
+        .find_map(|x| {
+            let variants: Vec<Variant> = serde_json::from_value(x.variants).ok()?;
+            let variant = variants.into_iter().find(|v| v.key == key)?;
+            Some((x.id.to_string(), variant))
+        })
+        .ok_or_else(|| ApiError::invalid("variant", "no open experiment of this page has it"))
+}
+
+/// The current draft of the page a preview token names, optionally with a
+/// variant of one of its experiments applied. Never cached, never counted.
 #[utoipa::path(
     tag = "delivery",
     params(PreviewQuery),
@@ -300,6 +479,7 @@ async fn preview(
     state: web::Data<AppState>,
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
     let claims = state.config.signing_key.verify_preview(&query.token)?;
     let snapshot = state
         .db
@@ -312,6 +492,11 @@ async fn preview(
                 let page = pages::find(conn, claims.page)?.ok_or(ApiError::NotFound)?;
                 let mut snapshot = draft_snapshot(conn, &page, None)?;
                 snapshot["preview"] = json!(true);
+                if let Some(key) = &query.variant {
+                    let shown = preview_variant(conn, &page, key, query.experiment)?;
+                    apply_variant(&mut snapshot, &shown.0, &shown.1);
+                    snapshot["preview_variant"] = json!({"experiment": shown.0, "variant": key});
+                }
                 Ok(snapshot)
             },
         )

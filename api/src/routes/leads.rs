@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
 use crate::db::leads::{self, Lead};
-use crate::db::sites;
+use crate::db::{experiments, sites};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::etag::idempotency_key;
 use crate::http::json::{rules, ValidJson, Validate};
@@ -129,7 +129,8 @@ fn clean(value: Option<String>) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-/// Take a lead-form submission for a published site. 201 with the new lead;
+/// Take a lead-form submission for a published site; it converts the visitor
+/// in running experiments whose goal is `lead_submitted`. 201 with the new lead;
 /// 200 with the earlier one when the `Idempotency-Key` was seen before.
 #[utoipa::path(
     tag = "delivery",
@@ -190,7 +191,13 @@ async fn submit_lead(
                 idempotency_key,
                 created_at: Utc::now(),
             };
-            Ok(leads::insert_once(conn, &lead)?)
+            let (lead, created) = leads::insert_once(conn, &lead)?;
+            if let (true, Some(visitor)) = (created, &lead.visitor_id) {
+                // A lead is the `lead_submitted` goal of the visitor's
+                // running experiments on this site.
+                experiments::record_lead_conversion(conn, site_id, visitor)?;
+            }
+            Ok((lead, created))
         })
         .await?;
     let mut response = if created {

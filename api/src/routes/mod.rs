@@ -7,6 +7,8 @@ pub mod auth;
 pub mod clinics;
 pub mod delivery;
 pub mod doctors;
+pub mod experiment_events;
+pub mod experiments;
 pub mod health;
 pub mod leads;
 pub mod memberships;
@@ -32,6 +34,8 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(modules::configure)
         .configure(pages::configure)
         .configure(delivery::configure)
+        .configure(experiments::configure)
+        .configure(experiment_events::configure)
         .configure(leads::configure)
         .configure(clinics::configure)
         .configure(services::configure)

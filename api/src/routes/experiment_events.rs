@@ -1,0 +1,301 @@
+//! `POST /api/v1/delivery/events`: exposures, conversions and custom events
+//! of running experiments, in batches, from renderers and external
+//! frontends. A batch is checked whole (shape, then against the experiments)
+//! and stored whole or not at all; each (experiment, kind, name, visitor)
+//! counts once. Storage is the durable record in PostgreSQL, written before
+//! the answer, so a restart of anything loses nothing that was acknowledged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::experiments::{self as experiment_db, EventRows};
+use crate::db::routing::{self, ExperimentRoute};
+use crate::db::{set_scope, Scope};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::experiments::is_event_name;
+use crate::http::json::{ValidJson, Validate};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(ingest_events);
+}
+
+/// Events per batch at most.
+pub const MAX_BATCH: usize = 100;
+const LIMIT_WINDOW: Duration = Duration::from_secs(60);
+
+/// Recently looked-up experiments, so a batch costs no routing query. Every
+/// change on this node forgets its entry at once; other nodes see a status
+/// change within the time to live.
+pub struct ExperimentRoutes {
+    cache: moka::future::Cache<Uuid, Option<ExperimentRoute>>,
+}
+
+impl ExperimentRoutes {
+    pub fn new(ttl: Duration) -> Self {
+        ExperimentRoutes {
+            cache: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    pub async fn forget(&self, id: Uuid) {
+        self.cache.invalidate(&id).await;
+    }
+
+    /// The routes of `ids`, from memory or one query for those not there.
+    async fn lookup(
+        &self,
+        state: &AppState,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Option<ExperimentRoute>>, ApiError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.cache.get(id).await {
+                Some(route) => {
+                    found.insert(*id, route);
+                }
+                None => missing.push(*id),
+            }
+        }
+        if !missing.is_empty() {
+            let query_ids = missing.clone();
+            let routes = state
+                .db
+                .unscoped(move |conn| Ok(routing::experiments(conn, &query_ids)?))
+                .await?;
+            for id in missing {
+                let route = routes.iter().find(|route| route.id == id).cloned();
+                self.cache.insert(id, route.clone()).await;
+                found.insert(id, route);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// One event.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    pub experiment: Uuid,
+    /// The variant key the visitor was assigned.
+    pub variant: String,
+    /// The visitor id (the renderer's `cms_vid` cookie): 1 to 64 of
+    /// `A-Z a-z 0-9 - _ .`.
+    pub visitor: String,
+    /// `exposure`, `conversion` or `custom`.
+    pub kind: String,
+    /// Conversions: the goal reached (default: the experiment's goal).
+    /// Custom events: their name. Exposures: none.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatch {
+    /// 1 to 100 events.
+    pub events: Vec<EventInput>,
+}
+
+fn is_visitor_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+impl Validate for EventBatch {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.events.is_empty() || self.events.len() > MAX_BATCH {
+            errors.push(FieldError::new(
+                "events",
+                format!("must hold 1 to {MAX_BATCH} events"),
+            ));
+        }
+        for (index, event) in self.events.iter().enumerate() {
+            let field = |name: &str| format!("events.{index}.{name}");
+            if !is_visitor_id(&event.visitor) {
+                errors.push(FieldError::new(
+                    &field("visitor"),
+                    "must be 1 to 64 of A-Z a-z 0-9 - _ .",
+                ));
+            }
+            match (event.kind.as_str(), &event.name) {
+                ("exposure", None) => {}
+                ("exposure", Some(_)) => {
+                    errors.push(FieldError::new(&field("name"), "exposures have no name"));
+                }
+                ("conversion", None) => {}
+                ("conversion" | "custom", Some(name)) if is_event_name(name) => {}
+                ("conversion" | "custom", Some(_)) => errors.push(FieldError::new(
+                    &field("name"),
+                    "must be an event name: 1 to 64 of a-z, 0-9, _ . : -",
+                )),
+                ("custom", None) => {
+                    errors.push(FieldError::new(&field("name"), "custom events need a name"));
+                }
+                _ => errors.push(FieldError::new(
+                    &field("kind"),
+                    "must be exposure, conversion or custom",
+                )),
+            }
+        }
+        errors
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsAccepted {
+    /// Events in the batch.
+    pub accepted: usize,
+    /// Of them, first occurrences now recorded.
+    pub recorded: i64,
+    /// Already recorded before (same experiment, kind, name and visitor).
+    pub duplicates: i64,
+}
+
+/// The client's address; trusted senders (renderer nodes) are not limited
+/// per address.
+fn limited_address(req: &HttpRequest, state: &AppState) -> Option<String> {
+    let ip = req.peer_addr()?.ip();
+    (!state.config.events_trusted_sources.contains(&ip)).then(|| ip.to_string())
+}
+
+/// 429 when this batch takes the address or any visitor over its limit.
+async fn check_limits(
+    req: &HttpRequest,
+    state: &AppState,
+    batch: &EventBatch,
+) -> Result<(), ApiError> {
+    let mut per_visitor: BTreeMap<&str, u64> = BTreeMap::new();
+    for event in &batch.events {
+        *per_visitor.entry(event.visitor.as_str()).or_default() += 1;
+    }
+    let mut keys: Vec<(String, u64)> = per_visitor
+        .iter()
+        .map(|(visitor, count)| (format!("rl:events:v:{visitor}"), *count))
+        .collect();
+    let address = limited_address(req, state);
+    if let Some(ip) = &address {
+        keys.push((format!("rl:events:ip:{ip}"), batch.events.len() as u64));
+    }
+    let counts = state.kv.hit_many(&keys, LIMIT_WINDOW).await;
+    let visitor_limit = u64::from(state.config.events_limit_per_visitor);
+    let ip_limit = u64::from(state.config.events_limit_per_ip);
+    let over = counts.iter().enumerate().find(|(index, (count, _))| {
+        let limit = if address.is_some() && *index == keys.len() - 1 {
+            ip_limit
+        } else {
+            visitor_limit
+        };
+        *count > limit
+    });
+    match over {
+        Some((_, (_, reset))) => Err(ApiError::TooManyRequests {
+            retry_after_secs: *reset,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Record a batch of experiment events. Every event must name a running
+/// experiment and one of its variants, else the whole batch is refused
+/// (422, each problem by JSON pointer) and nothing is counted. Repeats of an
+/// event already recorded are accepted and not counted again.
+#[utoipa::path(
+    tag = "delivery",
+    request_body = EventBatch,
+    responses(
+        (status = 202, body = EventsAccepted), (status = 400, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem)
+    )
+)]
+#[post("/delivery/events")]
+async fn ingest_events(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ValidJson<EventBatch>,
+) -> Result<HttpResponse, ApiError> {
+    let batch = body.0;
+    check_limits(&req, &state, &batch).await?;
+    let mut ids: Vec<Uuid> = batch.events.iter().map(|e| e.experiment).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let routes = state.experiment_routes.lookup(&state, &ids).await?;
+    let mut errors = Vec::new();
+    let mut per_tenant: BTreeMap<Uuid, EventRows> = BTreeMap::new();
+    for (index, event) in batch.events.iter().enumerate() {
+        let field = |name: &str| format!("events.{index}.{name}");
+        let Some(Some(route)) = routes.get(&event.experiment) else {
+            errors.push(FieldError::new(&field("experiment"), "no such experiment"));
+            continue;
+        };
+        if route.status != "running" {
+            errors.push(FieldError::new(
+                &field("experiment"),
+                format!("the experiment is {}, not running", route.status),
+            ));
+            continue;
+        }
+        if !route.variant_keys.contains(&event.variant) {
+            errors.push(FieldError::new(
+                &field("variant"),
+                format!(
+                    "not a variant of this experiment ({})",
+                    route.variant_keys.join(", ")
+                ),
+            ));
+            continue;
+        }
+        let name = match event.kind.as_str() {
+            "exposure" => "",
+            "conversion" => event.name.as_deref().unwrap_or(&route.goal),
+            _ => event.name.as_deref().unwrap_or_default(),
+        };
+        per_tenant.entry(route.tenant_id).or_default().push(
+            route.id,
+            &event.kind,
+            name,
+            &event.visitor,
+            &event.variant,
+        );
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    // One transaction for the whole batch, switching the RLS tenant between
+    // tenants' rows: a renderer's batch spans sites, and it is stored whole.
+    let recorded = state
+        .db
+        .tx(Scope::global(), move |conn| {
+            let mut recorded = 0;
+            for (tenant_id, rows) in &per_tenant {
+                set_scope(
+                    conn,
+                    Scope {
+                        tenant_id: Some(*tenant_id),
+                        user_id: None,
+                    },
+                )?;
+                recorded += experiment_db::insert_events(conn, *tenant_id, rows)?;
+            }
+            Ok(recorded)
+        })
+        .await?;
+    let accepted = batch.events.len();
+    Ok(HttpResponse::Accepted().json(EventsAccepted {
+        accepted,
+        recorded,
+        duplicates: accepted as i64 - recorded,
+    }))
+}
