@@ -378,9 +378,12 @@ impl DeliveryCache {
     /// Bumps the generations `change` touches and announces it on `cms:invalidate`.
     pub async fn invalidate(&self, kv: &Kv, mut change: Invalidation) {
         let site_key = Self::keys(kv, &Entry::Manifest { site: change.site }).0;
-        let page_keys: Vec<String> = change
+        // A page is cached under its locale and, when asked for without one,
+        // under "" (the site's default): both go.
+        let mut page_keys: Vec<String> = change
             .pages
             .iter()
+            .flat_map(|(locale, path)| [(locale.as_str(), path), ("", path)])
             .map(|(locale, path)| {
                 Self::keys(
                     kv,
@@ -393,6 +396,8 @@ impl DeliveryCache {
                 .0
             })
             .collect();
+        page_keys.sort();
+        page_keys.dedup();
         if let Some(mut conn) = kv.redis() {
             let mut pipe = redis::pipe();
             pipe.atomic().cmd("INCR").arg(&site_key);

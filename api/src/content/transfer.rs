@@ -313,6 +313,7 @@ pub fn import(
         let path = cms_shared::path::normalize_path(&export.path)
             .map_err(|err| ApiError::invalid(&format!("{where_}.path"), err.to_string()))?;
         let page_id = Uuid::now_v7();
+        let first_block = block_rows.len();
         for (position, block) in export.blocks.into_iter().enumerate() {
             let props = library.check(
                 &format!("{where_}.blocks.{position}"),
@@ -334,8 +335,17 @@ pub fn import(
         let live = match (export.status.as_str(), export.published) {
             ("published", Some(snapshot)) => {
                 let revision_id = Uuid::now_v7();
-                let snapshot =
-                    rebuild_snapshot(&library, &where_, snapshot, page_id, site.id, revision_id)?;
+                let draft: Vec<(Uuid, &str)> = block_rows[first_block..]
+                    .iter()
+                    .map(|block| (block.id, block.module_key.as_str()))
+                    .collect();
+                let snapshot = rebuild_snapshot(
+                    &library,
+                    &where_,
+                    snapshot,
+                    (page_id, site.id, revision_id),
+                    &draft,
+                )?;
                 let locale = snapshot["locale"]
                     .as_str()
                     .unwrap_or(&export.locale)
@@ -388,14 +398,15 @@ pub fn import(
     Ok(site)
 }
 
-/// A live snapshot with new ids and every block re-validated.
+/// A live snapshot with new ids and every block re-validated. A live block
+/// takes the id of the draft block at its position when their modules match,
+/// so experiments (which name blocks by id) apply to the live page too.
 fn rebuild_snapshot(
     library: &Library,
     where_: &str,
     mut snapshot: Value,
-    page_id: Uuid,
-    site_id: Uuid,
-    revision_id: Uuid,
+    (page_id, site_id, revision_id): (Uuid, Uuid, Uuid),
+    draft: &[(Uuid, &str)],
 ) -> Result<Value, ApiError> {
     let blocks = snapshot["blocks"].as_array().cloned().unwrap_or_default();
     let mut rebuilt = Vec::with_capacity(blocks.len());
@@ -406,7 +417,11 @@ fn rebuild_snapshot(
             &module,
             block["props"].clone(),
         )?;
-        rebuilt.push(json!({"id": Uuid::now_v7(), "module": module, "props": props}));
+        let id = draft
+            .get(index)
+            .filter(|(_, draft_module)| *draft_module == module)
+            .map_or_else(Uuid::now_v7, |(id, _)| *id);
+        rebuilt.push(json!({"id": id, "module": module, "props": props}));
     }
     snapshot["blocks"] = Value::Array(rebuilt);
     snapshot["id"] = json!(page_id);

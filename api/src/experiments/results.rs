@@ -161,11 +161,15 @@ pub fn compute(conn: &mut PgConnection, experiment: &Experiment) -> Result<Resul
         })
         .collect();
     let started = experiment.started_at.unwrap_or(experiment.created_at);
-    // Hours for about the first three days, then days: a chart of 20-100 points.
-    let unit = if Utc::now() - started > chrono::Duration::days(3) {
+    // Minutes for the first hours, hours for about three days, then days:
+    // a chart of tens of points.
+    let age = Utc::now() - started;
+    let unit = if age > chrono::Duration::days(3) {
         "day"
-    } else {
+    } else if age > chrono::Duration::hours(6) {
         "hour"
+    } else {
+        "minute"
     };
     let points = experiments::series(conn, experiment.id, &experiment.goal, unit)?;
     let series = variants
@@ -269,13 +273,14 @@ pub fn chart_svg(results: &Results) -> String {
             .iter()
             .map(|p| format!("{:.1},{:.1}", x(p.at.timestamp()), y(p.rate)))
             .collect();
-        if points.len() == 1 {
+        if let [only] = series.points.as_slice() {
+            // One interval so far: its rate holds across the chart.
             svg.push_str(&format!(
-                "<circle cx=\"{}\" r=\"3\" fill=\"{color}\" cy=\"{}\"/>",
-                points[0].split(',').next().unwrap_or("0"),
-                points[0].split(',').nth(1).unwrap_or("0"),
+                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{pad:.1},{y:.1} {right:.1},{y:.1}\"/>",
+                y = y(only.rate),
+                right = width - pad,
             ));
-        } else {
+        } else if !points.is_empty() {
             svg.push_str(&format!(
                 "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
                 points.join(" ")
