@@ -33,6 +33,9 @@ log "seeding --scale $SCALE (30 published pages per landing)"
 ./target/release/api gen-key > "$key"
 export CMS_JWT_PRIVATE_KEY_FILE="$key" CMS_REDIS_PREFIX="bench:$$:" RUST_LOG=error CMS_API_ADDR="127.0.0.1:$port"
 export CMS_LOGIN_LIMIT_PER_IP=1000000 CMS_LOGIN_LIMIT_PER_ACCOUNT=1000000 CMS_BOOKING_LIMIT_PER_IP=1000000000
+# wrk on loopback stands in for renderer nodes: exempt from the per-address
+# event limit as they would be (visitors stay limited, and are all distinct).
+export CMS_EVENTS_TRUSTED_SOURCES=127.0.0.1
 ./target/release/api serve & pid=$!
 base="http://127.0.0.1:$port"
 wait_for "$base/healthz"
@@ -176,6 +179,7 @@ echo
 echo "- hit rate, first run from a cold start: $(hit_rate "$cold" "$warm")"
 echo "- hit rate, second run: $(hit_rate "$warm" "$after")"
 echo "- miss renderer (cache off): $(hit_rate "$miss_before" "$miss_after")"
+echo "- exposures the cache renderer sent to the api: $(curl -fsS "http://127.0.0.1:$renderer_port/metrics" | awk '/^renderer_exposures_total/ { split($1, a, "\""); printf "%s %s; ", a[2], $2 }')"
 echo "- renderer RSS after the runs: $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' /proc/$renderer_pid/status) (cache renderer), $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' /proc/$renderer_miss_pid/status) (miss renderer)"
 rm -f "$mix_lua" "$mix_lua.tsv" "$round_lua" "$round_lua.tsv" "$html_body"
 
@@ -231,6 +235,57 @@ PY2
 booked_rows=$(psql -tA "$DATABASE_ADMIN_URL" -c "SELECT 1" >/dev/null && psql -tA "$(python3 -c 'import sys; from urllib.parse import urlsplit, urlunsplit; u=urlsplit(sys.argv[1]); print(urlunsplit((u.scheme, u.netloc, "/"+sys.argv[2], u.query, "")))' "$DATABASE_ADMIN_URL" "$db")" -c "SELECT count(*) FROM (SELECT doctor_id, starts_at FROM appointments WHERE status <> 'cancelled' GROUP BY 1, 2 HAVING count(*) > 1) AS doubled")
 echo "- double bookings in the table afterwards: $booked_rows"
 rm -f "$booking_lua"
+
+# --- Experiment event ingestion -----------------------------------------------
+home_id=$(curl -fsS "$base/api/v1/sites/$site/pages?path_prefix=/" -H "authorization: Bearer $token" \
+  | python3 -c 'import sys,json; print([p["id"] for p in json.load(sys.stdin)["items"] if p["path"] == "/"][0])')
+experiment_id=$(curl -fsS "$base/api/v1/pages/$home_id/experiments" -H "authorization: Bearer $token" \
+  | python3 -c 'import sys,json; print(json.load(sys.stdin)["items"][0]["id"])')
+events_lua=$(mktemp --suffix=.lua)
+cat > "$events_lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local experiment = "$experiment_id"
+local n = 0
+local prefix = ""
+function init(args)
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+  prefix = string.format("%08x%04x", math.random(0, 0x7fffffff), math.random(0, 0xffff))
+end
+-- 50 events of 50 new visitors: 4 exposures for each conversion.
+function request()
+  local events = {}
+  for i = 1, 50 do
+    n = n + 1
+    local variant = (n % 2 == 0) and "a" or "b"
+    local kind = (n % 5 == 0) and "conversion" or "exposure"
+    events[i] = '{"experiment":"' .. experiment .. '","variant":"' .. variant .. '","visitor":"' .. prefix .. '-' .. n .. '","kind":"' .. kind .. '"}'
+  end
+  return wrk.format(nil, nil, nil, '{"events":[' .. table.concat(events, ",") .. ']}')
+end
+LUA
+events_before=$(psql -tA "$(python3 -c 'import sys; from urllib.parse import urlsplit, urlunsplit; u=urlsplit(sys.argv[1]); print(urlunsplit((u.scheme, u.netloc, "/"+sys.argv[2], u.query, "")))' "$DATABASE_ADMIN_URL" "$db")" -c "SELECT count(*) FROM experiment_events")
+echo
+echo "Experiment events (POST /api/v1/delivery/events, batches of 50 new visitors' events, each stored in PostgreSQL before the 202):"
+echo
+echo "| events endpoint (wrk -t2 -d${DURATION}s, release) | batches/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|"
+for c in 2 4 16; do
+  out=$(wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$events_lua" "$base/api/v1/delivery/events")
+  python3 - "$out" "$DURATION" "$c" <<'PY2'
+import re, sys
+out, duration, c = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+total = int(re.search(r"(\d+) requests in", out).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
+print(f"| {c} connections: {total * 50 / duration:,.0f} events/s | {total / duration:.1f} | {p50} | {p99} | {non2xx.group(1) if non2xx else 0} |")
+PY2
+done
+events_after=$(psql -tA "$(python3 -c 'import sys; from urllib.parse import urlsplit, urlunsplit; u=urlsplit(sys.argv[1]); print(urlunsplit((u.scheme, u.netloc, "/"+sys.argv[2], u.query, "")))' "$DATABASE_ADMIN_URL" "$db")" -c "SELECT count(*) FROM experiment_events")
+echo
+echo "- rows in experiment_events: $events_before before, $events_after after (every accepted event stored)"
+rm -f "$events_lua"
 
 # --- Lighthouse on the demo landing (release renderer) ----------------------
 if [[ "${LIGHTHOUSE:-1}" == 1 ]]; then

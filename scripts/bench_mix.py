@@ -9,6 +9,11 @@ parameters that are unique per visit. Landings of the scale seed declare
 `utm_campaign` content-relevant, so each campaign value is its own cache entry;
 everything else must be normalised away by the renderer's cache key.
 
+Returning visitors: 70% of visits carry a `cms_vid` cookie from a pool of
+20,000 visitor ids (the others are first visits); each landing's home page
+runs two experiments, so visitors there are assigned and their variant set
+keys the cached shell.
+
 --round-robin: every page in turn, no query string (for the miss renderer).
 
 Deterministic (fixed seed), so runs are comparable.
@@ -21,12 +26,14 @@ SOURCES = ["google", "yandex", "facebook", "vk", "email", "telegram"]
 MEDIUMS = ["cpc", "social", "email", "display"]
 CAMPAIGNS = ["spring-checkup", "dental-promo", "brand", "retarget"]
 SAMPLES = 50_000
+VISITORS = 20_000
 
 
 def describe():
     return (f"{SAMPLES} requests, Zipf s=1 over pages; 80% with utm_source/utm_medium, "
             f"60% with one of {len(CAMPAIGNS)} utm_campaign values (content-relevant), "
-            "40% with a unique gclid/fbclid/yclid, 10% with other unique parameters")
+            "40% with a unique gclid/fbclid/yclid, 10% with other unique parameters; "
+            f"70% returning visitors (cookie from a pool of {VISITORS}); two running experiments on every home page")
 
 
 def pages(scale, per_landing):
@@ -52,21 +59,28 @@ def query(rng, visit):
 
 
 def write(script, requests):
-    """The requests go to `<script>.tsv` (host, target), which the Lua script
-    reads at start: a Lua table literal this large exceeds LuaJIT's limits."""
+    """The requests go to `<script>.tsv` (host, target, visitor cookie), which
+    the Lua script reads at start: a Lua table literal this large exceeds
+    LuaJIT's limits."""
     with open(script + ".tsv", "w") as out:
-        out.writelines(f"{host}\t{target}\n" for host, target in requests)
+        out.writelines(f"{host}\t{target}\t{visitor}\n" for host, target, visitor in requests)
     with open(script, "w") as out:
         out.write(
             "local requests = {}\n"
             f"for line in io.lines('{script}.tsv') do\n"
-            "  local host, target = line:match('^(.-)\\t(.*)$')\n"
-            "  requests[#requests + 1] = wrk.format('GET', target, {Host = host})\n"
+            "  local host, target, visitor = line:match('^(.-)\\t(.-)\\t(.*)$')\n"
+            "  local headers = {Host = host}\n"
+            "  if visitor ~= '' then headers['Cookie'] = 'cms_vid=' .. visitor end\n"
+            "  requests[#requests + 1] = wrk.format('GET', target, headers)\n"
             "end\n"
             "local i = 0\n"
             "function init(args) math.randomseed(os.time() + math.floor(os.clock() * 1e6)); i = math.random(#requests) end\n"
             "function request() i = i % #requests + 1; return requests[i] end\n"
         )
+
+
+def visitor(rng, pool):
+    return rng.choice(pool) if rng.random() < 0.7 else ""
 
 
 def main():
@@ -82,14 +96,17 @@ def main():
         return
     rng = random.Random(20261121)
     all_pages = list(pages(args.scale, args.pages))
+    pool = [f"{rng.getrandbits(128):032x}" for _ in range(VISITORS)]
+    pool = [f"{v[:8]}-{v[8:12]}-4{v[13:16]}-8{v[17:20]}-{v[20:]}" for v in pool]
     if args.round_robin:
-        write(args.round_robin, all_pages)
+        write(args.round_robin, [(host, path, "") for host, path in all_pages])
     if args.zipf:
         ranked = all_pages[:]
         rng.shuffle(ranked)
         weights = [1 / rank for rank in range(1, len(ranked) + 1)]
         chosen = rng.choices(ranked, weights=weights, k=SAMPLES)
-        requests = [(host, path + query(rng, visit)) for visit, (host, path) in enumerate(chosen)]
+        requests = [(host, path + query(rng, visit), visitor(rng, pool))
+                    for visit, (host, path) in enumerate(chosen)]
         write(args.zipf, requests)
 
 

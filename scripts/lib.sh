@@ -102,6 +102,7 @@ start_stack() {
   ./target/debug/api gen-key > "$STACK_KEY"
   export CMS_JWT_PRIVATE_KEY_FILE="$STACK_KEY"
   export CMS_REDIS_PREFIX="$name:$$:"
+  export CMS_EVENTS_TRUSTED_SOURCES=127.0.0.1,::1
   export RUST_LOG="${RUST_LOG:-warn}"
   CMS_API_ADDR="127.0.0.1:$api_port" ./target/debug/api serve & STACK_PIDS+=($!)
   CMS_API_URL="http://127.0.0.1:$api_port" CMS_RENDERER_ADDR="127.0.0.1:$renderer_port" \

@@ -39,6 +39,8 @@ log "seeding demo data"
 export CMS_API_ADDR="${CMS_API_ADDR:-127.0.0.1:8080}"
 export CMS_RENDERER_ADDR="${CMS_RENDERER_ADDR:-127.0.0.1:8081}"
 export CMS_API_URL="${CMS_API_URL:-http://$CMS_API_ADDR}"
+# The renderer sends the exposures of many visitors from this address.
+export CMS_EVENTS_TRUSTED_SOURCES="${CMS_EVENTS_TRUSTED_SOURCES:-127.0.0.1,::1}"
 # Local URLs are http; production sets https (the default).
 export CMS_RENDERER_PUBLIC_SCHEME="${CMS_RENDERER_PUBLIC_SCHEME:-http}"
 

@@ -198,7 +198,7 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
                 )?;
             }
             crate::clinic::demo::seed(conn, tenant_id, demo.time_zone, &people)?;
-            crate::experiments::demo::seed(conn, tenant_id, demo.host)?;
+            crate::experiments::demo::seed(conn, demo.host)?;
             Ok(())
         })
         .await?;
@@ -211,7 +211,8 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
 }
 
 /// Load-test data: `tenants` extra tenants `scale-N`, each with one published
-/// landing of `pages` pages on host `scale-N.localhost`. Idempotent.
+/// landing of `pages` pages on host `scale-N.localhost`, its home page
+/// running two experiments. Idempotent.
 pub async fn seed_scale(db: &Db, tenants_count: usize, pages: usize) -> Result<String, ApiError> {
     let mut created = 0;
     for index in 1..=tenants_count {
@@ -256,6 +257,7 @@ pub async fn seed_scale(db: &Db, tenants_count: usize, pages: usize) -> Result<S
                 // campaign: the renderer keeps one shell per campaign value.
                 document.site.analytics = serde_json::json!({"content_utm": ["utm_campaign"]});
                 transfer::import(conn, &audit, document, &name, &host)?;
+                crate::experiments::demo::seed_pair(conn, &host)?;
                 Ok(true)
             })
             .await?;
