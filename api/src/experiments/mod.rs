@@ -27,6 +27,15 @@ pub fn is_event_name(name: &str) -> bool {
         })
 }
 
+/// Visitor ids (the renderer's `cms_vid`, or a frontend's own): 1 to 64 of
+/// `A-Z a-z 0-9 - _ .`.
+pub fn is_visitor_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 fn is_variant_key(key: &str) -> bool {
     (1..=32).contains(&key.len())
         && key

@@ -353,12 +353,7 @@ async fn assign(
 ) -> Result<HttpResponse, ApiError> {
     let site_id = path.into_inner();
     let query = query.into_inner();
-    let valid_visitor = (1..=64).contains(&query.visitor.len())
-        && query
-            .visitor
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if !valid_visitor {
+    if !crate::experiments::is_visitor_id(&query.visitor) {
         return Err(ApiError::invalid(
             "visitor",
             "must be 1 to 64 of A-Z a-z 0-9 - _ .",

@@ -17,7 +17,7 @@ use crate::db::experiments::{self as experiment_db, EventRows};
 use crate::db::routing::{self, ExperimentRoute};
 use crate::db::{set_scope, Scope};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::experiments::is_event_name;
+use crate::experiments::{is_event_name, is_visitor_id};
 use crate::http::json::{ValidJson, Validate};
 use crate::state::AppState;
 
@@ -104,13 +104,6 @@ pub struct EventInput {
 pub struct EventBatch {
     /// 1 to 100 events.
     pub events: Vec<EventInput>,
-}
-
-fn is_visitor_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 impl Validate for EventBatch {

@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::content::cache::Invalidation;
 use crate::content::publish;
 use crate::db::audit::Audit;
 use crate::db::experiments::{self, Experiment, ExperimentChanges};
@@ -79,25 +78,14 @@ impl Validate for ExperimentPatch {
     }
 }
 
-/// What delivery must forget when a page's experiments change: the page, if
-/// it is live.
-fn page_invalidation(page: &Page) -> Option<Invalidation> {
-    match (&page.published_locale, &page.published_path) {
-        (Some(locale), Some(path)) if page.status == "published" => Some(Invalidation::page(
-            page.tenant_id,
-            page.site_id,
-            locale,
-            path,
-        )),
-        _ => None,
-    }
-}
-
 /// After a change commits: delivery and event validation see it at once.
-async fn changed(state: &AppState, experiment: Uuid, invalidation: Option<Invalidation>) {
+async fn changed(state: &AppState, experiment: Uuid, page: Option<&Page>) {
     state.experiment_routes.forget(experiment).await;
-    if let Some(invalidation) = invalidation {
-        state.cache.invalidate(&state.kv, invalidation).await;
+    if let Some(page) = page {
+        state
+            .cache
+            .invalidate(&state.kv, publish::invalidation_of(page))
+            .await;
     }
 }
 
@@ -232,7 +220,7 @@ async fn update_experiment(
     let patch = body.0;
     let audit = ctx.audit();
     let user_id = ctx.user.user_id();
-    let (after, invalidation) = ctx
+    let (after, page) = ctx
         .tx(move |conn| {
             let before = experiments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(before.version)?;
@@ -289,15 +277,16 @@ async fn update_experiment(
             }
             let after = experiments::update(conn, id, &changes)?;
             audit.updated(conn, "experiment", id, &before, &after)?;
-            let invalidation = if after.status == "running" {
-                page_invalidation(&pages::find(conn, after.page_id)?.ok_or(ApiError::NotFound)?)
+            // Delivery carries running experiments only.
+            let page = if after.status == "running" {
+                pages::find(conn, after.page_id)?
             } else {
                 None
             };
-            Ok((after, invalidation))
+            Ok((after, page))
         })
         .await?;
-    changed(&state, id, invalidation).await;
+    changed(&state, id, page.as_ref()).await;
     Ok(ok_with_etag(after.version, &after))
 }
 
@@ -392,7 +381,7 @@ async fn start_experiment(
             transition(conn, &audit, id, &["draft", "paused"], "running", changes)
         })
         .await?;
-    changed(&state, id, page_invalidation(&page)).await;
+    changed(&state, id, Some(&page)).await;
     Ok(ok_with_etag(after.version, &after))
 }
 
@@ -425,7 +414,7 @@ async fn pause_experiment(
             )
         })
         .await?;
-    changed(&state, id, page_invalidation(&page)).await;
+    changed(&state, id, Some(&page)).await;
     Ok(ok_with_etag(after.version, &after))
 }
 
@@ -575,7 +564,7 @@ async fn complete_experiment(
             Ok((after, page, published))
         })
         .await?;
-    changed(&state, id, page_invalidation(&page)).await;
+    changed(&state, id, Some(&page)).await;
     if let Some(outcome) = published {
         state
             .cache
