@@ -323,15 +323,16 @@ async fn delete_experiment(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Moves `id` from one of `from` to `to`, audited; answers the experiment and
-/// what delivery must forget.
+/// Moves `id` from one of `from` to `to`, audited. `prepare` sees the locked
+/// experiment and its page and answers the other changes (or refuses), so
+/// preconditions hold at the moment of the move. Answers the experiment and
+/// its page.
 fn transition(
     conn: &mut PgConnection,
     audit: &Audit,
     id: Uuid,
-    from: &[&str],
-    to: &str,
-    mut changes: ExperimentChanges,
+    (from, to): (&[&str], &str),
+    prepare: impl FnOnce(&Experiment, &Page) -> Result<ExperimentChanges, ApiError>,
 ) -> Result<(Experiment, Page), ApiError> {
     let before = experiments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
     if !from.contains(&before.status.as_str()) {
@@ -342,6 +343,7 @@ fn transition(
         )));
     }
     let page = pages::find(conn, before.page_id)?.ok_or(ApiError::NotFound)?;
+    let mut changes = prepare(&before, &page)?;
     changes.status = Some(to.to_owned());
     let after = experiments::update(conn, id, &changes)?;
     audit.event(conn, "experiment", to, id, Some(&before), Some(&after))?;
@@ -367,18 +369,24 @@ async fn start_experiment(
     let audit = ctx.audit();
     let (after, page) = ctx
         .tx(move |conn| {
-            let current = experiments::find(conn, id)?.ok_or(ApiError::NotFound)?;
-            let page = pages::find(conn, current.page_id)?.ok_or(ApiError::NotFound)?;
-            if page.status != "published" {
-                return Err(ApiError::Conflict(
-                    "the page is not published: publish it before starting an experiment".into(),
-                ));
-            }
-            let changes = ExperimentChanges {
-                started_at: current.started_at.is_none().then_some(Some(Utc::now())),
-                ..Default::default()
-            };
-            transition(conn, &audit, id, &["draft", "paused"], "running", changes)
+            transition(
+                conn,
+                &audit,
+                id,
+                (&["draft", "paused"], "running"),
+                |current, page| {
+                    if page.status != "published" {
+                        return Err(ApiError::Conflict(
+                            "the page is not published: publish it before starting an experiment"
+                                .into(),
+                        ));
+                    }
+                    Ok(ExperimentChanges {
+                        started_at: current.started_at.is_none().then_some(Some(Utc::now())),
+                        ..Default::default()
+                    })
+                },
+            )
         })
         .await?;
     changed(&state, id, Some(&page)).await;
@@ -404,14 +412,9 @@ async fn pause_experiment(
     let audit = ctx.audit();
     let (after, page) = ctx
         .tx(move |conn| {
-            transition(
-                conn,
-                &audit,
-                id,
-                &["running"],
-                "paused",
-                ExperimentChanges::default(),
-            )
+            transition(conn, &audit, id, (&["running"], "paused"), |_, _| {
+                Ok(ExperimentChanges::default())
+            })
         })
         .await?;
     changed(&state, id, Some(&page)).await;
@@ -523,31 +526,28 @@ async fn complete_experiment(
     let audit = ctx.audit();
     let (after, page, published) = ctx
         .tx(move |conn| {
-            let current = experiments::find(conn, id)?.ok_or(ApiError::NotFound)?;
-            let variants: Vec<Variant> =
-                serde_json::from_value(current.variants.clone()).map_err(ApiError::internal)?;
-            let winner = match &completion.winner {
-                Some(key) => Some(
-                    variants
-                        .iter()
-                        .find(|v| &v.key == key)
-                        .cloned()
-                        .ok_or_else(|| ApiError::invalid("winner", "is not a variant key"))?,
-                ),
-                None => None,
-            };
-            let changes = ExperimentChanges {
-                winner: Some(completion.winner.clone()),
-                completed_at: Some(Some(Utc::now())),
-                ..Default::default()
-            };
+            let mut winner = None;
             let (after, page) = transition(
                 conn,
                 &audit,
                 id,
-                &["running", "paused"],
-                "completed",
-                changes,
+                (&["running", "paused"], "completed"),
+                |current, _| {
+                    if let Some(key) = &completion.winner {
+                        let variants: Vec<Variant> =
+                            serde_json::from_value(current.variants.clone())
+                                .map_err(ApiError::internal)?;
+                        winner =
+                            Some(variants.into_iter().find(|v| &v.key == key).ok_or_else(
+                                || ApiError::invalid("winner", "is not a variant key"),
+                            )?);
+                    }
+                    Ok(ExperimentChanges {
+                        winner: Some(completion.winner.clone()),
+                        completed_at: Some(Some(Utc::now())),
+                        ..Default::default()
+                    })
+                },
             )?;
             let published = match winner.filter(|_| completion.publish) {
                 Some(variant) => {
