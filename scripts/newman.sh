@@ -16,3 +16,6 @@ node_modules/.bin/newman run postman/cms.postman_collection.json \
   --env-var "baseUrl=$STACK_API" \
   --env-var "rendererUrl=$STACK_RENDERER" \
   --bail --color off
+
+# The typed client (tests/clients) against the same stack.
+CMS_TEST_API="$STACK_API" scripts/clients.sh

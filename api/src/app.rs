@@ -18,6 +18,7 @@ use crate::content;
 use crate::content::cache::DeliveryCache;
 use crate::db::{Db, StartupError};
 use crate::error::ApiError;
+use crate::http::cors::AllowedOrigins;
 use crate::http::metrics::Metrics;
 use crate::http::request_id::observe;
 use crate::kv::Kv;
@@ -42,6 +43,12 @@ use crate::state::AppState;
         (name = "delivery", description = "Public, cached, published content"),
         (name = "experiments", description = "A/B experiments of pages: variants, lifecycle, results"),
         (name = "users", description = "Members of the tenant"),
+        (name = "tenant", description = "The caller's tenant: its own settings"),
+        (name = "clinics", description = "Clinics, specializations and their public lists"),
+        (name = "services", description = "Services and their category tree"),
+        (name = "doctors", description = "Doctors, weekly schedules and exceptions"),
+        (name = "appointments", description = "Bookings, their status and payments"),
+        (name = "reviews", description = "Patients' reviews of doctors, with moderation"),
         (name = "memberships", description = "Roles in the tenant"),
         (name = "audit", description = "Record of every write"),
         (name = "operations", description = "Health, readiness, metrics"),
@@ -78,9 +85,10 @@ where
 
 /// The OpenAPI document, exactly as served at `/api/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    with_routes(App::new().into_utoipa_app())
+    let spec = with_routes(App::new().into_utoipa_app())
         .split_for_parts()
-        .1
+        .1;
+    crate::http::spec::complete(spec)
 }
 
 fn path_error(err: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
@@ -129,6 +137,7 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
     let near_cache_entries = config.delivery_near_cache_entries;
     let slots_cache_ms = config.slots_cache_ms;
     Ok(web::Data::new(AppState {
+        origins: AllowedOrigins::new(&config.admin_origins),
         config,
         db,
         kv,
@@ -155,10 +164,14 @@ impl Application {
                 .into(),
         ));
         content::cache::spawn_subscriber(state.clone());
+        state
+            .origins
+            .spawn_refresh(state.db.clone(), state.config.cors_refresh);
         if !state.config.scheduler_interval.is_zero() {
             content::scheduler::spawn(state.clone(), state.config.scheduler_interval);
         }
         let server = HttpServer::new(move || {
+            let cors = state.origins.middleware();
             let (app, api) = with_routes(
                 App::new()
                     .into_utoipa_app()
@@ -166,7 +179,8 @@ impl Application {
                     .app_data(spec.clone())
                     .app_data(web::PathConfig::default().error_handler(path_error))
                     .app_data(web::QueryConfig::default().error_handler(query_error))
-                    .map(|app| app.wrap(from_fn(observe))),
+                    // CORS inside `observe`, so refused preflights are logged and counted too.
+                    .map(|app| app.wrap(cors).wrap(from_fn(observe))),
             )
             .split_for_parts();
             drop(api);

@@ -83,6 +83,11 @@ pub struct Config {
     /// senders exempt from the per-address event limit (renderer nodes, which
     /// send the events of many visitors; those stay limited per visitor).
     pub events_trusted_sources: Vec<std::net::IpAddr>,
+    /// Origins of admin SPAs allowed on management endpoints (CORS), from
+    /// `CMS_ADMIN_ORIGINS` (comma-separated).
+    pub admin_origins: Vec<String>,
+    /// How often each node reloads the tenants' own allowed origins.
+    pub cors_refresh: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +186,19 @@ impl Config {
                 "10000",
             )?,
             preview_ttl: Duration::from_secs(parse_or(&get, "CMS_PREVIEW_TTL_SECS", "900")?),
+            admin_origins: get("CMS_ADMIN_ORIGINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|origin| !origin.is_empty())
+                .map(|origin| {
+                    crate::http::cors::parse_origin(origin).map_err(|reason| ConfigError::Invalid {
+                        name: "CMS_ADMIN_ORIGINS",
+                        reason: format!("{origin:?} {reason}"),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            cors_refresh: Duration::from_secs(parse_or(&get, "CMS_CORS_REFRESH_SECS", "10")?),
         })
     }
 }

@@ -43,7 +43,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// With a 409 for a taken appointment slot: the free slots nearest to it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<HashMap<String, serde_json::Value>>>)]
     pub nearest_slots: Option<Vec<serde_json::Value>>,
 }
 

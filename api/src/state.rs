@@ -6,6 +6,7 @@ use crate::blocking::Blocking;
 use crate::config::Config;
 use crate::content::cache::DeliveryCache;
 use crate::db::Db;
+use crate::http::cors::AllowedOrigins;
 use crate::http::metrics::Metrics;
 use crate::kv::Kv;
 
@@ -17,6 +18,8 @@ pub struct AppState {
     /// instead of starving everything else.
     pub cpu: Blocking,
     pub metrics: Metrics,
+    /// Origins allowed on management endpoints (CORS).
+    pub origins: AllowedOrigins,
     pub cache: DeliveryCache,
     /// Recent `available-slots` answers.
     pub slots: crate::clinic::SlotsCache,

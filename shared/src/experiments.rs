@@ -18,6 +18,7 @@ pub const BUCKETS: u32 = 10_000;
 /// A running experiment as the delivery page carries it. The first variant is
 /// the control: the page as published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Experiment {
     pub id: String,
     /// Hash seed; stays the same for the experiment's life so visitors keep
@@ -34,6 +35,7 @@ pub struct Experiment {
 
 /// One arm: its weight and how it changes the page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Variant {
     pub key: String,
     #[serde(default)]
@@ -41,6 +43,7 @@ pub struct Variant {
     pub weight: f64,
     /// Props to merge into named blocks: `{"<block id>": {...props}}`.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, HashMap<String, serde_json::Value>>))]
     pub overrides: Map<String, Value>,
     /// Block ids not shown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -64,19 +67,23 @@ impl Variant {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewBlock {
     pub module: String,
     #[serde(default = "empty_object")]
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, serde_json::Value>))]
     pub props: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InsertedBlock {
     /// The block it follows; absent (or no longer on the page): at the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     pub module: String,
     #[serde(default = "empty_object")]
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, serde_json::Value>))]
     pub props: Value,
 }
 
@@ -86,6 +93,7 @@ fn empty_object() -> Value {
 
 /// What a targeting rule does when it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RuleAction {
     /// Only visitors matching some include rule take part.
@@ -100,6 +108,7 @@ pub enum RuleAction {
 /// case-insensitively; `flag` matches a `flag=` query parameter (repeatable
 /// or comma-separated).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub action: RuleAction,
@@ -164,6 +173,7 @@ pub struct Visitor<'a> {
 
 /// Why a visitor sees what they see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// In the experiment, by hash: counted.
@@ -179,6 +189,7 @@ pub enum Reason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assignment {
     pub experiment: String,
     pub variant: String,

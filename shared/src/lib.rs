@@ -2,6 +2,7 @@
 //! (and external tools) can depend on it cheaply.
 
 pub mod cache_key;
+pub mod delivery;
 pub mod experiments;
 pub mod host;
 pub mod path;

@@ -25,6 +25,8 @@ pub enum Permission {
     ReadMembers,
     /// Add, change and remove members.
     ManageMembers,
+    /// Read and change the tenant's own settings (its allowed origins).
+    ManageSettings,
 }
 
 impl Role {
@@ -77,5 +79,7 @@ mod tests {
         assert!(!Role::Viewer.allows(Permission::WriteContent));
         assert!(!Role::Patient.allows(Permission::ReadContent));
         assert!(Role::Admin.allows(Permission::ManageMembers));
+        assert!(Role::Owner.allows(Permission::ManageSettings));
+        assert!(!Role::Editor.allows(Permission::ManageSettings));
     }
 }

@@ -40,9 +40,9 @@ pub struct SiteExport {
     pub name: String,
     pub default_locale: String,
     pub locales: Vec<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub theme: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub analytics: Value,
 }
 
@@ -52,7 +52,7 @@ pub struct ModuleExport {
     pub key: String,
     pub name: String,
     pub category: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props_schema: Value,
     pub template: String,
 }
@@ -63,13 +63,13 @@ pub struct PageExport {
     pub locale: String,
     pub path: String,
     pub title: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub seo: Value,
     /// `draft`, `published`, `scheduled` or `archived` (scheduled imports as draft).
     pub status: String,
     pub blocks: Vec<BlockExport>,
     /// The live snapshot (delivery JSON) when the page is published.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub published: Option<Value>,
 }
 
@@ -77,7 +77,7 @@ pub struct PageExport {
 #[serde(deny_unknown_fields)]
 pub struct BlockExport {
     pub module: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props: Value,
 }
 

@@ -22,9 +22,9 @@ pub struct AuditEntry {
     pub action: String,
     pub entity_type: String,
     pub entity_id: Uuid,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub before: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub after: Option<Value>,
     pub request_id: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -23,7 +23,7 @@ pub struct Clinic {
     pub phone: String,
     pub email: String,
     /// Opening hours as shown to visitors: `{"mon": [["09:00", "18:00"]], ...}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub working_hours: Value,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,

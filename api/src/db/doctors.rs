@@ -53,7 +53,7 @@ pub struct Doctor {
     pub bio: String,
     pub experience_years: i32,
     pub education: String,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<HashMap<String, serde_json::Value>>)]
     pub certificates: Value,
     /// Price of a consultation in minor units, when it differs from the service's.
     pub consultation_price_minor: Option<i64>,

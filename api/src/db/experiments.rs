@@ -32,13 +32,13 @@ pub struct Experiment {
     #[serde(skip)]
     pub seed: String,
     /// Control first: `[{key, name, weight, overrides?, hide?, insert?, blocks?}]`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<HashMap<String, serde_json::Value>>)]
     pub variants: Value,
     /// `[{action: include|exclude|force, variant?, utm_source?, utm_medium?, utm_campaign?, locale?, flag?}]`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<HashMap<String, serde_json::Value>>)]
     pub targeting: Value,
     /// Weight changes made while running: `[{at, by, weights}]`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<HashMap<String, serde_json::Value>>)]
     pub weight_history: Value,
     pub winner: Option<String>,
     pub version: i32,

@@ -21,10 +21,10 @@ pub struct Lead {
     pub variant: Option<String>,
     pub visitor_id: Option<String>,
     /// `name`, `phone`, `email`, `comment` as the visitor typed them.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub fields: Value,
     /// The UTM parameters of the visit.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub utm: Value,
     #[serde(skip)]
     pub idempotency_key: Option<String>,

@@ -27,7 +27,7 @@ pub struct CustomModule {
     pub key: String,
     pub name: String,
     pub category: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props_schema: Value,
     pub template: String,
     pub version: i32,

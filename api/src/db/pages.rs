@@ -21,7 +21,7 @@ pub struct Page {
     pub path: String,
     pub title: String,
     /// `meta_title`, `meta_description`, `canonical`, `og_image`, `noindex`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub seo: Value,
     /// `draft`, `published`, `scheduled` or `archived`.
     pub status: String,
@@ -70,7 +70,7 @@ pub struct Block {
     /// Key of a built-in or custom module.
     #[serde(rename = "module")]
     pub module_key: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props: Value,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -86,7 +86,7 @@ pub struct Revision {
     /// 1, 2, 3... per page.
     pub number: i32,
     /// The delivery JSON as published.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub snapshot: Value,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,

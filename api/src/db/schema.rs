@@ -78,6 +78,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        allowed_origins -> Array<Text>,
     }
 }
 

@@ -19,10 +19,10 @@ pub struct Site {
     pub default_locale: String,
     pub locales: Vec<String>,
     /// Design tokens (colours, fonts, logo) the renderer turns into CSS custom properties.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub theme: Value,
     /// Analytics ids (e.g. `{"ga4": "G-XXXX"}`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub analytics: Value,
     pub version: i32,
     pub created_at: DateTime<Utc>,

@@ -99,3 +99,58 @@ pub fn update(conn: &mut PgConnection, id: Uuid, changes: &TenantChanges) -> Que
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(tenants::table.find(id)).execute(conn)
 }
+
+/// What a tenant's owners and admins set for the tenant itself.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = tenants)]
+pub struct TenantSettings {
+    /// Origins (`https://admin.example.com`) whose browser apps may call the
+    /// management API (CORS), besides the platform's `CMS_ADMIN_ORIGINS`.
+    pub allowed_origins: Vec<String>,
+    /// The ETag of these settings.
+    #[serde(skip)]
+    pub version: i32,
+}
+
+pub fn lock_settings(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<TenantSettings>> {
+    tenants::table
+        .find(id)
+        .select(TenantSettings::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+pub fn settings(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<TenantSettings>> {
+    tenants::table
+        .find(id)
+        .select(TenantSettings::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_allowed_origins(
+    conn: &mut PgConnection,
+    id: Uuid,
+    origins: &[String],
+) -> QueryResult<TenantSettings> {
+    diesel::update(tenants::table.find(id))
+        .set((
+            tenants::allowed_origins.eq(origins),
+            tenants::version.eq(tenants::version + 1),
+            tenants::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(TenantSettings::as_returning())
+        .get_result(conn)
+}
+
+/// Every origin an active tenant allows (tenants are not tenant-owned rows,
+/// so this needs no routing function).
+pub fn all_allowed_origins(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
+    tenants::table
+        .filter(tenants::status.eq("active"))
+        .select(diesel::dsl::sql::<diesel::sql_types::Text>(
+            "DISTINCT unnest(allowed_origins)",
+        ))
+        .load(conn)
+}

@@ -63,12 +63,12 @@ pub struct NewExperiment {
     /// Control first (it must change nothing): `{"key","name"?,"weight",
     /// "overrides"?: {"<block id>": {props}}, "hide"?: ["<block id>"],
     /// "insert"?: [{"after"?, "module", "props"}], "blocks"?: [{"module","props"}]}`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<HashMap<String, serde_json::Value>>)]
     pub variants: Vec<Variant>,
     /// `[{"action": "include"|"exclude"|"force", "variant"?, "utm_source"?,
     /// "utm_medium"?, "utm_campaign"?, "locale"?, "flag"?}]`.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<HashMap<String, serde_json::Value>>)]
     pub targeting: Vec<cms_shared::experiments::Rule>,
 }
 
@@ -84,9 +84,9 @@ pub struct ExperimentPatch {
     pub hypothesis: Option<String>,
     pub goal: Option<String>,
     pub coverage: Option<f64>,
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<HashMap<String, serde_json::Value>>>)]
     pub variants: Option<Vec<Variant>>,
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<HashMap<String, serde_json::Value>>>)]
     pub targeting: Option<Vec<cms_shared::experiments::Rule>>,
 }
 

@@ -116,6 +116,10 @@ pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
             "the body must be a JSON object".into(),
         ));
     }
+    let hostile = hostile_values(&value);
+    if !hostile.is_empty() {
+        return Err(ApiError::Validation(hostile));
+    }
     let parsed: T = serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
@@ -132,6 +136,75 @@ pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
     } else {
         Err(ApiError::Validation(errors))
     }
+}
+
+/// Deepest nesting of arrays and objects a body may have (the body itself is
+/// depth 1). Block props and module schemas stay far below it.
+pub const MAX_DEPTH: usize = 32;
+/// Longest single string (in characters) any body may carry; fields with
+/// their own rules are stricter.
+pub const MAX_STRING_CHARS: usize = 65_536;
+
+/// Values no field of any resource accepts, whatever its own rules: NUL
+/// characters (PostgreSQL refuses 0x00 in `text` and `\u0000` in `jsonb`, so
+/// they would fail as a 500 half-way through a write), strings past
+/// `MAX_STRING_CHARS`, and nesting past `MAX_DEPTH`. Keys count as strings.
+/// Unpaired surrogate escapes never get here: the JSON parser refuses them
+/// with a 400 that gives their position.
+fn hostile_values(value: &serde_json::Value) -> Vec<FieldError> {
+    fn check_text(errors: &mut Vec<FieldError>, path: &str, text: &str) {
+        if text.contains('\0') {
+            errors.push(FieldError::new(
+                path,
+                "must not contain NUL (\\u0000) characters",
+            ));
+        } else if text.chars().count() > MAX_STRING_CHARS {
+            errors.push(FieldError::new(
+                path,
+                format!("must be at most {MAX_STRING_CHARS} characters"),
+            ));
+        }
+    }
+    fn walk(errors: &mut Vec<FieldError>, path: &str, value: &serde_json::Value, depth: usize) {
+        use serde_json::Value;
+        if errors.len() >= 20 {
+            return;
+        }
+        let field = |child: &str| {
+            if path.is_empty() {
+                child.to_owned()
+            } else {
+                format!("{path}.{child}")
+            }
+        };
+        match value {
+            Value::String(text) => {
+                check_text(errors, if path.is_empty() { "body" } else { path }, text)
+            }
+            Value::Array(_) | Value::Object(_) if depth > MAX_DEPTH => {
+                errors.push(FieldError::new(
+                    if path.is_empty() { "body" } else { path },
+                    format!("nests deeper than {MAX_DEPTH} levels"),
+                ))
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(errors, &field(&index.to_string()), item, depth + 1);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    let child = field(key);
+                    check_text(errors, &child, key);
+                    walk(errors, &child, item, depth + 1);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    let mut errors = Vec::new();
+    walk(&mut errors, "", value, 1);
+    errors
 }
 
 /// serde reports a missing field at the parent's path; name the field instead.

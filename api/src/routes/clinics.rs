@@ -64,7 +64,7 @@ pub struct ClinicBody {
     pub address: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub working_hours: Option<Value>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,

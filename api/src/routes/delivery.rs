@@ -5,9 +5,9 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::content::cache::{Cached, Entry};
@@ -16,6 +16,9 @@ use crate::db::{domains, experiments, pages, routing, sites, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::etag::{content_etag, if_none_match};
 use crate::state::AppState;
+use cms_shared::delivery::{
+    Assignments, DeliveryPage, NavigationItem, SiteManifest, Sitemap, SitemapEntry,
+};
 use cms_shared::experiments::{apply_variant, Variant};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -24,42 +27,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(sitemap)
         .service(assign)
         .service(preview);
-}
-
-/// A site as renderers need it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SiteManifest {
-    pub site_id: Uuid,
-    pub tenant_id: Uuid,
-    pub name: String,
-    pub default_locale: String,
-    pub locales: Vec<String>,
-    #[schema(value_type = Object)]
-    pub theme: Value,
-    #[schema(value_type = Object)]
-    pub analytics: Value,
-    pub hosts: Vec<String>,
-    /// Published pages, for navigation and hreflang.
-    pub navigation: Vec<NavigationItem>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NavigationItem {
-    pub path: String,
-    pub locale: String,
-    pub title: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SitemapEntry {
-    pub path: String,
-    pub locale: String,
-    pub last_modified: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Sitemap {
-    pub items: Vec<SitemapEntry>,
 }
 
 /// 304 when the client has this version, else the body; cacheable either way.
@@ -173,12 +140,20 @@ fn manifest(conn: &mut diesel::PgConnection, site_id: Uuid) -> Result<Vec<u8>, A
         name: site.name,
         default_locale: site.default_locale,
         locales: site.locales,
-        theme: site.theme,
-        analytics: site.analytics,
+        theme: object_or_empty(site.theme),
+        analytics: object_or_empty(site.analytics),
         hosts: hosts.into_iter().map(|(_, host)| host).collect(),
         navigation,
     };
     serde_json::to_vec(&body).map_err(ApiError::internal)
+}
+
+/// Site settings are stored as JSON objects; anything else reads as empty.
+fn object_or_empty(value: Value) -> serde_json::Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// The site answering on a host: manifest with theme, locales, navigation and
@@ -231,7 +206,11 @@ pub struct PageLookup {
 #[utoipa::path(
     tag = "delivery",
     params(("site" = Uuid, Path), PageLookup),
-    responses((status = 200, description = "Delivery page JSON", body = Object), (status = 304), (status = 404, body = Problem))
+    responses(
+        (status = 200, description = "The published page", body = DeliveryPage),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+        (status = 404, description = "No published page answers on this path and locale", body = Problem),
+    )
 )]
 #[get("/delivery/sites/{site}/pages")]
 async fn delivery_page(
@@ -326,15 +305,6 @@ pub struct AssignQuery {
     /// `1` when the visitor asked not to be tracked (Do Not Track, no consent):
     /// every experiment answers its control, untracked.
     pub dnt: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Assignments {
-    pub visitor: String,
-    /// One per running experiment of the page: `{experiment, variant,
-    /// tracked, reason}`; send exposures only for tracked ones.
-    #[schema(value_type = Vec<Object>)]
-    pub assignments: Vec<cms_shared::experiments::Assignment>,
 }
 
 /// Variants of a page's running experiments for one visitor, decided as the
@@ -467,7 +437,12 @@ fn preview_variant(
 #[utoipa::path(
     tag = "delivery",
     params(PreviewQuery),
-    responses((status = 200, description = "Draft page JSON", body = Object), (status = 401, body = Problem), (status = 404, body = Problem))
+    responses(
+        (status = 200, description = "The page's draft (`preview: true`), never cached", body = DeliveryPage),
+        (status = 401, description = "The token is forged or expired", body = Problem),
+        (status = 404, description = "The page no longer exists", body = Problem),
+        (status = 422, description = "No open experiment of the page has the variant", body = Problem),
+    )
 )]
 #[get("/delivery/preview")]
 async fn preview(
@@ -492,7 +467,9 @@ async fn preview(
                     apply_variant(&mut snapshot, &shown.0, &shown.1);
                     snapshot["preview_variant"] = json!({"experiment": shown.0, "variant": key});
                 }
-                Ok(snapshot)
+                // Through the contract type: a draft that would not
+                // deserialise for a client fails here, not in a renderer.
+                serde_json::from_value::<DeliveryPage>(snapshot).map_err(ApiError::internal)
             },
         )
         .await?;

@@ -132,7 +132,7 @@ pub struct CreateDoctor {
     pub bio: Option<String>,
     pub experience_years: Option<i32>,
     pub education: Option<String>,
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<HashMap<String, serde_json::Value>>>)]
     pub certificates: Option<Value>,
     pub consultation_price_minor: Option<i64>,
     pub clinic_ids: Vec<Uuid>,
@@ -621,7 +621,7 @@ pub struct UpdateDoctor {
     pub bio: Option<String>,
     pub experience_years: Option<i32>,
     pub education: Option<String>,
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<HashMap<String, serde_json::Value>>>)]
     pub certificates: Option<Value>,
     pub consultation_price_minor: Option<i64>,
     pub is_active: Option<bool>,

@@ -20,6 +20,7 @@ pub mod services;
 pub mod site_transfer;
 pub mod sites;
 pub mod spec;
+pub mod tenant_settings;
 pub mod tenants;
 pub mod users;
 
@@ -43,6 +44,7 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(appointments::configure)
         .configure(reviews::configure)
         .configure(patients::configure)
+        .configure(tenant_settings::configure)
         .configure(users::configure)
         .configure(memberships::configure)
         .configure(audit::configure)

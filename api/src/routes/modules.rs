@@ -35,7 +35,7 @@ pub struct ModuleView {
     pub name: String,
     pub category: String,
     /// JSON Schema of the props a block of this module takes.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props_schema: Value,
     /// Built-in modules ship with the renderer and cannot be changed.
     pub builtin: bool,
@@ -80,7 +80,7 @@ pub struct CreateModule {
     pub category: String,
     /// JSON Schema with `"type": "object"`; strings with
     /// `"contentMediaType": "text/html"` are sanitised rich text.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props_schema: Value,
     /// tera template; the block's props are available as `props`.
     pub template: String,
@@ -107,7 +107,7 @@ impl Validate for CreateModule {
 pub struct UpdateModule {
     pub name: Option<String>,
     pub category: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub props_schema: Option<Value>,
     pub template: Option<String>,
 }

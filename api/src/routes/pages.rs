@@ -91,7 +91,7 @@ pub struct CreatePage {
     /// Normalised: `About//Team/` is stored as `/about/team`.
     pub path: String,
     pub title: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub seo: Option<Value>,
 }
 
@@ -116,7 +116,7 @@ pub struct UpdatePage {
     pub locale: Option<String>,
     pub path: Option<String>,
     pub title: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub seo: Option<Value>,
     /// `draft` or `archived`; publishing has its own endpoints.
     pub status: Option<String>,
@@ -406,7 +406,7 @@ pub struct AddBlock {
     /// Module key (`hero`, `rich_text`, or a custom module's key).
     pub module: String,
     /// Validated against the module's schema; rich text is sanitised.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props: Value,
     /// 0-based place in the page; default the end.
     pub position: Option<i32>,
@@ -430,7 +430,7 @@ impl Validate for AddBlock {
 #[serde(deny_unknown_fields)]
 pub struct UpdateBlock {
     /// The block's new props (replaces the old ones).
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props: Value,
 }
 

@@ -38,9 +38,9 @@ pub struct CreateSite {
     pub default_locale: Option<String>,
     /// Default `[default_locale]`.
     pub locales: Option<Vec<String>>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub theme: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub analytics: Option<Value>,
 }
 
@@ -50,9 +50,9 @@ pub struct UpdateSite {
     pub name: Option<String>,
     pub default_locale: Option<String>,
     pub locales: Option<Vec<String>>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub theme: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub analytics: Option<Value>,
 }
 
