@@ -15,7 +15,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::forms::{csrf_visitor, thanks};
-use crate::pages::site_manifest;
+use crate::site::site_manifest;
 use crate::state::RendererState;
 use crate::upstream::Answer;
 
@@ -26,7 +26,7 @@ pub struct SlotQuery {
     date: String,
 }
 
-use crate::cache::form_encode as encode;
+use crate::document::form_encode as encode;
 
 #[get("/_cms/slots")]
 pub async fn slots(
@@ -34,11 +34,10 @@ pub async fn slots(
     state: web::Data<RendererState>,
     query: web::Query<SlotQuery>,
 ) -> HttpResponse {
-    let (manifest, _, _) = match site_manifest(&req, &state).await {
-        Ok(found) => found,
+    let site = match site_manifest(&req, &state).await {
+        Ok(found) => found.id(),
         Err(response) => return response,
     };
-    let site = manifest.value["site_id"].as_str().unwrap_or_default();
     let path = format!(
         "/api/v1/delivery/sites/{site}/available-slots?doctor={}&service={}&date={}",
         encode(&query.doctor),
@@ -82,7 +81,7 @@ pub async fn book(
     };
     let path = cms_shared::path::normalize_path(&field("path")).unwrap_or_else(|_| "/".into());
     let back = format!("{path}#booking");
-    let (manifest, _, _) = match site_manifest(&req, &state).await {
+    let site = match site_manifest(&req, &state).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -111,7 +110,7 @@ pub async fn book(
     let key = hex::encode(Sha256::digest(
         format!("{}|{body}", field("submission")).as_bytes(),
     ));
-    let site = manifest.value["site_id"].as_str().unwrap_or_default();
+    let site = site.id();
     let answer = state
         .documents
         .upstream()

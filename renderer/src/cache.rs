@@ -16,112 +16,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::web::Bytes;
-use fred::prelude::{
-    ClientLike, EventInterface, HashesInterface, KeysInterface, Pool, PubsubInterface,
-};
-use serde::Deserialize;
-use serde_json::Value;
+use fred::prelude::{ClientLike, HashesInterface, KeysInterface, Pool};
 
+pub use crate::document::{Content, Doc, DocKey};
 use crate::metrics::{inc, Metrics};
 use crate::upstream::{Answer, Unavailable, Upstream};
 
-/// The channel the api publishes invalidations on.
-pub const INVALIDATION_CHANNEL: &str = "cms:invalidate";
 /// How long Redis keeps a shared copy (freshness is judged separately).
 const SHARED_TTL_SECS: i64 = 86_400;
 /// After a failed revalidation, wait this long before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
-
-/// Which document.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum DocKey {
-    Manifest {
-        host: String,
-    },
-    Page {
-        site: String,
-        locale: String,
-        path: String,
-    },
-    Sitemap {
-        site: String,
-    },
-    /// Clinics, doctors, services and reviews for the clinic modules.
-    ClinicData {
-        site: String,
-    },
-}
-
-impl DocKey {
-    /// Key in process memory.
-    fn id(&self) -> String {
-        match self {
-            DocKey::Manifest { host } => format!("m|{host}"),
-            DocKey::Page { site, locale, path } => format!("p|{site}|{locale}|{path}"),
-            DocKey::Sitemap { site } => format!("s|{site}"),
-            DocKey::ClinicData { site } => format!("c|{site}"),
-        }
-    }
-
-    /// Redis hash and field: pages of one path share a hash, so an
-    /// invalidation (which names paths, not locales) deletes one key.
-    fn shared(&self, prefix: &str) -> (String, String) {
-        match self {
-            DocKey::Manifest { host } => (format!("{prefix}rc:m:{host}"), "doc".into()),
-            DocKey::Page { site, locale, path } => {
-                (format!("{prefix}rc:p:{site}:{path}"), locale.clone())
-            }
-            DocKey::Sitemap { site } => (format!("{prefix}rc:s:{site}"), "doc".into()),
-            DocKey::ClinicData { site } => (format!("{prefix}rc:c:{site}"), "doc".into()),
-        }
-    }
-
-    fn api_path(&self) -> String {
-        let encode = |value: &str| form_encode(value);
-        match self {
-            DocKey::Manifest { host } => format!("/api/v1/delivery/sites/by-host/{}", encode(host)),
-            DocKey::Page { site, locale, path } => format!(
-                "/api/v1/delivery/sites/{site}/pages?path={}&locale={}",
-                encode(path),
-                encode(locale)
-            ),
-            DocKey::Sitemap { site } => format!("/api/v1/delivery/sites/{site}/sitemap"),
-            DocKey::ClinicData { site } => format!("/api/v1/delivery/sites/{site}/clinic-data"),
-        }
-    }
-}
-
-pub(crate) fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A published document and its version.
-#[derive(Debug)]
-pub struct Doc {
-    pub etag: String,
-    pub value: Value,
-    /// A page's running experiments, parsed once per version.
-    pub experiments: Vec<cms_shared::experiments::Experiment>,
-}
-
-impl Doc {
-    pub fn new(etag: String, value: Value) -> Self {
-        let experiments = cms_shared::experiments::experiments_of(&value);
-        Doc {
-            etag,
-            value,
-            experiments,
-        }
-    }
-}
 
 /// What is known about a document: its content, or that it does not exist.
 #[derive(Debug, Clone)]
@@ -316,8 +220,8 @@ impl Documents {
             let raw: Result<Option<Bytes>, _> = pool.hget(&hash, &field).await;
             if let Ok(Some(raw)) = raw {
                 if let Some((at, etag, body)) = decode_shared(&raw) {
-                    if let Ok(value) = serde_json::from_slice::<Value>(body) {
-                        let doc = Arc::new(Doc::new(etag, value));
+                    if let Ok(doc) = Doc::parse(key, etag, Bytes::copy_from_slice(body)) {
+                        let doc = Arc::new(doc);
                         let age = Duration::from_millis(now_millis().saturating_sub(at));
                         if age < self.fresh_for {
                             self.last_good.insert(id, Arc::clone(&doc)).await;
@@ -341,16 +245,18 @@ impl Documents {
             .await;
         let doc = match answer {
             Ok(Answer::Changed { etag, body }) => {
-                let value: Value = serde_json::from_slice(&body)
-                    .map_err(|err| Unavailable(format!("the API sent invalid JSON: {err}")))?;
                 let etag = etag.unwrap_or_default();
-                self.share(&hash, &field, &etag, &body).await;
-                Arc::new(Doc::new(etag, value))
+                let doc = Doc::parse(key, etag, body).map_err(|err| {
+                    Unavailable(format!(
+                        "the API sent an answer outside the delivery contract: {err}"
+                    ))
+                })?;
+                self.share(&hash, &field, &doc.etag, &doc.body).await;
+                Arc::new(doc)
             }
             Ok(Answer::NotModified) => match known {
                 Some(doc) => {
-                    let body = serde_json::to_vec(&doc.value).unwrap_or_default();
-                    self.share(&hash, &field, &doc.etag, &body).await;
+                    self.share(&hash, &field, &doc.etag, &doc.body).await;
                     doc
                 }
                 None => return Err(Unavailable("304 without a cached copy".into())),
@@ -420,7 +326,8 @@ impl Documents {
                 let of_site = entry
                     .doc
                     .as_ref()
-                    .is_some_and(|doc| doc.value["site_id"].as_str() == Some(site));
+                    .and_then(|doc| doc.manifest())
+                    .is_some_and(|manifest| manifest.site_id.to_string() == site);
                 if of_site {
                     hosts.push(host.to_owned());
                 }
@@ -442,7 +349,8 @@ impl Documents {
                 && entry
                     .doc
                     .as_ref()
-                    .is_none_or(|doc| doc.value["site_id"].as_str() == Some(site_owned.as_str()))
+                    .and_then(|doc| doc.manifest())
+                    .is_none_or(|manifest| manifest.site_id.to_string() == site_owned)
         });
         if let Err(err) = evict {
             tracing::warn!(error = %err, "cannot evict documents");
@@ -470,54 +378,4 @@ impl Documents {
     pub fn forget_all(&self) {
         self.memory.invalidate_all();
     }
-}
-
-#[derive(Deserialize)]
-struct InvalidationMessage {
-    site: String,
-    #[serde(default)]
-    paths: Vec<String>,
-}
-
-/// Subscribes to `cms:invalidate` (fred resubscribes after reconnecting) and
-/// evicts by its messages; after a reconnect everything in memory is dropped,
-/// since messages sent meanwhile are lost.
-pub async fn subscribe(url: &str, documents: Arc<Documents>) -> Result<(), fred::error::Error> {
-    let subscriber = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(url)?)
-        .with_connection_config(|conn| conn.connection_timeout = Duration::from_millis(500))
-        .set_policy(fred::prelude::ReconnectPolicy::new_constant(0, 500))
-        .build_subscriber_client()?;
-    let on_message = Arc::clone(&documents);
-    subscriber.on_message(move |message| {
-        let documents = Arc::clone(&on_message);
-        async move {
-            let parsed = message
-                .value
-                .as_bytes()
-                .and_then(|raw| serde_json::from_slice::<InvalidationMessage>(raw).ok());
-            match parsed {
-                Some(change) => documents.invalidate(&change.site, &change.paths).await,
-                None => documents.forget_all(),
-            }
-            Ok(())
-        }
-    });
-    let on_reconnect = Arc::clone(&documents);
-    subscriber.on_reconnect(move |_| {
-        on_reconnect.forget_all();
-        async { Ok(()) }
-    });
-    drop(subscriber.manage_subscriptions());
-    tokio::spawn(async move {
-        if let Err(err) = subscriber.init().await {
-            tracing::warn!(error = %err, "cannot connect the invalidation subscriber");
-            return;
-        }
-        if let Err(err) = subscriber.subscribe(INVALIDATION_CHANNEL).await {
-            tracing::warn!(error = %err, "cannot subscribe to {INVALIDATION_CHANNEL}");
-        }
-        // Keep the client alive for the life of the process.
-        std::future::pending::<()>().await;
-    });
-    Ok(())
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use cms_shared::delivery::DeliveryPage;
 use cms_shared::experiments::{assign, flags_from_query, Experiment, Visitor};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -102,22 +103,26 @@ pub fn assign_all(
 }
 
 /// The page with the assigned variants applied (in the experiments' order).
-pub fn apply(
-    page: &serde_json::Value,
-    experiments: &[Experiment],
-    variants: &[(String, String)],
-) -> serde_json::Value {
-    let mut page = page.clone();
+pub fn apply(page: &DeliveryPage, variants: &[(String, String)]) -> DeliveryPage {
+    // Variants are applied by the shared rules on the page's JSON, exactly as
+    // the api's previews apply them; this runs only when a shell is rendered.
+    let Ok(mut value) = serde_json::to_value(page) else {
+        return page.clone();
+    };
     for (experiment_id, key) in variants {
-        let variant = experiments
+        let variant = page
+            .experiments
             .iter()
             .find(|x| &x.id == experiment_id)
             .and_then(|x| x.variants.iter().find(|v| &v.key == key));
         if let Some(variant) = variant {
-            cms_shared::experiments::apply_variant(&mut page, experiment_id, variant);
+            cms_shared::experiments::apply_variant(&mut value, experiment_id, variant);
         }
     }
-    page
+    serde_json::from_value(value).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "a variant broke the page's shape: showing the control");
+        page.clone()
+    })
 }
 
 struct Exposure {

@@ -5,12 +5,17 @@ pub mod assets;
 pub mod booking;
 pub mod cache;
 pub mod config;
+pub mod document;
 pub mod experiments;
 pub mod forms;
+pub mod invalidation;
 pub mod metrics;
+pub mod outbox;
 pub mod pages;
 pub mod render;
+pub mod response;
 pub mod security;
+pub mod site;
 pub mod state;
 pub mod upstream;
 
@@ -124,6 +129,8 @@ impl Renderer {
         };
         let upstream = upstream::Upstream::new(&config.api_url, config.api_timeout)?;
         let exposures = experiments::Exposures::start(upstream.clone(), Arc::clone(&metrics));
+        let outbox = Arc::new(outbox::Outbox::new(redis.clone(), &config.redis_prefix));
+        outbox::spawn(Arc::clone(&outbox), upstream.clone(), Arc::clone(&metrics));
         let documents = Arc::new(cache::Documents::new(
             upstream,
             redis.clone(),
@@ -133,11 +140,11 @@ impl Renderer {
             Arc::clone(&metrics),
         ));
         if let Some(url) = &config.redis_url {
-            cache::subscribe(url, Arc::clone(&documents)).await?;
+            invalidation::subscribe(url, Arc::clone(&documents)).await?;
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = web::Data::new(RendererState {
-            outbox: forms::Outbox::new(redis.clone(), &config.redis_prefix),
+            outbox,
             exposures,
             shells: moka::future::Cache::builder()
                 .max_capacity(config.cache_entries)
@@ -150,7 +157,6 @@ impl Renderer {
             redis,
             metrics,
         });
-        forms::spawn_outbox(state.clone());
         let listener = TcpListener::bind(config.listen_addr)?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {

@@ -7,112 +7,15 @@ use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use cms_shared::delivery::DeliveryPage;
+use serde_json::Value;
 
-use crate::cache::{Doc, DocKey, Source};
-use crate::render::shell::{Fill, SharedParts, Shell};
+use crate::cache::{DocKey, Source};
 use crate::render::{seo, PageRequest};
+use crate::response::respond;
 use crate::security;
+use crate::site::{resolve_locale, site_manifest, unavailable, visitor_id, Site};
 use crate::state::RendererState;
-
-pub const VISITOR_COOKIE: &str = "cms_vid";
-
-/// The site's host as the visitor asked for it (port kept, for URLs), and
-/// normalised (for lookups). `X-Forwarded-Host` counts only from a trusted proxy.
-pub fn request_host(req: &HttpRequest, state: &RendererState) -> Option<(String, String)> {
-    let from_proxy = req
-        .peer_addr()
-        .is_some_and(|peer| state.config.trusted_proxies.contains(&peer.ip()));
-    let forwarded = from_proxy
-        .then(|| req.headers().get("x-forwarded-host"))
-        .flatten()
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .map(str::trim);
-    let raw = forwarded.or_else(|| {
-        req.headers()
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok())
-    })?;
-    let normalized = cms_shared::host::normalize_host(raw).ok()?;
-    let raw = raw.trim().to_ascii_lowercase();
-    raw.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
-        .then_some((raw, normalized))
-}
-
-/// The locale a path addresses (a `/ru/...` prefix for a non-default locale)
-/// and the page path within it.
-pub fn resolve_locale(manifest: &Value, raw_path: &str) -> Option<(String, String)> {
-    let path = cms_shared::path::normalize_path(raw_path).ok()?;
-    let default = manifest["default_locale"]
-        .as_str()
-        .unwrap_or("en")
-        .to_owned();
-    let first = path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let is_other_locale = first != default
-        && !first.is_empty()
-        && manifest["locales"]
-            .as_array()
-            .is_some_and(|locales| locales.iter().any(|l| l.as_str() == Some(first)));
-    if is_other_locale {
-        let rest = &path[first.len() + 1..];
-        let rest = if rest.is_empty() { "/" } else { rest };
-        return Some((first.to_owned(), rest.to_owned()));
-    }
-    Some((default, path))
-}
-
-fn visitor_id(req: &HttpRequest) -> Option<String> {
-    req.cookie(VISITOR_COOKIE)
-        .map(|cookie| cookie.value().to_owned())
-        .filter(|value| uuid::Uuid::parse_str(value).is_ok())
-}
-
-pub fn unavailable(state: &RendererState) -> HttpResponse {
-    let mut response = HttpResponse::ServiceUnavailable();
-    security::apply(&mut response, &state.config, None);
-    response
-        .insert_header((header::RETRY_AFTER, "30"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .content_type("text/html; charset=utf-8")
-        .body(state.templates.standalone("unavailable.html", &json!({})))
-}
-
-fn unknown_host(req: &HttpRequest, state: &RendererState, host: &str) -> HttpResponse {
-    let mut response = HttpResponse::NotFound();
-    security::apply(&mut response, &state.config, None);
-    response
-        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
-        .content_type("text/html; charset=utf-8")
-        .body(
-            state
-                .templates
-                .standalone("not_found.html", &json!({"host": host, "path": req.path()})),
-        )
-}
-
-/// The manifest of the request's site, or the response to give instead.
-pub async fn site_manifest(
-    req: &HttpRequest,
-    state: &RendererState,
-) -> Result<(Arc<Doc>, Source, String), HttpResponse> {
-    let Some((raw_host, host)) = request_host(req, state) else {
-        return Err(unknown_host(req, state, ""));
-    };
-    match state.documents.get(&DocKey::Manifest { host }).await {
-        Ok((entry, source)) => match entry.doc {
-            Some(doc) => Ok((doc, source, raw_host)),
-            None => Err(unknown_host(req, state, &raw_host)),
-        },
-        Err(_) => Err(unavailable(state)),
-    }
-}
 
 fn worse(a: Source, b: Source) -> Source {
     let rank = |s: Source| match s {
@@ -136,56 +39,48 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
             .insert_header((header::ALLOW, "GET, HEAD"))
             .finish();
     }
-    let (manifest, manifest_source, raw_host) = match site_manifest(&req, &state).await {
+    let site = match site_manifest(&req, &state).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let origin = format!("{}://{raw_host}", state.config.public_scheme);
-    let site = manifest.value["site_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let origin = format!("{}://{}", state.config.public_scheme, site.raw_host);
+    let site_id = site.id();
     if let Some(token) = query_value(req.query_string(), "preview") {
-        return preview(&req, &state, &manifest, &origin, &token).await;
+        return preview(&req, &state, &site, &origin, &token).await;
     }
-    let Some((locale, path)) = resolve_locale(&manifest.value, req.path()) else {
-        return site_not_found(&req, &state, &manifest, &origin, req.path(), "");
+    let Some((locale, path)) = resolve_locale(&site.manifest, req.path()) else {
+        return site_not_found(&req, &state, &site, &origin, req.path(), "");
     };
     let key = DocKey::Page {
-        site: site.clone(),
+        site: site_id.clone(),
         locale: locale.clone(),
         path: path.clone(),
     };
-    let (page, page_source) = match state.documents.get(&key).await {
+    let (page_doc, page_source) = match state.documents.get(&key).await {
         Ok((entry, source)) => match entry.doc {
             Some(doc) => (doc, source),
-            None => return site_not_found(&req, &state, &manifest, &origin, &path, &locale),
+            None => return site_not_found(&req, &state, &site, &origin, &path, &locale),
         },
         Err(_) => return unavailable(&state),
     };
+    let Some(page) = page_doc.page().cloned() else {
+        return unavailable(&state);
+    };
     let utm = cms_shared::cache_key::utm_values(req.query_string());
-    let relevant: Vec<String> = manifest.value["analytics"]["content_utm"]
-        .as_array()
-        .map(|keys| {
-            keys.iter()
-                .filter_map(|k| k.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let relevant = site.manifest.content_utm();
     // Pages with clinic modules show the site's clinic data: it versions
     // their shell too. Without it (api down, nothing cached) they show the
     // modules' props-only version.
-    let shows_clinic = page.value["blocks"].as_array().is_some_and(|blocks| {
-        blocks.iter().any(|block| {
-            block["module"]
-                .as_str()
-                .is_some_and(|module| crate::render::clinic::MODULES.contains(&module))
-        })
-    });
+    let shows_clinic = page
+        .blocks
+        .iter()
+        .any(|block| crate::render::clinic::MODULES.contains(&block.module.as_str()));
     let clinic = if shows_clinic {
         state
             .documents
-            .get(&DocKey::ClinicData { site: site.clone() })
+            .get(&DocKey::ClinicData {
+                site: site_id.clone(),
+            })
             .await
             .ok()
             .and_then(|(entry, _)| entry.doc)
@@ -211,15 +106,15 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
     }
     let shell_key = format!(
         "{}|{origin}|{}|{}|{}",
-        cms_shared::cache_key::page_key(&site, &locale, &path, &variants, &utm, &relevant),
-        manifest.etag,
-        page.etag,
+        cms_shared::cache_key::page_key(&site_id, &locale, &path, &variants, &utm, &relevant),
+        site.doc.etag,
+        page_doc.etag,
         clinic.as_ref().map_or("", |doc| doc.etag.as_str())
     );
     let shell = match state
         .shell(&shell_key, {
             let state = state.clone();
-            let manifest = Arc::clone(&manifest);
+            let manifest = Arc::clone(&site.manifest);
             let page = Arc::clone(&page);
             let origin = origin.clone();
             let locale = locale.clone();
@@ -227,21 +122,21 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
             let clinic = clinic.clone();
             let variants = variants.clone();
             move || {
-                let prefix = seo::locale_prefix(&manifest.value, &locale);
+                let prefix = seo::locale_prefix(&manifest, &locale);
+                let clinic_data = clinic.as_ref().and_then(|doc| doc.clinic_data());
                 let request = PageRequest {
-                    manifest: &manifest.value,
+                    manifest: &manifest,
                     origin: &origin,
                     locale_prefix: &prefix,
-                    clinic: clinic.as_ref().map_or(&Value::Null, |doc| &doc.value),
+                    clinic: clinic_data.map_or(&Value::Null, |data| data.as_ref()),
                 };
                 // The key names the versions, the variants and the
                 // content-relevant UTM values, so it versions the shell (and
                 // its ETag).
                 if variants.is_empty() {
-                    state.templates.page(&request, &page.value, key_for_etag)
+                    state.templates.page(&request, &page, key_for_etag)
                 } else {
-                    let shown =
-                        crate::experiments::apply(&page.value, &page.experiments, &variants);
+                    let shown = crate::experiments::apply(&page, &variants);
                     state.templates.page(&request, &shown, key_for_etag)
                 }
             }
@@ -256,7 +151,7 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
         &state,
         &shell,
         &utm,
-        worse(manifest_source, page_source),
+        worse(site.source, page_source),
         StatusCode::OK,
         visitor,
     )
@@ -275,7 +170,7 @@ fn query_value(query: &str, name: &str) -> Option<String> {
 async fn preview(
     req: &HttpRequest,
     state: &RendererState,
-    manifest: &Doc,
+    site: &Site,
     origin: &str,
     token: &str,
 ) -> HttpResponse {
@@ -288,9 +183,16 @@ async fn preview(
     }
     let path = format!("/api/v1/delivery/preview?{}", query.finish());
     let page = match state.documents.upstream().get_json(&path).await {
-        Ok((200, page)) if page["site_id"] == manifest.value["site_id"] => page,
-        Ok((200 | 404, _)) => {
-            return site_not_found(req, state, manifest, origin, req.path(), "");
+        Ok((200, page)) => match serde_json::from_value::<DeliveryPage>(page) {
+            Ok(page) if page.site_id == site.manifest.site_id => page,
+            Ok(_) => return site_not_found(req, state, site, origin, req.path(), ""),
+            Err(err) => {
+                tracing::warn!(error = %err, "a preview answer breaks the delivery contract");
+                return unavailable(state);
+            }
+        },
+        Ok((404, _)) => {
+            return site_not_found(req, state, site, origin, req.path(), "");
         }
         Ok((status, problem)) if status == 401 || status == 422 => {
             let mut response = HttpResponse::build(
@@ -309,24 +211,21 @@ async fn preview(
         }
         _ => return unavailable(state),
     };
-    let locale = page["locale"].as_str().unwrap_or("en").to_owned();
-    let prefix = seo::locale_prefix(&manifest.value, &locale);
+    let prefix = seo::locale_prefix(&site.manifest, &page.locale);
     let clinic = state
         .documents
-        .get(&DocKey::ClinicData {
-            site: manifest.value["site_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        })
+        .get(&DocKey::ClinicData { site: site.id() })
         .await
         .ok()
         .and_then(|(entry, _)| entry.doc);
     let request = PageRequest {
-        manifest: &manifest.value,
+        manifest: &site.manifest,
         origin,
         locale_prefix: &prefix,
-        clinic: clinic.as_ref().map_or(&Value::Null, |doc| &doc.value),
+        clinic: clinic
+            .as_ref()
+            .and_then(|doc| doc.clinic_data())
+            .map_or(&Value::Null, |data| data.as_ref()),
     };
     let etag = format!("preview|{}", uuid::Uuid::new_v4());
     let shell = state.templates.page(&request, &page, etag);
@@ -347,19 +246,19 @@ async fn preview(
 fn site_not_found(
     req: &HttpRequest,
     state: &RendererState,
-    manifest: &Doc,
+    site: &Site,
     origin: &str,
     path: &str,
     locale: &str,
 ) -> HttpResponse {
     let locale = if locale.is_empty() {
-        manifest.value["default_locale"].as_str().unwrap_or("en")
+        site.manifest.default_locale.as_str()
     } else {
         locale
     };
-    let prefix = seo::locale_prefix(&manifest.value, locale);
+    let prefix = seo::locale_prefix(&site.manifest, locale);
     let request = PageRequest {
-        manifest: &manifest.value,
+        manifest: &site.manifest,
         origin,
         locale_prefix: &prefix,
         clinic: &Value::Null,
@@ -376,128 +275,10 @@ fn site_not_found(
     )
 }
 
-/// Fills the shell for this visitor and answers it (or 304).
-fn respond(
-    req: &HttpRequest,
-    state: &RendererState,
-    shell: &Shell,
-    utm: &[(&'static str, String)],
-    source: Source,
-    status: StatusCode,
-    assigned_visitor: Option<(String, bool)>,
-) -> HttpResponse {
-    if !shell.per_visitor && assigned_visitor.is_none() {
-        return respond_shared(req, state, shell, source, status);
-    }
-    let secret = &state.config.secret;
-    let (visitor, is_new) = assigned_visitor.unwrap_or_else(|| match visitor_id(req) {
-        Some(id) => (id, false),
-        None => (uuid::Uuid::new_v4().to_string(), true),
-    });
-    let nonce = security::token(secret, "nonce", &[&shell.etag, &visitor]);
-    let csrf = security::token(secret, "csrf", &[&visitor]);
-    let submission = security::token(secret, "submission", &[&visitor, &shell.etag]);
-    let utm_part: String = utm.iter().map(|(k, v)| format!("{k}={v}&")).collect();
-    let etag = format!(
-        "W/\"{}\"",
-        hex::encode(
-            &Sha256::digest(format!("{}|{visitor}|{utm_part}", shell.etag).as_bytes())[..12]
-        )
-    );
-    let mut response = actix_web::HttpResponse::build(status);
-    security::apply(&mut response, &state.config, Some(&nonce));
-    response
-        .insert_header((header::ETAG, etag.clone()))
-        .insert_header(("X-Cache", source.header()))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .insert_header((header::VARY, "Cookie"));
-    if is_new {
-        let cookie = actix_web::cookie::Cookie::build(VISITOR_COOKIE, visitor.clone())
-            .path("/")
-            .max_age(actix_web::cookie::time::Duration::days(365))
-            .same_site(actix_web::cookie::SameSite::Lax)
-            .http_only(true)
-            .secure(state.config.public_scheme == "https")
-            .finish();
-        response.cookie(cookie);
-    }
-    if not_modified(req, status, &etag) {
-        return response.status(StatusCode::NOT_MODIFIED).finish();
-    }
-    let body = shell.fill(&Fill {
-        csrf: &csrf,
-        submission: &submission,
-        nonce: &nonce,
-        utm,
-    });
-    response.content_type("text/html; charset=utf-8").body(body)
-}
-
-fn not_modified(req: &HttpRequest, status: StatusCode, etag: &str) -> bool {
-    status == StatusCode::OK
-        && req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag))
-}
-
-/// A page that is the same for every visitor (no form holes): its nonce,
-/// CSP, ETag and filled body depend on the shell alone, so they are made once
-/// per shell and every later response reuses them (CDNs and browsers may
-/// share it too).
-fn respond_shared(
-    req: &HttpRequest,
-    state: &RendererState,
-    shell: &Shell,
-    source: Source,
-    status: StatusCode,
-) -> HttpResponse {
-    let parts = shell.shared.get_or_init(|| {
-        let nonce = security::token(&state.config.secret, "nonce", &[&shell.etag]);
-        let policy = security::content_security_policy(&state.config, Some(&nonce));
-        let body = shell.fill(&Fill {
-            csrf: "",
-            submission: "",
-            nonce: &nonce,
-            utm: &[],
-        });
-        SharedParts {
-            etag: format!(
-                "W/\"{}\"",
-                hex::encode(&Sha256::digest(shell.etag.as_bytes())[..12])
-            ),
-            content_security_policy: header::HeaderValue::from_str(&policy)
-                .unwrap_or_else(|_| header::HeaderValue::from_static("default-src 'self'")),
-            nonce,
-            body: body.into(),
-        }
-    });
-    let mut response = actix_web::HttpResponse::build(status);
-    security::apply_with_policy(
-        &mut response,
-        &state.config,
-        parts.content_security_policy.clone(),
-    );
-    response
-        .insert_header((header::ETAG, parts.etag.clone()))
-        .insert_header(("X-Cache", source.header()))
-        .insert_header((
-            header::CACHE_CONTROL,
-            "public, max-age=60, stale-while-revalidate=600, stale-if-error=86400",
-        ));
-    if not_modified(req, status, &parts.etag) {
-        return response.status(StatusCode::NOT_MODIFIED).finish();
-    }
-    response
-        .content_type("text/html; charset=utf-8")
-        .body(parts.body.clone())
-}
-
 #[get("/robots.txt")]
 pub async fn robots(req: HttpRequest, state: web::Data<RendererState>) -> HttpResponse {
-    let (_, _, raw_host) = match site_manifest(&req, &state).await {
-        Ok(found) => found,
+    let raw_host = match site_manifest(&req, &state).await {
+        Ok(site) => site.raw_host,
         Err(response) => return response,
     };
     HttpResponse::Ok()
@@ -511,30 +292,31 @@ pub async fn robots(req: HttpRequest, state: web::Data<RendererState>) -> HttpRe
 
 #[get("/sitemap.xml")]
 pub async fn sitemap(req: HttpRequest, state: web::Data<RendererState>) -> HttpResponse {
-    let (manifest, _, raw_host) = match site_manifest(&req, &state).await {
+    let site = match site_manifest(&req, &state).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let site = manifest.value["site_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let sitemap = match state.documents.get(&DocKey::Sitemap { site }).await {
+    let sitemap = match state
+        .documents
+        .get(&DocKey::Sitemap { site: site.id() })
+        .await
+    {
         Ok((entry, _)) => match entry.doc {
             Some(doc) => doc,
             None => return HttpResponse::NotFound().finish(),
         },
         Err(_) => return unavailable(&state),
     };
-    let origin = format!("{}://{raw_host}", state.config.public_scheme);
+    let Some(sitemap) = sitemap.sitemap() else {
+        return unavailable(&state);
+    };
+    let origin = format!("{}://{}", state.config.public_scheme, site.raw_host);
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for item in sitemap.value["items"].as_array().into_iter().flatten() {
-        let (Some(path), Some(locale)) = (item["path"].as_str(), item["locale"].as_str()) else {
-            continue;
-        };
-        let prefix = seo::locale_prefix(&manifest.value, locale);
+    for item in &sitemap.items {
+        let path = &item.path;
+        let prefix = seo::locale_prefix(&site.manifest, &item.locale);
         let loc = if path == "/" && !prefix.is_empty() {
             format!("{origin}{prefix}")
         } else {
@@ -543,7 +325,11 @@ pub async fn sitemap(req: HttpRequest, state: web::Data<RendererState>) -> HttpR
         xml.push_str(&format!(
             "  <url><loc>{}</loc><lastmod>{}</lastmod></url>\n",
             crate::render::shell::escape_attr(&loc),
-            crate::render::shell::escape_attr(item["last_modified"].as_str().unwrap_or_default())
+            crate::render::shell::escape_attr(
+                &item
+                    .last_modified
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            )
         ));
     }
     xml.push_str("</urlset>\n");

@@ -7,8 +7,8 @@ use tokio::sync::Semaphore;
 
 use crate::cache::Documents;
 use crate::config::Config;
-use crate::forms::Outbox;
 use crate::metrics::{inc, Metrics};
+use crate::outbox::Outbox;
 use crate::render::shell::Shell;
 use crate::render::Templates;
 
@@ -20,7 +20,7 @@ pub struct RendererState {
     pub shells: moka::future::Cache<String, Arc<Shell>>,
     pub redis: Option<Pool>,
     pub metrics: Arc<Metrics>,
-    pub outbox: Outbox,
+    pub outbox: Arc<Outbox>,
     pub exposures: crate::experiments::Exposures,
     /// Bounds template runs (CPU work) to one per core, off the async workers.
     pub render_slots: Arc<Semaphore>,

@@ -56,9 +56,15 @@ fn text_props_are_escaped_and_an_unknown_module_is_a_placeholder() {
 #[test]
 fn a_broken_custom_template_renders_a_placeholder_and_the_rest_of_the_page() {
     let templates = templates();
-    let manifest = serde_json::json!({"site_id": "s1", "name": "Demo", "default_locale": "en", "locales": ["en"], "theme": {}, "navigation": []});
-    let page = serde_json::json!({
-        "id": "p1", "site_id": "s1", "path": "/", "locale": "en", "title": "Home", "seo": {},
+    let site_id = "00000000-0000-0000-0000-0000000000a1";
+    let manifest: cms_shared::delivery::SiteManifest = serde_json::from_value(serde_json::json!({
+        "site_id": site_id, "tenant_id": site_id, "name": "Demo", "default_locale": "en",
+        "locales": ["en"], "theme": {}, "analytics": {}, "hosts": [], "navigation": []
+    }))
+    .unwrap();
+    let page: cms_shared::delivery::DeliveryPage = serde_json::from_value(serde_json::json!({
+        "id": "00000000-0000-0000-0000-0000000000b0", "site_id": site_id, "revision_id": null,
+        "path": "/", "locale": "en", "title": "Home", "seo": {},
         "blocks": [
             {"id": "b1", "module": "promo", "props": {}},
             {"id": "b2", "module": "badge", "props": {"label": "New"}},
@@ -68,7 +74,8 @@ fn a_broken_custom_template_renders_a_placeholder_and_the_rest_of_the_page() {
             "promo": {"template": "{% for x in %}", "version": 1},
             "badge": {"template": "<span class=\"badge\">{{ props.label }}</span>", "version": 3}
         }
-    });
+    }))
+    .unwrap();
     let request = cms_renderer::render::PageRequest {
         manifest: &manifest,
         origin: "http://demo.localhost",

@@ -12,7 +12,9 @@ pub mod shell;
 use std::path::Path;
 use std::sync::Arc;
 
+use cms_shared::delivery::{CustomModuleSource, DeliveryBlock, DeliveryPage, Seo, SiteManifest};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use crate::metrics::{inc, Metrics};
 use images::Preload;
@@ -104,9 +106,42 @@ pub struct Templates {
     pub assets: AssetUrls,
 }
 
+/// What the layout and SEO need of a page (a delivered page, or the site's
+/// own not-found page).
+pub struct PageHead<'a> {
+    pub id: Option<Uuid>,
+    pub path: &'a str,
+    pub locale: &'a str,
+    pub title: &'a str,
+    pub seo: &'a Seo,
+}
+
+impl<'a> PageHead<'a> {
+    pub fn of(page: &'a DeliveryPage) -> Self {
+        PageHead {
+            id: Some(page.id),
+            path: &page.path,
+            locale: &page.locale,
+            title: &page.title,
+            seo: &page.seo,
+        }
+    }
+
+    /// The page as templates see it (`page.id`, `page.path`, ...).
+    fn values(&self) -> Value {
+        json!({"id": self.id, "path": self.path, "locale": self.locale, "title": self.title})
+    }
+}
+
+/// A block's own template source when its module is the tenant's.
+struct BlockSource<'a> {
+    site_id: &'a str,
+    custom: Option<&'a CustomModuleSource>,
+}
+
 /// Everything about the request a page render needs (no visitor data).
 pub struct PageRequest<'a> {
-    pub manifest: &'a Value,
+    pub manifest: &'a SiteManifest,
     /// `scheme://host[:port]` the page answers on.
     pub origin: &'a str,
     /// The URL prefix of the locale (`""` for the default, `/ru` otherwise).
@@ -162,43 +197,44 @@ impl Templates {
     }
 
     /// Renders a published page into a shell.
-    pub fn page(&self, request: &PageRequest, page: &Value, etag: String) -> Shell {
+    pub fn page(&self, request: &PageRequest, page: &DeliveryPage, etag: String) -> Shell {
         let site = site_values(request.manifest);
         let mut preload: Option<Preload> = None;
         let mut seen_image = false;
-        let blocks = page["blocks"].as_array().cloned().unwrap_or_default();
-        let mut parts: Vec<(String, String)> = Vec::with_capacity(blocks.len());
-        let page_values = json!({
-            "id": page["id"], "path": page["path"], "locale": page["locale"], "title": page["title"],
-        });
+        let head = PageHead::of(page);
+        let page_values = head.values();
+        let site_id = page.site_id.to_string();
+        let mut parts: Vec<(String, String)> = Vec::with_capacity(page.blocks.len());
         let home = format!("{}/", request.locale_prefix);
-        for block in &blocks {
-            let module = block["module"].as_str().unwrap_or_default().to_owned();
-            let mut props = block["props"].clone();
+        for block in &page.blocks {
+            let mut props = Value::Object(block.props.clone());
             images::enrich(&mut props, &mut preload, &mut seen_image);
             // Clinic data shown by the block (doctor photos are page images
             // like any other: the first one of the page loads eagerly).
-            let mut clinic_view = clinic::view(&module, &props, request.clinic);
+            let mut clinic_view = clinic::view(&block.module, &props, request.clinic);
             if let Some(view) = clinic_view.as_mut() {
                 images::enrich(view, &mut preload, &mut seen_image);
             }
-            let html = self.block(
-                &module,
-                &props,
-                block,
-                &page_values,
-                &site,
-                &home,
-                page,
-                clinic_view.as_ref(),
-            );
-            parts.push((module, html));
+            let context = BlockContext {
+                props: &props,
+                block_id: &block.id,
+                page: &page_values,
+                site: &site,
+                home: &home,
+                clinic_view: clinic_view.as_ref(),
+            };
+            let source = BlockSource {
+                site_id: &site_id,
+                custom: page.custom_modules.get(&block.module),
+            };
+            let html = self.block(&block.module, &context, &source);
+            parts.push((block.module.clone(), html));
         }
         let (header, main, footer) = split_layout(parts);
         let html = self.layout(
             request,
-            page,
-            &blocks,
+            &head,
+            &page.blocks,
             preload.as_ref(),
             [&header, &main, &footer],
         );
@@ -210,18 +246,20 @@ impl Templates {
     pub fn module_html(&self, module: &str, props: &Value) -> String {
         let mut props = props.clone();
         images::enrich(&mut props, &mut None, &mut false);
-        let page = json!({"id": "00000000-0000-0000-0000-000000000001", "path": "/", "locale": "en", "title": "Demo", "custom_modules": {}});
-        let block = json!({"id": "00000000-0000-0000-0000-0000000000b1", "module": module});
-        self.block(
-            module,
-            &props,
-            &block,
-            &page,
-            &json!({"id": null, "name": "Demo"}),
-            "/",
-            &page,
-            None,
-        )
+        let page = json!({"id": "00000000-0000-0000-0000-000000000001", "path": "/", "locale": "en", "title": "Demo"});
+        let context = BlockContext {
+            props: &props,
+            block_id: "00000000-0000-0000-0000-0000000000b1",
+            page: &page,
+            site: &json!({"id": null, "name": "Demo"}),
+            home: "/",
+            clinic_view: None,
+        };
+        let source = BlockSource {
+            site_id: "",
+            custom: None,
+        };
+        self.block(module, &context, &source)
     }
 
     /// The site's own 404 page: its layout around a not-found notice.
@@ -235,12 +273,19 @@ impl Templates {
             .tera
             .render("site_not_found.html", &context)
             .unwrap_or_default();
-        let page = json!({
-            "id": null, "path": path, "locale": locale,
-            "title": format!("Page not found | {}", site["name"].as_str().unwrap_or_default()),
-            "seo": {"noindex": true}, "blocks": [],
-        });
-        let html = self.layout(request, &page, &[], None, ["", &notice, ""]);
+        let title = format!("Page not found | {}", request.manifest.name);
+        let seo = Seo {
+            noindex: Some(true),
+            ..Seo::default()
+        };
+        let head = PageHead {
+            id: None,
+            path,
+            locale,
+            title: &title,
+            seo: &seo,
+        };
+        let html = self.layout(request, &head, &[], None, ["", &notice, ""]);
         Shell::parse(&html, "404".into())
     }
 
@@ -248,21 +293,18 @@ impl Templates {
     fn layout(
         &self,
         request: &PageRequest,
-        page: &Value,
-        blocks: &[Value],
+        head: &PageHead,
+        blocks: &[DeliveryBlock],
         preload: Option<&Preload>,
         [header, main, footer]: [&str; 3],
     ) -> String {
         let mut context = tera::Context::new();
-        context.insert(
-            "page",
-            &json!({"id": page["id"], "path": page["path"], "locale": page["locale"], "title": page["title"]}),
-        );
+        context.insert("page", &head.values());
         context.insert("site", &site_values(request.manifest));
-        context.insert("seo", &seo::page_seo(request, page));
-        context.insert("alternates", &seo::alternates(request, page));
+        context.insert("seo", &seo::page_seo(request, head));
+        context.insert("alternates", &seo::alternates(request, head.path));
         context.insert("theme", &seo::theme(request.manifest));
-        context.insert("json_ld", &seo::json_ld(request, page, blocks));
+        context.insert("json_ld", &seo::json_ld(request, head, blocks));
         context.insert("preload", &preload);
         context.insert("assets", &self.assets);
         context.insert("header_html", header);
@@ -276,31 +318,20 @@ impl Templates {
             })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn block(
-        &self,
-        module: &str,
-        props: &Value,
-        block: &Value,
-        page_values: &Value,
-        site: &Value,
-        home: &str,
-        page: &Value,
-        clinic_view: Option<&Value>,
-    ) -> String {
+    fn block(&self, module: &str, values: &BlockContext, source: &BlockSource) -> String {
         let mut context = tera::Context::new();
-        context.insert("props", props);
-        context.insert("block", &json!({"id": block["id"], "module": module}));
-        context.insert("page", page_values);
-        context.insert("site", site);
-        context.insert("home", home);
+        context.insert("props", values.props);
+        context.insert("block", &json!({"id": values.block_id, "module": module}));
+        context.insert("page", values.page);
+        context.insert("site", values.site);
+        context.insert("home", values.home);
         if module == "lead_form" {
-            context.insert("fields", &lead_fields(props));
+            context.insert("fields", &lead_fields(values.props));
         }
         if module == "contacts_map" {
-            context.insert("map_url", &map_url(props));
+            context.insert("map_url", &map_url(values.props));
         }
-        if let Some(view) = clinic_view {
+        if let Some(view) = values.clinic_view {
             context.insert("clinic", view);
         }
         if BUILTIN_MODULES.contains(&module) {
@@ -312,19 +343,14 @@ impl Templates {
                 Err(err) => self.placeholder(module, &err.to_string()),
             };
         }
-        let Some(custom) = page["custom_modules"].get(module) else {
+        let Some(custom) = source.custom else {
             return self.placeholder(module, "unknown module");
         };
-        let source = custom["template"].as_str().unwrap_or_default();
-        let key = format!(
-            "{}|{module}|{}",
-            page["site_id"].as_str().unwrap_or_default(),
-            custom["version"]
-        );
+        let key = format!("{}|{module}|{}", source.site_id, custom.version);
         let compiled = self.custom.get_with(key, || {
             let mut tera = tera::Tera::default();
             Arc::new(
-                tera.add_raw_template("module.html", source)
+                tera.add_raw_template("module.html", &custom.template)
                     .map(|()| tera)
                     .map_err(|err| err.to_string()),
             )
@@ -351,8 +377,18 @@ impl Templates {
     }
 }
 
-fn site_values(manifest: &Value) -> Value {
-    json!({"id": manifest["site_id"], "name": manifest["name"]})
+/// What a block's template reads besides its module's source.
+struct BlockContext<'a> {
+    props: &'a Value,
+    block_id: &'a str,
+    page: &'a Value,
+    site: &'a Value,
+    home: &'a str,
+    clinic_view: Option<&'a Value>,
+}
+
+fn site_values(manifest: &SiteManifest) -> Value {
+    json!({"id": manifest.site_id, "name": manifest.name})
 }
 
 /// Leading `header` blocks go before `<main>`, trailing `footer` blocks after.

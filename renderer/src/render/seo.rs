@@ -3,29 +3,30 @@
 //! MedicalClinic / Physician where the page shows clinic data), and the theme
 //! as CSS custom properties (values checked, since they land in a `<style>`).
 
+use cms_shared::delivery::{DeliveryBlock, SiteManifest};
 use serde_json::{json, Value};
 
-use super::PageRequest;
+use super::{PageHead, PageRequest};
 
-pub fn page_seo(request: &PageRequest, page: &Value) -> Value {
-    let seo = &page["seo"];
-    let title = seo["meta_title"]
-        .as_str()
+pub fn page_seo(request: &PageRequest, page: &PageHead) -> Value {
+    let seo = page.seo;
+    let title = seo
+        .meta_title
+        .as_deref()
         .filter(|t| !t.is_empty())
-        .or(page["title"].as_str())
-        .unwrap_or_default();
-    let path = page["path"].as_str().unwrap_or("/");
-    let canonical = seo["canonical"]
-        .as_str()
+        .unwrap_or(page.title);
+    let canonical = seo
+        .canonical
+        .as_deref()
         .filter(|c| c.starts_with("https://") || c.starts_with("http://"))
         .map(str::to_owned)
-        .unwrap_or_else(|| page_url(request.origin, request.locale_prefix, path));
+        .unwrap_or_else(|| page_url(request.origin, request.locale_prefix, page.path));
     json!({
         "title": title,
-        "description": seo["meta_description"].as_str().unwrap_or_default(),
+        "description": seo.meta_description.as_deref().unwrap_or_default(),
         "canonical": canonical,
-        "og_image": seo["og_image"].as_str(),
-        "noindex": seo["noindex"].as_bool().unwrap_or(false),
+        "og_image": seo.og_image,
+        "noindex": seo.noindex.unwrap_or(false),
     })
 }
 
@@ -38,8 +39,8 @@ fn page_url(origin: &str, prefix: &str, path: &str) -> String {
 }
 
 /// The URL prefix of `locale` on a site: none for the default locale.
-pub fn locale_prefix(manifest: &Value, locale: &str) -> String {
-    if manifest["default_locale"].as_str() == Some(locale) {
+pub fn locale_prefix(manifest: &SiteManifest, locale: &str) -> String {
+    if manifest.default_locale == locale {
         String::new()
     } else {
         format!("/{locale}")
@@ -47,29 +48,23 @@ pub fn locale_prefix(manifest: &Value, locale: &str) -> String {
 }
 
 /// `hreflang` links: the same path published in every locale of the site.
-pub fn alternates(request: &PageRequest, page: &Value) -> Vec<Value> {
-    let path = page["path"].as_str().unwrap_or("/");
-    let mut links: Vec<Value> = request.manifest["navigation"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter(|item| item["path"].as_str() == Some(path))
-                .filter_map(|item| {
-                    let locale = item["locale"].as_str()?;
-                    let prefix = locale_prefix(request.manifest, locale);
-                    Some(json!({"locale": locale, "href": page_url(request.origin, &prefix, path)}))
-                })
-                .collect()
+pub fn alternates(request: &PageRequest, path: &str) -> Vec<Value> {
+    let mut links: Vec<Value> = request
+        .manifest
+        .navigation
+        .iter()
+        .filter(|item| item.path == path)
+        .map(|item| {
+            let prefix = locale_prefix(request.manifest, &item.locale);
+            json!({"locale": item.locale, "href": page_url(request.origin, &prefix, path)})
         })
-        .unwrap_or_default();
+        .collect();
     if links.len() < 2 {
         return Vec::new();
     }
-    if let Some(default) = request.manifest["default_locale"].as_str() {
-        let prefix = locale_prefix(request.manifest, default);
-        links.push(json!({"locale": "x-default", "href": page_url(request.origin, &prefix, path)}));
-    }
+    let default = &request.manifest.default_locale;
+    let prefix = locale_prefix(request.manifest, default);
+    links.push(json!({"locale": "x-default", "href": page_url(request.origin, &prefix, path)}));
     links
 }
 
@@ -85,12 +80,12 @@ fn css_value(value: Option<&str>, fallback: &str) -> String {
         .to_owned()
 }
 
-pub fn theme(manifest: &Value) -> Value {
-    let theme = &manifest["theme"];
+pub fn theme(manifest: &SiteManifest) -> Value {
+    let setting = |key: &str| manifest.theme.get(key).and_then(Value::as_str);
     json!({
-        "primary": css_value(theme["primary_color"].as_str(), "#0f766e"),
-        "accent": css_value(theme["accent_color"].as_str(), "#f59e0b"),
-        "font": css_value(theme["font"].as_str(), "system-ui"),
+        "primary": css_value(setting("primary_color"), "#0f766e"),
+        "accent": css_value(setting("accent_color"), "#f59e0b"),
+        "font": css_value(setting("font"), "system-ui"),
     })
 }
 
@@ -103,39 +98,41 @@ const CLINIC_MODULES: [&str; 5] = [
 ];
 
 /// JSON-LD for the page, safe to place inside `<script>`.
-pub fn json_ld(request: &PageRequest, page: &Value, blocks: &[Value]) -> String {
-    let name = request.manifest["name"].as_str().unwrap_or_default();
+pub fn json_ld(request: &PageRequest, page: &PageHead, blocks: &[DeliveryBlock]) -> String {
+    let name = &request.manifest.name;
     let url = format!("{}/", request.origin);
-    let module = |key: &str| blocks.iter().find(|b| b["module"].as_str() == Some(key));
+    let module = |key: &str| blocks.iter().find(|b| b.module == key);
     let is_clinic = blocks
         .iter()
-        .any(|b| CLINIC_MODULES.contains(&b["module"].as_str().unwrap_or_default()));
+        .any(|b| CLINIC_MODULES.contains(&b.module.as_str()));
     let mut graph = vec![
         json!({"@type": "Organization", "@id": format!("{url}#organization"), "name": name, "url": url}),
     ];
     if is_clinic {
         let mut clinic = json!({"@type": "MedicalClinic", "@id": format!("{url}#clinic"), "name": name, "url": url});
         if let Some(contacts) = module("contacts_map") {
-            let props = &contacts["props"];
-            if let Some(address) = props["address"].as_str() {
+            let prop = |key: &str| contacts.props.get(key);
+            if let Some(address) = prop("address").and_then(Value::as_str) {
                 clinic["address"] = json!(address);
             }
-            if let Some(phone) = props["phone"].as_str() {
+            if let Some(phone) = prop("phone").and_then(Value::as_str) {
                 clinic["telephone"] = json!(phone);
             }
-            if let (Some(lat), Some(lon)) =
-                (props["latitude"].as_f64(), props["longitude"].as_f64())
-            {
+            if let (Some(lat), Some(lon)) = (
+                prop("latitude").and_then(Value::as_f64),
+                prop("longitude").and_then(Value::as_f64),
+            ) {
                 clinic["geo"] =
                     json!({"@type": "GeoCoordinates", "latitude": lat, "longitude": lon});
             }
-            if let Some(hours) = props["hours"].as_str() {
+            if let Some(hours) = prop("hours").and_then(Value::as_str) {
                 clinic["openingHours"] = json!(hours);
             }
         }
         graph.push(clinic);
         if let Some(team) = module("team") {
-            for member in team["props"]["items"].as_array().into_iter().flatten() {
+            let members = team.props.get("items").and_then(Value::as_array);
+            for member in members.into_iter().flatten() {
                 if let Some(member_name) = member["name"].as_str() {
                     graph.push(json!({
                         "@type": "Physician",
@@ -149,8 +146,8 @@ pub fn json_ld(request: &PageRequest, page: &Value, blocks: &[Value]) -> String 
     }
     graph.push(json!({
         "@type": "WebPage",
-        "name": page["title"],
-        "inLanguage": page["locale"],
+        "name": page.title,
+        "inLanguage": page.locale,
         "publisher": {"@id": format!("{url}#organization")},
     }));
     let document = json!({"@context": "https://schema.org", "@graph": graph});

@@ -1,0 +1,63 @@
+//! Invalidation messages: the api publishes on `cms:invalidate` after every
+//! publish and content change; every renderer node subscribes and evicts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::prelude::{ClientLike, EventInterface, PubsubInterface};
+use serde::Deserialize;
+
+use crate::cache::Documents;
+
+/// The channel the api publishes invalidations on.
+pub const INVALIDATION_CHANNEL: &str = "cms:invalidate";
+
+#[derive(Deserialize)]
+struct InvalidationMessage {
+    site: String,
+    #[serde(default)]
+    paths: Vec<String>,
+}
+
+/// Subscribes to `cms:invalidate` (fred resubscribes after reconnecting) and
+/// evicts by its messages; after a reconnect everything in memory is dropped,
+/// since messages sent meanwhile are lost.
+pub async fn subscribe(url: &str, documents: Arc<Documents>) -> Result<(), fred::error::Error> {
+    let subscriber = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(url)?)
+        .with_connection_config(|conn| conn.connection_timeout = Duration::from_millis(500))
+        .set_policy(fred::prelude::ReconnectPolicy::new_constant(0, 500))
+        .build_subscriber_client()?;
+    let on_message = Arc::clone(&documents);
+    subscriber.on_message(move |message| {
+        let documents = Arc::clone(&on_message);
+        async move {
+            let parsed = message
+                .value
+                .as_bytes()
+                .and_then(|raw| serde_json::from_slice::<InvalidationMessage>(raw).ok());
+            match parsed {
+                Some(change) => documents.invalidate(&change.site, &change.paths).await,
+                None => documents.forget_all(),
+            }
+            Ok(())
+        }
+    });
+    let on_reconnect = Arc::clone(&documents);
+    subscriber.on_reconnect(move |_| {
+        on_reconnect.forget_all();
+        async { Ok(()) }
+    });
+    drop(subscriber.manage_subscriptions());
+    tokio::spawn(async move {
+        if let Err(err) = subscriber.init().await {
+            tracing::warn!(error = %err, "cannot connect the invalidation subscriber");
+            return;
+        }
+        if let Err(err) = subscriber.subscribe(INVALIDATION_CHANNEL).await {
+            tracing::warn!(error = %err, "cannot subscribe to {INVALIDATION_CHANNEL}");
+        }
+        // Keep the client alive for the life of the process.
+        std::future::pending::<()>().await;
+    });
+    Ok(())
+}
