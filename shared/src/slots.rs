@@ -41,7 +41,8 @@ pub enum ExceptionKind {
 
 /// A one-off change to the weekly schedule on one local date.
 ///
-/// `Off` wins over both weekly shifts and `Extra` shifts on the same date.
+/// `Off` removes weekly shifts; `Extra` shifts are added after it, so a day
+/// off with an extra evening shift on the same date keeps the evening.
 /// Times follow the same past-midnight rule as [`WeeklyShift`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScheduleException {
@@ -204,6 +205,15 @@ fn merge(mut spans: Vec<Span>) -> Vec<Span> {
     merged
 }
 
+/// A doctor's intervals in one clinic, by where they come from.
+#[derive(Default)]
+struct DaySpans {
+    weekly: Vec<Span>,
+    off: Vec<Span>,
+    /// Added after `off` is taken out of `weekly`.
+    extra: Vec<Span>,
+}
+
 /// `working` minus `off`; both must be sorted and disjoint (as `merge` returns).
 fn subtract(working: &[Span], off: &[Span]) -> Vec<Span> {
     let mut open = Vec::new();
@@ -356,15 +366,16 @@ impl Query<'_> {
         // day after can cut or extend a slot that crosses midnight.
         let window_start = first_date.pred_opt().unwrap_or(first_date);
         let window_end = last_date.succ_opt().unwrap_or(last_date);
-        let mut working = Vec::new();
-        let mut off = Vec::new();
+        let mut day = DaySpans::default();
         for date in window_start
             .iter_days()
             .take_while(|date| *date <= window_end)
         {
-            self.collect_day(clinic, tz, date, &mut working, &mut off);
+            self.collect_day(clinic, tz, date, &mut day);
         }
-        let open = subtract(&merge(working), &merge(off));
+        let mut open = subtract(&merge(day.weekly), &merge(day.off));
+        open.extend(day.extra);
+        let open = merge(open);
 
         for span in open {
             let mut start = span.start;
@@ -387,16 +398,9 @@ impl Query<'_> {
         }
     }
 
-    fn collect_day(
-        &self,
-        clinic: Uuid,
-        tz: Tz,
-        date: NaiveDate,
-        working: &mut Vec<Span>,
-        off: &mut Vec<Span>,
-    ) {
+    fn collect_day(&self, clinic: Uuid, tz: Tz, date: NaiveDate, day: &mut DaySpans) {
         let weekday = date.weekday();
-        working.extend(
+        day.weekly.extend(
             self.shifts
                 .iter()
                 .filter(|shift| shift.clinic == clinic && shift.weekday == weekday)
@@ -409,14 +413,14 @@ impl Query<'_> {
             match exception.kind {
                 ExceptionKind::Extra => {
                     if let (Some(start), Some(end)) = (exception.start, exception.end) {
-                        working.extend(local_span(tz, date, start, end));
+                        day.extra.extend(local_span(tz, date, start, end));
                     }
                 }
                 ExceptionKind::Off => {
                     // Midnight to midnight is read as "until the next day".
                     let start = exception.start.unwrap_or(NaiveTime::MIN);
                     let end = exception.end.unwrap_or(NaiveTime::MIN);
-                    off.extend(local_span(tz, date, start, end));
+                    day.off.extend(local_span(tz, date, start, end));
                 }
             }
         }
@@ -698,6 +702,34 @@ mod tests {
                 "2026-03-02T09:30:00+03:00",
                 "2026-03-02T10:00:00+03:00",
             ]
+        );
+    }
+
+    #[test]
+    fn a_whole_day_off_keeps_an_extra_shift_of_the_same_day() {
+        let a = clinic(1);
+        let slots = available_slots(
+            &[(a, Moscow)],
+            &[shift(a, Weekday::Mon, time(9, 0), time(12, 0))],
+            &[
+                exception(Some(a), monday(), None, None, ExceptionKind::Off),
+                exception(
+                    Some(a),
+                    monday(),
+                    Some(time(18, 0)),
+                    Some(time(19, 0)),
+                    ExceptionKind::Extra,
+                ),
+            ],
+            &[],
+            monday(),
+            monday(),
+            &rules(30),
+            long_ago(),
+        );
+        assert_eq!(
+            starts(&slots),
+            ["2026-03-02T18:00:00+03:00", "2026-03-02T18:30:00+03:00"]
         );
     }
 
