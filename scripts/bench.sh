@@ -72,6 +72,9 @@ run "GET /api/v1/sites (JWT + RLS transaction)" -H "Authorization: Bearer $token
 run "GET /api/v1/sites/{id} (JWT + RLS transaction)" -H "Authorization: Bearer $token" "$base/api/v1/sites/$site"
 CONNECTIONS=4 run "POST /api/v1/auth/login (argon2id, 4 connections)" -s "$login_lua" "$base/api/v1/auth/login"
 rm -f "$login_lua"
+read -r rss_before rss_after rss_logins rss_ok < <(python3 scripts/login_rss.py "$base" "$pid" 500 16)
+echo
+echo "- api RSS around a burst of $rss_logins logins (16 at a time, $rss_ok answered 200): $rss_before MB before, $rss_after MB after"
 
 # --- Delivery: cache hit, cache miss, and the in-memory baseline -------------
 miss_port=$(free_port); static_port=$(free_port); redis_only_port=$(free_port)
