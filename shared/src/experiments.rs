@@ -466,9 +466,10 @@ mod tests {
                 assert_eq!(assign(&exp, &visitor(&id)), first);
             }
             // Another experiment object with the same seed agrees (other node).
-            let copy: Experiment =
-                serde_json::from_value(serde_json::to_value(&exp).unwrap_or_default())
-                    .unwrap_or_else(|_| exp.clone());
+            let copy: Experiment = match serde_json::to_value(&exp).map(serde_json::from_value) {
+                Ok(Ok(copy)) => copy,
+                other => panic!("an experiment must survive the wire: {other:?}"),
+            };
             assert_eq!(assign(&copy, &visitor(&id)), first);
         }
     }

@@ -283,3 +283,146 @@ async fn every_tenant_owned_table_forces_row_level_security() {
     .unwrap();
     assert_eq!(protected.len(), 1);
 }
+
+/// Every column of one row, as the superuser sees it (RLS does not apply).
+fn row_text(app: &TestApp, table: &str, id: &str) -> String {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        row: String,
+    }
+    let mut conn = app.admin_connection();
+    diesel::sql_query(format!(
+        "SELECT row_to_json(t)::text AS row FROM {table} t WHERE id = '{id}'"
+    ))
+    .get_result::<Row>(&mut conn)
+    .unwrap()
+    .row
+}
+
+#[tokio::test]
+async fn writes_to_another_tenants_content_and_clinic_records_answer_404_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    // The platform admin owns both demo tenants: acting in alpha with every
+    // permission there, it still cannot reach beta's rows by id.
+    let attacker = app.login("admin@example.com", Some("alpha")).await;
+    let beta = app.login("admin@example.com", Some("beta")).await;
+    let beta_site = first_site_id(&app, &beta).await;
+    let page = app
+        .draft_page(&beta.access, &beta_site, "/beta-only", "Beta only")
+        .await;
+    let page_id = page["id"].as_str().unwrap().to_owned();
+    let blocks = app
+        .get(&format!("/api/v1/pages/{page_id}/blocks"), &beta.access)
+        .await
+        .expect(200);
+    let block_id = blocks.body["items"][0]["id"].as_str().unwrap().to_owned();
+    app.post(
+        "/api/v1/modules",
+        &beta.access,
+        json!({"key": "beta_promo", "name": "Promo", "category": "custom",
+               "props_schema": {"type": "object"}, "template": "<div>beta</div>"}),
+    )
+    .await
+    .expect(201);
+    let first = |reply: Reply| reply.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let doctor = first(app.get("/api/v1/doctors", &beta.access).await.expect(200));
+    let service = first(app.get("/api/v1/services", &beta.access).await.expect(200));
+    let appointment = first(
+        app.get("/api/v1/appointments", &beta.access)
+            .await
+            .expect(200),
+    );
+
+    let rows = [
+        ("pages", page_id.clone()),
+        ("page_blocks", block_id.clone()),
+        ("doctors", doctor.clone()),
+        ("services", service.clone()),
+        ("appointments", appointment.clone()),
+    ];
+    let before: Vec<String> = rows.iter().map(|(t, id)| row_text(&app, t, id)).collect();
+    let module_before = app.count_rows("custom_modules");
+    let audit_before = app.count_rows("audit_log");
+
+    let token = &attacker.access;
+    let attempts = [
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/pages/{page_id}"),
+            Some(json!({"title": "hijacked"})),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/pages/{page_id}/blocks/{block_id}"),
+            Some(json!({"props": {"title": "hijacked"}})),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/api/v1/modules/beta_promo".to_owned(),
+            Some(json!({"name": "hijacked"})),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/doctors/{doctor}"),
+            Some(json!({"bio": "hijacked"})),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/services/{service}"),
+            Some(json!({"description": "hijacked"})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/appointments/{appointment}/status"),
+            Some(json!({"status": "cancelled"})),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/pages/{page_id}/blocks/{block_id}"),
+            None,
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/pages/{page_id}"),
+            None,
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/modules/beta_promo".to_owned(),
+            None,
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/doctors/{doctor}"),
+            None,
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/services/{service}"),
+            None,
+        ),
+    ];
+    for (method, path, body) in attempts {
+        let reply = app
+            .send(method.clone(), &path, Some(token), body.as_ref(), &[])
+            .await;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+    }
+
+    let after: Vec<String> = rows.iter().map(|(t, id)| row_text(&app, t, id)).collect();
+    assert_eq!(before, after, "a row of beta changed");
+    assert_eq!(app.count_rows("custom_modules"), module_before);
+    assert_eq!(
+        app.count_rows("audit_log"),
+        audit_before,
+        "nothing was audited"
+    );
+    // And the owner still reaches them.
+    app.get(&format!("/api/v1/pages/{page_id}"), &beta.access)
+        .await
+        .expect(200);
+    app.get("/api/v1/modules/beta_promo", &beta.access)
+        .await
+        .expect(200);
+}

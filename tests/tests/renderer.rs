@@ -309,38 +309,35 @@ async fn clinic_modules_render_the_tenants_live_clinic_data() {
     // reviews shows published reviews; the booking widget offers the services.
     assert!(html.contains("class=\"review__stars\""));
     assert!(html.contains("action=\"/_cms/appointments\""));
-    // Beta's landing shows beta's clinic data, never alpha's.
-    let (_, _, beta) = renderer.get("beta.localhost", "/clinic").await;
-    let alpha_clinic_ids: Vec<String> = app
-        .get(
-            "/api/v1/clinics",
-            &app.login(ALPHA_EDITOR, None).await.access,
+    // Beta's landing shows beta's clinic data, never alpha's. The demo data of
+    // both tenants read alike, so each tenant's ECG gets a name of its own
+    // (beta's page has not been rendered yet: nothing of it is cached).
+    for (tenant, name) in [("alpha", "Alpha-only ECG"), ("beta", "Beta-only ECG")] {
+        let admin = app.login("admin@example.com", Some(tenant)).await;
+        let services = app.get("/api/v1/services", &admin.access).await.expect(200);
+        let ecg = services.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|service| service["slug"] == "ecg")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.patch(
+            &format!("/api/v1/services/{ecg}"),
+            &admin.access,
+            serde_json::json!({"name": name}),
         )
         .await
-        .expect(200)
-        .body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect();
-    let alpha_services: Vec<String> = app
-        .get(
-            "/api/v1/services",
-            &app.login(ALPHA_EDITOR, None).await.access,
-        )
-        .await
-        .expect(200)
-        .body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect();
-    for id in alpha_clinic_ids.iter().chain(alpha_services.iter()) {
-        assert!(
-            !beta.contains(id.as_str()),
-            "beta's page shows alpha's {id}"
-        );
+        .expect(200);
     }
+    let (status, _, beta) = renderer.get("beta.localhost", "/clinic").await;
+    assert_eq!(status, 200);
+    assert!(beta.contains("data-service=\"ecg\""), "{beta}");
+    assert!(beta.contains("Beta-only ECG"), "beta's own service: {beta}");
+    assert!(
+        !beta.contains("Alpha-only ECG"),
+        "beta's page shows alpha's service"
+    );
 }

@@ -1,107 +1,130 @@
 //! `api/src/db/schema.rs` is kept by hand (no diesel_cli on CI machines): this
-//! checks it against the migrated database, column by column, in order, with
-//! nullability, so the two cannot drift apart unnoticed.
+//! checks every `table!` in it against the migrated database, and every table
+//! of the database against it: the same tables, the same columns in order,
+//! each with its type and nullability, so the two cannot drift apart unnoticed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use cms_api::db::schema::*;
 use cms_tests::TestDatabase;
-use diesel::pg::Pg;
 use diesel::sql_types::Text;
-use diesel::{Connection, PgConnection, QueryDsl, QueryableByName, RunQueryDsl};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 
 #[derive(QueryableByName, Debug, PartialEq)]
-struct Column {
+struct DbColumn {
+    #[diesel(sql_type = Text)]
+    table_name: String,
     #[diesel(sql_type = Text)]
     name: String,
+    /// `udt_name`: `uuid`, `text`, `int4`, `_text` for `text[]`, ...
+    #[diesel(sql_type = Text)]
+    udt: String,
     #[diesel(sql_type = Text)]
     nullable: String,
 }
 
-/// Column names diesel selects for `all_columns`, in order.
-fn diesel_columns<Q: diesel::query_builder::QueryFragment<Pg>>(query: Q) -> Vec<String> {
-    let sql = diesel::debug_query::<Pg, _>(&query).to_string();
-    let list = sql
-        .trim_start_matches("SELECT ")
-        .split(" FROM ")
-        .next()
-        .unwrap();
-    list.split(", ")
-        .map(|column| {
-            column
-                .rsplit('.')
-                .next()
-                .unwrap()
-                .trim_matches('"')
-                .to_owned()
-        })
-        .collect()
+/// One column as `table!` declares it: name, SQL type, nullable.
+#[derive(Debug, PartialEq, Eq, Clone)]
+struct Column {
+    name: String,
+    udt: String,
+    nullable: bool,
 }
 
-/// Nullable columns as the `table!` macro declares them, read from the source.
-fn declared_nullable(table: &str) -> Vec<String> {
+/// The PostgreSQL `udt_name` a diesel SQL type maps to.
+fn udt_of(diesel_type: &str) -> String {
+    match diesel_type {
+        "Uuid" => "uuid",
+        "Text" => "text",
+        "Int4" => "int4",
+        "Int8" => "int8",
+        "Float8" => "float8",
+        "Bool" => "bool",
+        "Bytea" => "bytea",
+        "Date" => "date",
+        "Time" => "time",
+        "Timestamptz" => "timestamptz",
+        "Jsonb" => "jsonb",
+        "Array<Text>" => "_text",
+        other => panic!("schema_rs_matches: add a mapping for {other}"),
+    }
+    .to_owned()
+}
+
+/// Every `table!` of schema.rs: table name -> columns in order.
+fn declared_tables() -> Vec<(String, Vec<Column>)> {
     let source = include_str!("../../api/src/db/schema.rs");
-    let start = source.find(&format!("    {table} (")).unwrap();
-    let block = &source[start..source[start..].find("    }\n").unwrap() + start];
-    block
-        .lines()
-        .filter(|line| line.contains("Nullable<"))
-        .map(|line| line.trim().split(' ').next().unwrap().to_owned())
-        .collect()
+    let mut tables = Vec::new();
+    for block in source.split("diesel::table! {").skip(1) {
+        let mut lines = block.lines().map(str::trim).filter(|line| !line.is_empty());
+        let header = lines.next().unwrap();
+        let name = header.split_whitespace().next().unwrap().to_owned();
+        let columns = lines
+            .take_while(|line| *line != "}")
+            .filter(|line| line.contains("->"))
+            .map(|line| {
+                let (column, kind) = line.split_once("->").unwrap();
+                let kind = kind.trim().trim_end_matches(',');
+                let (nullable, kind) = match kind.strip_prefix("Nullable<") {
+                    Some(inner) => (true, inner.strip_suffix('>').unwrap()),
+                    None => (false, kind),
+                };
+                Column {
+                    name: column.trim().to_owned(),
+                    udt: udt_of(kind),
+                    nullable,
+                }
+            })
+            .collect();
+        tables.push((name, columns));
+    }
+    tables.sort_by(|a, b| a.0.cmp(&b.0));
+    tables
 }
 
 #[test]
 fn schema_rs_matches_the_migrated_database() {
     let db = TestDatabase::create();
     let mut conn = PgConnection::establish(&db.owner_url()).unwrap();
-    let tables: Vec<(&str, Vec<String>)> = vec![
-        (
-            "audit_log",
-            diesel_columns(audit_log::table.select(audit_log::all_columns)),
-        ),
-        (
-            "domains",
-            diesel_columns(domains::table.select(domains::all_columns)),
-        ),
-        (
-            "memberships",
-            diesel_columns(memberships::table.select(memberships::all_columns)),
-        ),
-        (
-            "refresh_tokens",
-            diesel_columns(refresh_tokens::table.select(refresh_tokens::all_columns)),
-        ),
-        (
-            "sites",
-            diesel_columns(sites::table.select(sites::all_columns)),
-        ),
-        (
-            "tenants",
-            diesel_columns(tenants::table.select(tenants::all_columns)),
-        ),
-        (
-            "users",
-            diesel_columns(users::table.select(users::all_columns)),
-        ),
-    ];
-    for (table, declared) in tables {
-        let actual: Vec<Column> = diesel::sql_query(
-            "SELECT column_name::text AS name, is_nullable::text AS nullable FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
-        )
-        .bind::<Text, _>(table)
-        .load(&mut conn)
-        .unwrap();
-        let names: Vec<&str> = actual.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, declared, "columns of {table}");
-        let nullable: Vec<String> = actual
-            .iter()
-            .filter(|c| c.nullable == "YES")
-            .map(|c| c.name.clone())
-            .collect();
+    let rows: Vec<DbColumn> = diesel::sql_query(
+        "SELECT c.table_name::text AS table_name, c.column_name::text AS name, \
+                c.udt_name::text AS udt, c.is_nullable::text AS nullable \
+         FROM information_schema.columns c \
+         JOIN information_schema.tables t USING (table_schema, table_name) \
+         WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
+           AND c.table_name <> '__diesel_schema_migrations' \
+         ORDER BY c.table_name, c.ordinal_position",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let mut actual: Vec<(String, Vec<Column>)> = Vec::new();
+    for row in rows {
+        if actual
+            .last()
+            .is_none_or(|(table, _)| *table != row.table_name)
+        {
+            actual.push((row.table_name.clone(), Vec::new()));
+        }
+        if let Some((_, columns)) = actual.last_mut() {
+            columns.push(Column {
+                name: row.name,
+                udt: row.udt,
+                nullable: row.nullable == "YES",
+            });
+        }
+    }
+    let declared = declared_tables();
+    let names = |tables: &[(String, Vec<Column>)]| -> Vec<String> {
+        tables.iter().map(|(name, _)| name.clone()).collect()
+    };
+    assert_eq!(
+        names(&declared),
+        names(&actual),
+        "tables of schema.rs vs the database"
+    );
+    assert!(declared.len() >= 29, "{} tables", declared.len());
+    for ((table, declared), (_, actual)) in declared.iter().zip(&actual) {
         assert_eq!(
-            nullable,
-            declared_nullable(table),
-            "nullable columns of {table}"
+            declared, actual,
+            "columns of {table} (name, type, nullable)"
         );
     }
 }
