@@ -18,6 +18,13 @@ use crate::config::Config;
 use crate::db::{appointments, clinics, doctors};
 use crate::error::ApiError;
 
+/// Ids as a set: a repeated id links once.
+pub fn distinct(mut ids: Vec<Uuid>) -> Vec<Uuid> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// The longest range `available-slots` answers for at once.
 pub const MAX_RANGE_DAYS: i64 = 31;
 

@@ -8,14 +8,15 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::clinics::{public_json, slug_rule};
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
+use crate::clinic;
 use crate::db::services::{
     self, Service, ServiceCategory, ServiceChanges, ServiceFilter, ServiceRow,
 };
 use crate::db::{clinics, doctors};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::public_json;
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 use crate::state::AppState;
@@ -44,7 +45,7 @@ pub struct CreateCategory {
 impl Validate for CreateCategory {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        slug_rule(&mut errors, "slug", &self.slug);
+        rules::slug(&mut errors, "slug", &self.slug);
         rules::text(&mut errors, "name", &self.name, 100);
         errors
     }
@@ -195,7 +196,7 @@ pub struct CreateService {
 impl Validate for CreateService {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        slug_rule(&mut errors, "slug", &self.slug);
+        rules::slug(&mut errors, "slug", &self.slug);
         rules::text(&mut errors, "name", &self.name, 200);
         if self.price_minor < 0 {
             errors.push(FieldError::new("price_minor", "must not be negative"));
@@ -248,7 +249,7 @@ async fn create_service(
         created_at: now,
         updated_at: now,
     };
-    let clinic_ids = super::doctors::distinct(body.clinic_ids);
+    let clinic_ids = clinic::distinct(body.clinic_ids);
     let audit = ctx.audit();
     let created = ctx
         .tx(move |conn| {
@@ -341,7 +342,7 @@ impl Validate for UpdateService {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if let Some(slug) = &self.slug {
-            slug_rule(&mut errors, "slug", slug);
+            rules::slug(&mut errors, "slug", slug);
         }
         if let Some(name) = &self.name {
             rules::text(&mut errors, "name", name, 200);
@@ -400,7 +401,7 @@ async fn update_service(
         is_active: body.is_active,
         updated_at: Some(Utc::now()),
     };
-    let clinic_ids = body.clinic_ids.map(super::doctors::distinct);
+    let clinic_ids = body.clinic_ids.map(clinic::distinct);
     let audit = ctx.audit();
     let updated = ctx
         .tx(move |conn| {
