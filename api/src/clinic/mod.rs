@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod slots_cache;
+pub mod status;
 
 pub use slots_cache::{SlotsAnswer, SlotsCache};
 

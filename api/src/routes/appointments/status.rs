@@ -1,13 +1,12 @@
 //! Changing an appointment's status (confirm, cancel, complete, no-show).
 
 use actix_web::{post, web};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
-use crate::auth::roles::Role;
 use crate::clinic;
 use crate::db::appointments::{self, Appointment};
 use crate::error::{ApiError, FieldError, Problem};
@@ -80,66 +79,14 @@ pub(super) async fn change_status(
             let before = appointments::lock(conn, id)?
                 .filter(|appointment| is_visible(&filter, appointment))
                 .ok_or(ApiError::NotFound)?;
-            if role == Role::Viewer {
-                return Err(ApiError::Forbidden(
-                    "viewers may not change appointments".into(),
-                ));
-            }
-            let status = change
-                .status
-                .clone()
-                .unwrap_or_else(|| before.status.clone());
-            let payment = change
-                .payment_status
-                .clone()
-                .unwrap_or_else(|| before.payment_status.clone());
-            if role == Role::Patient {
-                if status != "cancelled" || change.payment_status.is_some() {
-                    return Err(ApiError::Forbidden(
-                        "patients may only cancel their appointments".into(),
-                    ));
-                }
-                if before.starts_at - Utc::now() < window {
-                    return Err(ApiError::Conflict(format!(
-                        "appointments can be cancelled until {} hours before they start",
-                        window.num_hours()
-                    )));
-                }
-            }
-            if status != before.status && !clinic::status_move_allowed(&before.status, &status) {
-                return Err(ApiError::Conflict(format!(
-                    "an appointment cannot go from {} to {status}",
-                    before.status
-                )));
-            }
-            if payment != before.payment_status {
-                if role == Role::Doctor {
-                    return Err(ApiError::Forbidden("doctors do not change payments".into()));
-                }
-                if !clinic::payment_move_allowed(&before.payment_status, &payment) {
-                    return Err(ApiError::Conflict(format!(
-                        "a payment cannot go from {} to {payment}",
-                        before.payment_status
-                    )));
-                }
-            }
-            let after = appointments::set_status(conn, id, &status, &payment)?;
-            if payment != before.payment_status {
-                appointments::record_payment(
-                    conn,
-                    &appointments::Payment {
-                        id: Uuid::now_v7(),
-                        tenant_id: before.tenant_id,
-                        appointment_id: id,
-                        amount_minor: before.price_minor,
-                        currency: before.currency.clone(),
-                        status: payment.clone(),
-                        provider: "manual".into(),
-                        provider_reference: None,
-                        created_at: Utc::now(),
-                    },
-                )?;
-            }
+            let after = clinic::status::change(
+                conn,
+                role,
+                &before,
+                change.status.as_deref(),
+                change.payment_status.as_deref(),
+                window,
+            )?;
             audit.updated(conn, "appointment", id, &before, &after)?;
             Ok(after)
         })
