@@ -144,8 +144,8 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         cpu: Blocking::new("cpu", cores),
         metrics: Metrics::default(),
         cache: DeliveryCache::new(near_cache_entries),
-        slots: crate::clinic::SlotsCache::new(slots_cache_ms),
-        experiment_routes: crate::routes::experiment_events::ExperimentRoutes::new(
+        slots: crate::clinic::slots_cache::SlotsCache::new(slots_cache_ms),
+        experiment_routes: crate::experiments::routes_cache::ExperimentRoutes::new(
             std::time::Duration::from_secs(2),
         ),
     }))
@@ -163,7 +163,7 @@ impl Application {
                 .map_err(|err| BuildError::Spec(err.to_string()))?
                 .into(),
         ));
-        content::cache::spawn_subscriber(state.clone());
+        content::cache::spawn_subscriber(&state.kv, &state.cache);
         state
             .origins
             .spawn_refresh(state.db.clone(), state.config.cors_refresh);

@@ -3,9 +3,11 @@
 //! `Application::build` and handed to actix as `Data<AppState>`.
 
 use crate::blocking::Blocking;
+use crate::clinic::slots_cache::SlotsCache;
 use crate::config::Config;
 use crate::content::cache::DeliveryCache;
 use crate::db::Db;
+use crate::experiments::routes_cache::ExperimentRoutes;
 use crate::http::cors::AllowedOrigins;
 use crate::http::metrics::Metrics;
 use crate::kv::Kv;
@@ -22,7 +24,7 @@ pub struct AppState {
     pub origins: AllowedOrigins,
     pub cache: DeliveryCache,
     /// Recent `available-slots` answers.
-    pub slots: crate::clinic::SlotsCache,
+    pub slots: SlotsCache,
     /// Experiments event ingestion has looked up recently.
-    pub experiment_routes: crate::routes::experiment_events::ExperimentRoutes,
+    pub experiment_routes: ExperimentRoutes,
 }

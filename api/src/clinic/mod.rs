@@ -3,6 +3,10 @@
 //! `cms_shared::slots`, phone numbers, and the appointment status machine.
 
 pub mod demo;
+pub mod slots_cache;
+pub mod status;
+
+pub use slots_cache::{SlotsAnswer, SlotsCache};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
@@ -15,68 +19,11 @@ use crate::config::Config;
 use crate::db::{appointments, clinics, doctors};
 use crate::error::ApiError;
 
-/// `available-slots` answers this node computed in the last
-/// `CMS_SLOTS_CACHE_MS`, as the bytes and ETag sent: popular doctors are
-/// looked at by many visitors at once, and concurrent requests for one
-/// answer compute it once. Any booking, status change or schedule change
-/// here empties it.
-pub struct SlotsCache {
-    answers: Option<moka::future::Cache<String, std::sync::Arc<SlotsAnswer>>>,
-}
-
-/// A serialised `available-slots` answer.
-pub struct SlotsAnswer {
-    pub body: actix_web::web::Bytes,
-    pub etag: String,
-}
-
-impl SlotsAnswer {
-    pub fn new(items: &serde_json::Value) -> Self {
-        let body = serde_json::to_vec(&serde_json::json!({ "items": items })).unwrap_or_default();
-        SlotsAnswer {
-            etag: crate::http::etag::content_etag(&body),
-            body: body.into(),
-        }
-    }
-}
-
-impl SlotsCache {
-    pub fn new(lifetime_ms: u64) -> Self {
-        SlotsCache {
-            answers: (lifetime_ms > 0).then(|| {
-                moka::future::Cache::builder()
-                    .max_capacity(10_000)
-                    .time_to_live(std::time::Duration::from_millis(lifetime_ms))
-                    .build()
-            }),
-        }
-    }
-
-    /// The answer under `key`, computed by `compute` once however many
-    /// requests wait for it.
-    pub async fn get_or_compute<F>(
-        &self,
-        key: String,
-        compute: F,
-    ) -> Result<std::sync::Arc<SlotsAnswer>, ApiError>
-    where
-        F: std::future::Future<Output = Result<SlotsAnswer, ApiError>>,
-    {
-        match &self.answers {
-            None => Ok(std::sync::Arc::new(compute.await?)),
-            Some(answers) => answers
-                .try_get_with(key, async { compute.await.map(std::sync::Arc::new) })
-                .await
-                .map_err(|err| (*err).clone()),
-        }
-    }
-
-    /// After anything that changes free times.
-    pub fn forget(&self) {
-        if let Some(answers) = &self.answers {
-            answers.invalidate_all();
-        }
-    }
+/// Ids as a set: a repeated id links once.
+pub fn distinct(mut ids: Vec<Uuid>) -> Vec<Uuid> {
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// The longest range `available-slots` answers for at once.

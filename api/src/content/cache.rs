@@ -16,16 +16,15 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::web::{self, Bytes};
+use actix_web::web::Bytes;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::kv::Kv;
-use crate::state::AppState;
 
 /// The channel renderers subscribe to.
 pub const INVALIDATION_CHANNEL: &str = "cms:invalidate";
@@ -117,7 +116,7 @@ pub struct Lookup {
 pub struct DeliveryCache {
     local_entries: Mutex<HashMap<String, (Cached, Instant)>>,
     local_generations: Mutex<HashMap<String, u64>>,
-    near: NearCache,
+    near: Arc<NearCache>,
 }
 
 /// Delivery responses in process memory, per site. Each site has an epoch
@@ -260,10 +259,10 @@ impl DeliveryCache {
 
     pub fn new(near_cache_entries: usize) -> Self {
         DeliveryCache {
-            near: NearCache {
+            near: Arc::new(NearCache {
                 capacity: near_cache_entries,
                 ..NearCache::default()
-            },
+            }),
             ..DeliveryCache::default()
         }
     }
@@ -448,32 +447,33 @@ struct InvalidationMessage {
 /// Keeps this process subscribed to `cms:invalidate` (resubscribing after
 /// failures) and evicts the near cache by its messages. Without Redis, or with
 /// the near cache off, there is nothing to do.
-pub fn spawn_subscriber(state: web::Data<AppState>) {
-    let Some(client) = state.kv.client().cloned() else {
+pub fn spawn_subscriber(kv: &Kv, cache: &DeliveryCache) {
+    let Some(client) = kv.client().cloned() else {
         return;
     };
-    if state.cache.near.capacity == 0 {
+    if cache.near.capacity == 0 {
         return;
     }
+    let near = Arc::clone(&cache.near);
     tokio::spawn(async move {
         loop {
             match client.get_async_pubsub().await {
                 Ok(mut pubsub) => match pubsub.subscribe(INVALIDATION_CHANNEL).await {
                     Ok(()) => {
-                        state.cache.near.evict_all();
-                        state.cache.near.subscribed.store(true, Ordering::Release);
+                        near.evict_all();
+                        near.subscribed.store(true, Ordering::Release);
                         tracing::info!("near cache on: subscribed to {INVALIDATION_CHANNEL}");
                         let mut messages = pubsub.on_message();
                         while let Some(message) = messages.next().await {
                             let payload: Vec<u8> = message.get_payload_bytes().to_vec();
                             match serde_json::from_slice::<InvalidationMessage>(&payload) {
-                                Ok(change) => state.cache.near.evict_site(change.site),
+                                Ok(change) => near.evict_site(change.site),
                                 // Not ours to understand: be safe.
-                                Err(_) => state.cache.near.evict_all(),
+                                Err(_) => near.evict_all(),
                             }
                         }
-                        state.cache.near.subscribed.store(false, Ordering::Release);
-                        state.cache.near.evict_all();
+                        near.subscribed.store(false, Ordering::Release);
+                        near.evict_all();
                         tracing::warn!(
                             "near cache off: lost the {INVALIDATION_CHANNEL} subscription"
                         );

@@ -15,7 +15,7 @@ use super::schema::{
     doctor_clinics, doctor_schedules, doctor_services, doctors, schedule_exceptions,
     specializations,
 };
-use crate::http::pagination::PageRequest;
+use crate::db::cursor::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = doctors)]

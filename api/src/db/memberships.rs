@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::schema::{memberships, tenants};
-use crate::http::pagination::PageRequest;
+use crate::db::cursor::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = memberships)]

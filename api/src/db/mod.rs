@@ -5,6 +5,7 @@
 pub mod appointments;
 pub mod audit;
 pub mod clinics;
+pub mod cursor;
 pub mod doctors;
 pub mod domains;
 pub mod experiments;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::schema::{page_blocks, page_revisions, pages};
-use crate::http::pagination::PageRequest;
+use crate::db::cursor::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = pages)]

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::schema::{doctor_services, service_categories, service_clinics, services};
-use crate::http::pagination::PageRequest;
+use crate::db::cursor::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = service_categories)]

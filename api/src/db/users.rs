@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::schema::{memberships, users};
-use crate::http::pagination::PageRequest;
+use crate::db::cursor::PageRequest;
 
 /// A user account as stored; never serialised (it holds the password hash).
 #[derive(Debug, Clone, Queryable, Selectable)]

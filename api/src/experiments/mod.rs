@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod results;
+pub mod routes_cache;
 
 use cms_shared::experiments::{RuleAction, Variant};
 use diesel::PgConnection;

@@ -126,3 +126,16 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         })
         .transpose()
 }
+
+/// A public JSON answer with a content ETag (304 on a match) and a short
+/// shared cache lifetime, like other delivery responses.
+pub fn public_json<T: Serialize>(req: &HttpRequest, body: &T) -> HttpResponse {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let etag = content_etag(&bytes);
+    json_with_content_etag(
+        req,
+        bytes.into(),
+        &etag,
+        "public, max-age=30, stale-while-revalidate=60",
+    )
+}

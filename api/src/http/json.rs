@@ -229,6 +229,16 @@ pub mod rules {
         }
     }
 
+    /// Slugs: lowercase letters, digits and dashes.
+    pub fn slug(errors: &mut Vec<FieldError>, field: &str, value: &str) {
+        if cms_shared::slug::parse_slug(value).is_err() {
+            errors.push(FieldError::new(
+                field,
+                "must be 1 to 100 lowercase letters, digits and dashes",
+            ));
+        }
+    }
+
     pub fn email(errors: &mut Vec<FieldError>, field: &str, value: &str) {
         let valid = value.len() <= 254
             && value.split_once('@').is_some_and(|(local, domain)| {

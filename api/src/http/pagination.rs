@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+pub use crate::db::cursor::PageRequest;
 use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -19,19 +20,6 @@ pub struct PageQuery {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PageRequest {
-    pub limit: i64,
-    pub after: Option<Uuid>,
-}
-
-impl PageRequest {
-    /// One more row than the page holds tells whether another page follows.
-    pub fn fetch_limit(&self) -> i64 {
-        self.limit + 1
-    }
 }
 
 impl TryFrom<PageQuery> for PageRequest {

@@ -5,7 +5,7 @@
 //! counts once. Storage is the durable record in PostgreSQL, written before
 //! the answer, so a restart of anything loses nothing that was acknowledged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
@@ -14,7 +14,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::experiments::{self as experiment_db, EventRows};
-use crate::db::routing::{self, ExperimentRoute};
 use crate::db::{set_scope, Scope};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::experiments::{is_event_name, is_visitor_id};
@@ -28,59 +27,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// Events per batch at most.
 pub const MAX_BATCH: usize = 100;
 const LIMIT_WINDOW: Duration = Duration::from_secs(60);
-
-/// Recently looked-up experiments, so a batch costs no routing query. Every
-/// change on this node forgets its entry at once; other nodes see a status
-/// change within the time to live.
-pub struct ExperimentRoutes {
-    cache: moka::future::Cache<Uuid, Option<ExperimentRoute>>,
-}
-
-impl ExperimentRoutes {
-    pub fn new(ttl: Duration) -> Self {
-        ExperimentRoutes {
-            cache: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(ttl)
-                .build(),
-        }
-    }
-
-    pub async fn forget(&self, id: Uuid) {
-        self.cache.invalidate(&id).await;
-    }
-
-    /// The routes of `ids`, from memory or one query for those not there.
-    async fn lookup(
-        &self,
-        state: &AppState,
-        ids: &[Uuid],
-    ) -> Result<HashMap<Uuid, Option<ExperimentRoute>>, ApiError> {
-        let mut found = HashMap::with_capacity(ids.len());
-        let mut missing = Vec::new();
-        for id in ids {
-            match self.cache.get(id).await {
-                Some(route) => {
-                    found.insert(*id, route);
-                }
-                None => missing.push(*id),
-            }
-        }
-        if !missing.is_empty() {
-            let query_ids = missing.clone();
-            let routes = state
-                .db
-                .unscoped(move |conn| Ok(routing::experiments(conn, &query_ids)?))
-                .await?;
-            for id in missing {
-                let route = routes.iter().find(|route| route.id == id).cloned();
-                self.cache.insert(id, route.clone()).await;
-                found.insert(id, route);
-            }
-        }
-        Ok(found)
-    }
-}
 
 /// One event.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -224,7 +170,7 @@ async fn ingest_events(
     let mut ids: Vec<Uuid> = batch.events.iter().map(|e| e.experiment).collect();
     ids.sort_unstable();
     ids.dedup();
-    let routes = state.experiment_routes.lookup(&state, &ids).await?;
+    let routes = state.experiment_routes.lookup(&state.db, &ids).await?;
     let mut errors = Vec::new();
     let mut per_tenant: BTreeMap<Uuid, EventRows> = BTreeMap::new();
     for (index, event) in batch.events.iter().enumerate() {

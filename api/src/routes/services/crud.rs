@@ -1,150 +1,22 @@
-//! `/api/v1/service-categories` (a tree) and `/api/v1/services` for editors,
-//! and the public service list under `/api/v1/delivery/sites/{site}/services`.
-//! `?category=` takes an id or a slug and includes its subcategories.
+//! Services: list, create, read, update and delete, with their clinic links.
 
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::clinics::{public_json, slug_rule};
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::db::services::{
-    self, Service, ServiceCategory, ServiceChanges, ServiceFilter, ServiceRow,
-};
-use crate::db::{clinics, doctors};
+use crate::clinic;
+use crate::db::clinics;
+use crate::db::services::{self, Service, ServiceChanges, ServiceRow};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_categories)
-        .service(create_category)
-        .service(list_services)
-        .service(create_service)
-        .service(get_service)
-        .service(update_service)
-        .service(delete_service)
-        .service(delete_category)
-        .service(public_services);
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateCategory {
-    pub slug: String,
-    pub name: String,
-    pub parent_id: Option<Uuid>,
-    pub position: Option<i32>,
-}
-
-impl Validate for CreateCategory {
-    fn validate(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        slug_rule(&mut errors, "slug", &self.slug);
-        rules::text(&mut errors, "name", &self.name, 100);
-        errors
-    }
-}
-
-/// List service categories (flat, each with its `parent_id`, in order).
-#[utoipa::path(
-    tag = "services",
-    responses((status = 200, body = Vec<ServiceCategory>), (status = 403, body = Problem)),
-    security(("bearer" = []))
-)]
-#[get("/service-categories")]
-async fn list_categories(ctx: TenantCtx) -> Result<web::Json<Vec<ServiceCategory>>, ApiError> {
-    ctx.require(Permission::ReadContent)?;
-    Ok(web::Json(
-        ctx.tx(|conn| Ok(services::list_categories(conn)?)).await?,
-    ))
-}
-
-/// Create a service category.
-#[utoipa::path(
-    tag = "services",
-    request_body = CreateCategory,
-    responses((status = 201, body = ServiceCategory), (status = 409, body = Problem), (status = 422, body = Problem)),
-    security(("bearer" = []))
-)]
-#[post("/service-categories")]
-async fn create_category(
-    ctx: TenantCtx,
-    body: ValidJson<CreateCategory>,
-) -> Result<HttpResponse, ApiError> {
-    ctx.require(Permission::WriteContent)?;
-    let body = body.0;
-    let category = ServiceCategory {
-        id: Uuid::now_v7(),
-        tenant_id: ctx.tenant_id,
-        parent_id: body.parent_id,
-        slug: body.slug,
-        name: body.name.trim().to_owned(),
-        position: body.position.unwrap_or(0),
-        created_at: Utc::now(),
-    };
-    let audit = ctx.audit();
-    let created = ctx
-        .tx(move |conn| {
-            if let Some(parent) = category.parent_id {
-                if services::category_subtree(conn, &parent.to_string())?.is_empty() {
-                    return Err(ApiError::invalid("parent_id", "is not a category"));
-                }
-            }
-            let created = services::insert_category(conn, &category)?;
-            audit.created(conn, "service_category", created.id, &created)?;
-            Ok(created)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(created))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ServiceQuery {
-    /// A category id or slug; its subcategories are included.
-    pub category: Option<String>,
-    /// A clinic id or slug.
-    pub clinic: Option<String>,
-    /// A doctor id or slug.
-    pub doctor: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
-
-fn filter_from(
-    conn: &mut diesel::PgConnection,
-    query: &ServiceQuery,
-    active_only: bool,
-) -> Result<Option<ServiceFilter>, ApiError> {
-    let mut filter = ServiceFilter {
-        active_only,
-        ..ServiceFilter::default()
-    };
-    if let Some(category) = &query.category {
-        let ids = services::category_subtree(conn, category)?;
-        if ids.is_empty() {
-            return Ok(None);
-        }
-        filter.categories = Some(ids);
-    }
-    if let Some(clinic) = &query.clinic {
-        match clinics::resolve(conn, clinic)? {
-            Some(id) => filter.clinic = Some(id),
-            None => return Ok(None),
-        }
-    }
-    if let Some(doctor) = &query.doctor {
-        match doctors::resolve(conn, doctor)? {
-            Some(id) => filter.doctor = Some(id),
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(filter))
-}
+use super::{filter_from, ServiceQuery};
 
 /// List services.
 #[utoipa::path(
@@ -154,7 +26,7 @@ fn filter_from(
     security(("bearer" = []))
 )]
 #[get("/services")]
-async fn list_services(
+pub(super) async fn list_services(
     ctx: TenantCtx,
     query: web::Query<ServiceQuery>,
 ) -> Result<web::Json<ListResponse<Service>>, ApiError> {
@@ -195,7 +67,7 @@ pub struct CreateService {
 impl Validate for CreateService {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        slug_rule(&mut errors, "slug", &self.slug);
+        rules::slug(&mut errors, "slug", &self.slug);
         rules::text(&mut errors, "name", &self.name, 200);
         if self.price_minor < 0 {
             errors.push(FieldError::new("price_minor", "must not be negative"));
@@ -226,7 +98,7 @@ impl Validate for CreateService {
     security(("bearer" = []))
 )]
 #[post("/services")]
-async fn create_service(
+pub(super) async fn create_service(
     ctx: TenantCtx,
     body: ValidJson<CreateService>,
 ) -> Result<HttpResponse, ApiError> {
@@ -248,7 +120,7 @@ async fn create_service(
         created_at: now,
         updated_at: now,
     };
-    let clinic_ids = super::doctors::distinct(body.clinic_ids);
+    let clinic_ids = clinic::distinct(body.clinic_ids);
     let audit = ctx.audit();
     let created = ctx
         .tx(move |conn| {
@@ -274,7 +146,7 @@ async fn create_service(
     security(("bearer" = []))
 )]
 #[get("/services/{id}")]
-async fn get_service(
+pub(super) async fn get_service(
     ctx: TenantCtx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<Service>, ApiError> {
@@ -283,41 +155,6 @@ async fn get_service(
     Ok(web::Json(
         ctx.tx(move |conn| services::find(conn, id)?.ok_or(ApiError::NotFound))
             .await?,
-    ))
-}
-
-/// The site's active services, with the same filters as the editor list.
-#[utoipa::path(
-    tag = "delivery",
-    params(("site" = Uuid, Path), ServiceQuery),
-    responses((status = 200, body = ListResponse<Service>), (status = 304), (status = 404, body = Problem))
-)]
-#[get("/delivery/sites/{site}/services")]
-async fn public_services(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    query: web::Query<ServiceQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let site = path.into_inner();
-    let query = query.into_inner();
-    let page = PageRequest::try_from(PageQuery {
-        limit: query.limit,
-        cursor: query.cursor.clone(),
-    })?;
-    let rows = state
-        .db
-        .site_tx(site, {
-            let page = page.clone();
-            move |conn| match filter_from(conn, &query, true)? {
-                Some(filter) => Ok(services::list(conn, &filter, &page)?),
-                None => Ok(Vec::new()),
-            }
-        })
-        .await?;
-    Ok(public_json(
-        &req,
-        &ListResponse::from_rows(rows, &page, |s| s.id),
     ))
 }
 
@@ -341,7 +178,7 @@ impl Validate for UpdateService {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if let Some(slug) = &self.slug {
-            slug_rule(&mut errors, "slug", slug);
+            rules::slug(&mut errors, "slug", slug);
         }
         if let Some(name) = &self.name {
             rules::text(&mut errors, "name", name, 200);
@@ -379,7 +216,7 @@ impl Validate for UpdateService {
     security(("bearer" = []))
 )]
 #[patch("/services/{id}")]
-async fn update_service(
+pub(super) async fn update_service(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
@@ -400,7 +237,7 @@ async fn update_service(
         is_active: body.is_active,
         updated_at: Some(Utc::now()),
     };
-    let clinic_ids = body.clinic_ids.map(super::doctors::distinct);
+    let clinic_ids = body.clinic_ids.map(clinic::distinct);
     let audit = ctx.audit();
     let updated = ctx
         .tx(move |conn| {
@@ -433,7 +270,10 @@ async fn update_service(
     security(("bearer" = []))
 )]
 #[delete("/services/{id}")]
-async fn delete_service(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn delete_service(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
     let id = path.into_inner();
     let audit = ctx.audit();
@@ -441,29 +281,6 @@ async fn delete_service(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpRes
         let before = services::find(conn, id)?.ok_or(ApiError::NotFound)?;
         services::delete(conn, id)?;
         audit.deleted(conn, "service", id, &before)?;
-        Ok(())
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Delete a service category and its subcategories (409 while services belong to them).
-#[utoipa::path(
-    tag = "services",
-    params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
-    security(("bearer" = []))
-)]
-#[delete("/service-categories/{id}")]
-async fn delete_category(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let audit = ctx.audit();
-    ctx.tx(move |conn| {
-        if services::delete_category(conn, id)? == 0 {
-            return Err(ApiError::NotFound);
-        }
-        audit.deleted(conn, "service_category", id, &serde_json::json!({"id": id}))?;
         Ok(())
     })
     .await?;

@@ -1,0 +1,108 @@
+//! The tenant's doctor specializations: list, create, delete.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::extract::TenantCtx;
+use crate::auth::roles::Permission;
+use crate::db::clinics::{self, Specialization};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::http::json::{rules, ValidJson, Validate};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSpecialization {
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+}
+
+impl Validate for CreateSpecialization {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        rules::slug(&mut errors, "slug", &self.slug);
+        rules::text(&mut errors, "name", &self.name, 100);
+        errors
+    }
+}
+
+/// List specializations.
+#[utoipa::path(
+    tag = "clinics",
+    responses((status = 200, body = Vec<Specialization>), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/specializations")]
+pub(super) async fn list_specializations(
+    ctx: TenantCtx,
+) -> Result<web::Json<Vec<Specialization>>, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    let rows = ctx
+        .tx(|conn| Ok(clinics::list_specializations(conn)?))
+        .await?;
+    Ok(web::Json(rows))
+}
+
+/// Create a specialization.
+#[utoipa::path(
+    tag = "clinics",
+    request_body = CreateSpecialization,
+    responses((status = 201, body = Specialization), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/specializations")]
+pub(super) async fn create_specialization(
+    ctx: TenantCtx,
+    body: ValidJson<CreateSpecialization>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let body = body.0;
+    let specialization = Specialization {
+        id: Uuid::now_v7(),
+        tenant_id: ctx.tenant_id,
+        slug: body.slug,
+        name: body.name.trim().to_owned(),
+        description: body.description.unwrap_or_default(),
+        icon: body.icon.unwrap_or_default(),
+        created_at: Utc::now(),
+    };
+    let audit = ctx.audit();
+    let created = ctx
+        .tx(move |conn| {
+            let created = clinics::insert_specialization(conn, &specialization)?;
+            audit.created(conn, "specialization", created.id, &created)?;
+            Ok(created)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Delete a specialization (409 while doctors have it).
+#[utoipa::path(
+    tag = "clinics",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/specializations/{id}")]
+pub(super) async fn delete_specialization(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let audit = ctx.audit();
+    ctx.tx(move |conn| {
+        if clinics::delete_specialization(conn, id)? == 0 {
+            return Err(ApiError::NotFound);
+        }
+        audit.deleted(conn, "specialization", id, &serde_json::json!({"id": id}))?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,342 @@
+//! Doctors: list, create, read, update and delete, with their clinic and
+//! service links.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::extract::TenantCtx;
+use crate::auth::roles::Permission;
+use crate::clinic;
+use crate::db::doctors::{self, Doctor, DoctorChanges, DoctorRow};
+use crate::db::{clinics, services};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::http::json::{rules, ValidJson, Validate};
+use crate::http::pagination::ListResponse;
+use crate::state::AppState;
+
+use super::{filter_from, page_of, DoctorQuery};
+
+/// List doctors (a fixed number of queries whatever the page size).
+#[utoipa::path(
+    tag = "doctors",
+    params(DoctorQuery),
+    responses((status = 200, body = ListResponse<Doctor>), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/doctors")]
+pub(super) async fn list_doctors(
+    ctx: TenantCtx,
+    query: web::Query<DoctorQuery>,
+) -> Result<web::Json<ListResponse<Doctor>>, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    let query = query.into_inner();
+    let page = page_of(&query)?;
+    let rows = ctx
+        .tx({
+            let page = page.clone();
+            move |conn| match filter_from(conn, &query, false)? {
+                Some(filter) => Ok(doctors::list(conn, &filter, &page)?),
+                None => Ok(Vec::new()),
+            }
+        })
+        .await?;
+    Ok(web::Json(ListResponse::from_rows(rows, &page, |d| d.id)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDoctor {
+    pub slug: String,
+    pub name: String,
+    pub specialization_id: Uuid,
+    /// The doctor's own account in this tenant (role `doctor`), if any.
+    pub user_id: Option<Uuid>,
+    pub photo: Option<String>,
+    pub bio: Option<String>,
+    pub experience_years: Option<i32>,
+    pub education: Option<String>,
+    #[schema(value_type = Option<Vec<HashMap<String, serde_json::Value>>>)]
+    pub certificates: Option<Value>,
+    pub consultation_price_minor: Option<i64>,
+    pub clinic_ids: Vec<Uuid>,
+    pub service_ids: Vec<Uuid>,
+}
+
+impl Validate for CreateDoctor {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        rules::slug(&mut errors, "slug", &self.slug);
+        rules::text(&mut errors, "name", &self.name, 200);
+        if self
+            .experience_years
+            .is_some_and(|years| !(0..=80).contains(&years))
+        {
+            errors.push(FieldError::new("experience_years", "must be 0 to 80"));
+        }
+        if self.consultation_price_minor.is_some_and(|p| p < 0) {
+            errors.push(FieldError::new(
+                "consultation_price_minor",
+                "must not be negative",
+            ));
+        }
+        if self
+            .certificates
+            .as_ref()
+            .is_some_and(|value| !value.is_array())
+        {
+            errors.push(FieldError::new("certificates", "must be an array"));
+        }
+        if self.clinic_ids.is_empty() {
+            errors.push(FieldError::new(
+                "clinic_ids",
+                "must name at least one clinic",
+            ));
+        }
+        errors
+    }
+}
+
+/// Create a doctor working at the given clinics and offering the given services.
+#[utoipa::path(
+    tag = "doctors",
+    request_body = CreateDoctor,
+    responses((status = 201, body = Doctor), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/doctors")]
+pub(super) async fn create_doctor(
+    ctx: TenantCtx,
+    body: ValidJson<CreateDoctor>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let body = body.0;
+    let now = Utc::now();
+    let row = DoctorRow {
+        id: Uuid::now_v7(),
+        tenant_id: ctx.tenant_id,
+        user_id: body.user_id,
+        specialization_id: body.specialization_id,
+        slug: body.slug,
+        name: body.name.trim().to_owned(),
+        photo: body.photo,
+        bio: body.bio.unwrap_or_default(),
+        experience_years: body.experience_years.unwrap_or(0),
+        education: body.education.unwrap_or_default(),
+        certificates: body
+            .certificates
+            .unwrap_or_else(|| Value::Array(Vec::new())),
+        consultation_price_minor: body.consultation_price_minor,
+        rating_total: 0,
+        reviews_count: 0,
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let (clinic_ids, service_ids) = (
+        clinic::distinct(body.clinic_ids),
+        clinic::distinct(body.service_ids),
+    );
+    let audit = ctx.audit();
+    let created = ctx
+        .tx(move |conn| {
+            if clinics::resolve_specialization(conn, &row.specialization_id.to_string())?.is_none()
+            {
+                return Err(ApiError::invalid(
+                    "specialization_id",
+                    "is not a specialization",
+                ));
+            }
+            if clinics::find_many(conn, &clinic_ids)?.len() != clinic_ids.len() {
+                return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
+            }
+            if services::count_existing(conn, &service_ids)? != service_ids.len() {
+                return Err(ApiError::invalid("service_ids", "names an unknown service"));
+            }
+            let created = doctors::insert(conn, &row, &clinic_ids, &service_ids)?;
+            audit.created(conn, "doctor", created.id, &created)?;
+            Ok(created)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Get a doctor.
+#[utoipa::path(
+    tag = "doctors",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Doctor), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/doctors/{id}")]
+pub(super) async fn get_doctor(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<Doctor>, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    let id = path.into_inner();
+    Ok(web::Json(
+        ctx.tx(move |conn| doctors::find(conn, id)?.ok_or(ApiError::NotFound))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDoctor {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub specialization_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub photo: Option<String>,
+    pub bio: Option<String>,
+    pub experience_years: Option<i32>,
+    pub education: Option<String>,
+    #[schema(value_type = Option<Vec<HashMap<String, serde_json::Value>>>)]
+    pub certificates: Option<Value>,
+    pub consultation_price_minor: Option<i64>,
+    pub is_active: Option<bool>,
+    /// Replaces the doctor's clinics.
+    pub clinic_ids: Option<Vec<Uuid>>,
+    /// Replaces the services the doctor offers.
+    pub service_ids: Option<Vec<Uuid>>,
+}
+
+impl Validate for UpdateDoctor {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(slug) = &self.slug {
+            rules::slug(&mut errors, "slug", slug);
+        }
+        if let Some(name) = &self.name {
+            rules::text(&mut errors, "name", name, 200);
+        }
+        if self
+            .experience_years
+            .is_some_and(|years| !(0..=80).contains(&years))
+        {
+            errors.push(FieldError::new("experience_years", "must be 0 to 80"));
+        }
+        if self.consultation_price_minor.is_some_and(|p| p < 0) {
+            errors.push(FieldError::new(
+                "consultation_price_minor",
+                "must not be negative",
+            ));
+        }
+        if self.certificates.as_ref().is_some_and(|v| !v.is_array()) {
+            errors.push(FieldError::new("certificates", "must be an array"));
+        }
+        if self.clinic_ids.as_ref().is_some_and(Vec::is_empty) {
+            errors.push(FieldError::new(
+                "clinic_ids",
+                "must name at least one clinic",
+            ));
+        }
+        errors
+    }
+}
+
+/// Change a doctor (links to clinics and services are replaced when given).
+#[utoipa::path(
+    tag = "doctors",
+    params(("id" = Uuid, Path)),
+    request_body = UpdateDoctor,
+    responses((status = 200, body = Doctor), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[patch("/doctors/{id}")]
+pub(super) async fn update_doctor(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: ValidJson<UpdateDoctor>,
+) -> Result<web::Json<Doctor>, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let body = body.0;
+    let changes = DoctorChanges {
+        specialization_id: body.specialization_id,
+        user_id: body.user_id.map(Some),
+        slug: body.slug,
+        name: body.name.map(|name| name.trim().to_owned()),
+        photo: body.photo.map(Some),
+        bio: body.bio,
+        experience_years: body.experience_years,
+        education: body.education,
+        certificates: body.certificates,
+        consultation_price_minor: body.consultation_price_minor.map(Some),
+        is_active: body.is_active,
+        updated_at: Some(Utc::now()),
+    };
+    let (clinic_ids, service_ids) = (
+        body.clinic_ids.map(clinic::distinct),
+        body.service_ids.map(clinic::distinct),
+    );
+    let audit = ctx.audit();
+    let updated = ctx
+        .tx(move |conn| {
+            let before = doctors::find(conn, id)?.ok_or(ApiError::NotFound)?;
+            if let Some(specialization) = changes.specialization_id {
+                if clinics::resolve_specialization(conn, &specialization.to_string())?.is_none() {
+                    return Err(ApiError::invalid(
+                        "specialization_id",
+                        "is not a specialization",
+                    ));
+                }
+            }
+            if let Some(ids) = &clinic_ids {
+                if clinics::find_many(conn, ids)?.len() != ids.len() {
+                    return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
+                }
+            }
+            if let Some(ids) = &service_ids {
+                if services::count_existing(conn, ids)? != ids.len() {
+                    return Err(ApiError::invalid("service_ids", "names an unknown service"));
+                }
+            }
+            let after = doctors::update(
+                conn,
+                id,
+                &changes,
+                clinic_ids.as_deref(),
+                service_ids.as_deref(),
+            )?
+            .ok_or(ApiError::NotFound)?;
+            audit.updated(conn, "doctor", id, &before, &after)?;
+            Ok(after)
+        })
+        .await?;
+    state.slots.forget();
+    Ok(web::Json(updated))
+}
+
+/// Delete a doctor (refused with 409 while appointments refer to them:
+/// deactivate with `is_active: false` instead).
+#[utoipa::path(
+    tag = "doctors",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/doctors/{id}")]
+pub(super) async fn delete_doctor(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let audit = ctx.audit();
+    ctx.tx(move |conn| {
+        let before = doctors::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        doctors::delete(conn, id)?;
+        audit.deleted(conn, "doctor", id, &before)?;
+        Ok(())
+    })
+    .await?;
+    state.slots.forget();
+    Ok(HttpResponse::NoContent().finish())
+}
