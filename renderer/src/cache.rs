@@ -374,6 +374,22 @@ impl Documents {
         }
     }
 
+    /// Evicts `site`'s clinic data, here and in Redis; pages stay.
+    pub async fn invalidate_clinic_data(&self, site: &str) {
+        inc(&self.metrics.invalidations);
+        let key = DocKey::ClinicData {
+            site: site.to_owned(),
+        };
+        self.memory.invalidate(&key.id()).await;
+        if let Some(pool) = self.connected_redis() {
+            let (hash, _) = key.shared(&self.prefix);
+            let deleted: Result<i64, _> = pool.del(hash).await;
+            if let Err(err) = deleted {
+                tracing::debug!(error = %err, "cannot evict shared clinic data");
+            }
+        }
+    }
+
     /// Drops everything held in memory (after missing messages).
     pub fn forget_all(&self) {
         self.memory.invalidate_all();

@@ -17,6 +17,10 @@ struct InvalidationMessage {
     site: String,
     #[serde(default)]
     paths: Vec<String>,
+    /// Only the tenant's clinic data changed: pages stay, their clinic
+    /// modules' data goes (shells are keyed by its ETag, so they follow).
+    #[serde(default)]
+    clinic_data: bool,
 }
 
 /// Subscribes to `cms:invalidate` (fred resubscribes after reconnecting) and
@@ -36,6 +40,9 @@ pub async fn subscribe(url: &str, documents: Arc<Documents>) -> Result<(), fred:
                 .as_bytes()
                 .and_then(|raw| serde_json::from_slice::<InvalidationMessage>(raw).ok());
             match parsed {
+                Some(change) if change.clinic_data => {
+                    documents.invalidate_clinic_data(&change.site).await
+                }
                 Some(change) => documents.invalidate(&change.site, &change.paths).await,
                 None => documents.forget_all(),
             }

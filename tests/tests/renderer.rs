@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use cms_tests::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const ALPHA: &str = "alpha.localhost";
 
@@ -340,4 +340,61 @@ async fn clinic_modules_render_the_tenants_live_clinic_data() {
         !beta.contains("Alpha-only ECG"),
         "beta's page shows alpha's service"
     );
+}
+
+#[tokio::test]
+async fn clinic_data_changes_reach_the_renderer_at_once() {
+    let app = TestApp::spawn().await;
+    // Documents stay fresh for an hour: only an invalidation message can
+    // explain a change showing up within seconds.
+    let renderer = renderer_for(
+        &app,
+        HashMap::from([("CMS_RENDERER_FRESH_SECS", "3600".to_owned())]),
+    )
+    .await;
+    let admin = app.login("admin@example.com", Some("alpha")).await;
+    let (status, _, before) = renderer.get(ALPHA, "/clinic").await;
+    assert_eq!(status, 200);
+    assert!(before.contains("data-doctor=\"anna-ivanova\""), "{before}");
+    let id_of = |list: &Value, slug: &str| -> String {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["slug"] == slug)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let services = app.get("/api/v1/services", &admin.access).await.expect(200);
+    let doctors = app.get("/api/v1/doctors", &admin.access).await.expect(200);
+    let changes = [
+        (
+            format!("/api/v1/services/{}", id_of(&services.body, "ecg")),
+            "ECG, renamed just now",
+        ),
+        (
+            format!("/api/v1/doctors/{}", id_of(&doctors.body, "anna-ivanova")),
+            "Dr. Anna, renamed just now",
+        ),
+    ];
+    for (path, name) in changes {
+        assert!(!before.contains(name));
+        app.patch(&path, &admin.access, json!({"name": name}))
+            .await
+            .expect(200);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let (_, _, html) = renderer.get(ALPHA, "/clinic").await;
+            if html.contains(name) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the renderer still shows the old clinic data 2 s after {path} changed"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
 }

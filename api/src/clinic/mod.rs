@@ -3,6 +3,7 @@
 //! `cms_shared::slots`, phone numbers, and the appointment status machine.
 
 pub mod demo;
+pub mod invalidation;
 pub mod slots_cache;
 pub mod status;
 

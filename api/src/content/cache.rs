@@ -54,6 +54,10 @@ pub struct Invalidation {
     pub paths: Vec<String>,
     /// The site's generation after the change.
     pub generation: u64,
+    /// Only the tenant's clinic data changed (doctors, services, clinics,
+    /// reviews): renderers drop their copy of it and keep the pages.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clinic_data: bool,
 }
 
 impl Invalidation {
@@ -64,6 +68,7 @@ impl Invalidation {
             pages: Vec::new(),
             paths: Vec::new(),
             generation: 0,
+            clinic_data: false,
         }
     }
 
@@ -74,6 +79,7 @@ impl Invalidation {
             pages: vec![(locale.to_owned(), path.to_owned())],
             paths: vec![path.to_owned()],
             generation: 0,
+            clinic_data: false,
         }
     }
 }
@@ -375,6 +381,27 @@ impl DeliveryCache {
     }
 
     /// Bumps the generations `change` touches and announces it on `cms:invalidate`.
+    /// Tells every renderer that `site`'s clinic data changed. Nothing of the
+    /// api's own delivery cache depends on it, so only the message goes out.
+    pub async fn announce_clinic_data(&self, kv: &Kv, tenant: Uuid, site: Uuid) {
+        let Some(mut conn) = kv.redis() else {
+            return;
+        };
+        let change = Invalidation {
+            clinic_data: true,
+            ..Invalidation::site(tenant, site)
+        };
+        let message = serde_json::to_string(&change).unwrap_or_default();
+        let published: Result<i64, _> = redis::cmd("PUBLISH")
+            .arg(INVALIDATION_CHANNEL)
+            .arg(message)
+            .query_async(&mut conn)
+            .await;
+        if let Err(err) = published {
+            kv.redis_failed(&err);
+        }
+    }
+
     pub async fn invalidate(&self, kv: &Kv, mut change: Invalidation) {
         let site_key = Self::keys(kv, &Entry::Manifest { site: change.site }).0;
         // A page is cached under its locale and, when asked for without one,
@@ -442,6 +469,9 @@ impl DeliveryCache {
 #[derive(Deserialize)]
 struct InvalidationMessage {
     site: Uuid,
+    /// Clinic data is not in the near cache: such messages evict nothing here.
+    #[serde(default)]
+    clinic_data: bool,
 }
 
 /// Keeps this process subscribed to `cms:invalidate` (resubscribing after
@@ -467,6 +497,7 @@ pub fn spawn_subscriber(kv: &Kv, cache: &DeliveryCache) {
                         while let Some(message) = messages.next().await {
                             let payload: Vec<u8> = message.get_payload_bytes().to_vec();
                             match serde_json::from_slice::<InvalidationMessage>(&payload) {
+                                Ok(change) if change.clinic_data => {}
                                 Ok(change) => near.evict_site(change.site),
                                 // Not ours to understand: be safe.
                                 Err(_) => near.evict_all(),

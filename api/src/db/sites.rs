@@ -101,3 +101,9 @@ pub fn update(conn: &mut PgConnection, id: Uuid, changes: &SiteChanges) -> Query
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(sites::table.find(id)).execute(conn)
 }
+
+/// Every site id of the tenant in scope (RLS), for announcements that concern
+/// all of a tenant's sites.
+pub fn ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    sites::table.select(sites::id).order(sites::id).load(conn)
+}

@@ -17,6 +17,7 @@ use crate::db::reviews::{self, Review};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::json::{ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(post_review)
@@ -176,9 +177,13 @@ async fn moderate(ctx: TenantCtx, id: Uuid, publish: bool) -> Result<Review, Api
 #[post("/reviews/{id}/publish")]
 async fn publish_review(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<Review>, ApiError> {
-    Ok(web::Json(moderate(ctx, path.into_inner(), true).await?))
+    let tenant_id = ctx.tenant_id;
+    let review = moderate(ctx, path.into_inner(), true).await?;
+    crate::clinic::invalidation::data_changed(&state, tenant_id).await;
+    Ok(web::Json(review))
 }
 
 /// Unpublish a review.
@@ -191,7 +196,11 @@ async fn publish_review(
 #[post("/reviews/{id}/unpublish")]
 async fn unpublish_review(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<Review>, ApiError> {
-    Ok(web::Json(moderate(ctx, path.into_inner(), false).await?))
+    let tenant_id = ctx.tenant_id;
+    let review = moderate(ctx, path.into_inner(), false).await?;
+    crate::clinic::invalidation::data_changed(&state, tenant_id).await;
+    Ok(web::Json(review))
 }

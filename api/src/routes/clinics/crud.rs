@@ -11,6 +11,7 @@ use crate::db::clinics::{self, Clinic, ClinicChanges};
 use crate::error::{ApiError, Problem};
 use crate::http::json::ValidJson;
 use crate::http::pagination::ListResponse;
+use crate::state::AppState;
 
 use super::{page_of, ClinicBody, ClinicQuery, CreateClinic};
 
@@ -48,6 +49,7 @@ pub(super) async fn list_clinics(
 #[post("/clinics")]
 pub(super) async fn create_clinic(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     body: ValidJson<CreateClinic>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -83,6 +85,7 @@ pub(super) async fn create_clinic(
             Ok(clinic)
         })
         .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/clinics/{}", clinic.id)))
         .json(clinic))
@@ -119,6 +122,7 @@ pub(super) async fn get_clinic(
 #[patch("/clinics/{id}")]
 pub(super) async fn update_clinic(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
     body: ValidJson<ClinicBody>,
 ) -> Result<web::Json<Clinic>, ApiError> {
@@ -150,6 +154,7 @@ pub(super) async fn update_clinic(
             Ok(after)
         })
         .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(web::Json(clinic))
 }
 
@@ -163,6 +168,7 @@ pub(super) async fn update_clinic(
 #[delete("/clinics/{id}")]
 pub(super) async fn delete_clinic(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -175,5 +181,6 @@ pub(super) async fn delete_clinic(
         Ok(())
     })
     .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

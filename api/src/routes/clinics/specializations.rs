@@ -11,6 +11,7 @@ use crate::auth::roles::Permission;
 use crate::db::clinics::{self, Specialization};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::json::{rules, ValidJson, Validate};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +58,7 @@ pub(super) async fn list_specializations(
 #[post("/specializations")]
 pub(super) async fn create_specialization(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     body: ValidJson<CreateSpecialization>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -78,6 +80,7 @@ pub(super) async fn create_specialization(
             Ok(created)
         })
         .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -91,6 +94,7 @@ pub(super) async fn create_specialization(
 #[delete("/specializations/{id}")]
 pub(super) async fn delete_specialization(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -104,5 +108,6 @@ pub(super) async fn delete_specialization(
         Ok(())
     })
     .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

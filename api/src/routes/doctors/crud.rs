@@ -110,6 +110,7 @@ impl Validate for CreateDoctor {
 #[post("/doctors")]
 pub(super) async fn create_doctor(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     body: ValidJson<CreateDoctor>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -161,6 +162,7 @@ pub(super) async fn create_doctor(
             Ok(created)
         })
         .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -310,6 +312,7 @@ pub(super) async fn update_doctor(
         })
         .await?;
     state.slots.forget();
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(web::Json(updated))
 }
 
@@ -338,5 +341,6 @@ pub(super) async fn delete_doctor(
     })
     .await?;
     state.slots.forget();
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

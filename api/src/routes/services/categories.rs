@@ -11,6 +11,7 @@ use crate::auth::roles::Permission;
 use crate::db::services::{self, ServiceCategory};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::json::{rules, ValidJson, Validate};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +57,7 @@ pub(super) async fn list_categories(
 #[post("/service-categories")]
 pub(super) async fn create_category(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     body: ValidJson<CreateCategory>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -82,6 +84,7 @@ pub(super) async fn create_category(
             Ok(created)
         })
         .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -95,6 +98,7 @@ pub(super) async fn create_category(
 #[delete("/service-categories/{id}")]
 pub(super) async fn delete_category(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -108,5 +112,6 @@ pub(super) async fn delete_category(
         Ok(())
     })
     .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

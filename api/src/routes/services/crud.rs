@@ -100,6 +100,7 @@ impl Validate for CreateService {
 #[post("/services")]
 pub(super) async fn create_service(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     body: ValidJson<CreateService>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -135,6 +136,7 @@ pub(super) async fn create_service(
             Ok(created)
         })
         .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -259,6 +261,7 @@ pub(super) async fn update_service(
         })
         .await?;
     state.slots.forget();
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(web::Json(updated))
 }
 
@@ -272,6 +275,7 @@ pub(super) async fn update_service(
 #[delete("/services/{id}")]
 pub(super) async fn delete_service(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
@@ -284,5 +288,6 @@ pub(super) async fn delete_service(
         Ok(())
     })
     .await?;
+    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }
