@@ -131,6 +131,85 @@ struct Exposure {
     visitor: String,
 }
 
+struct Delivery {
+    /// What is left in the batch was stored.
+    delivered: bool,
+    /// Events the api refused one by one, taken out of the batch.
+    refused: usize,
+}
+
+/// Sends `batch`, a few tries over about two seconds (the api may be
+/// restarting). The api refuses a batch as a whole and names each refused
+/// event (`events.3.experiment`: paused); those leave the batch and the rest
+/// is sent again, so one stopped experiment does not lose the others'
+/// exposures.
+async fn deliver(upstream: &Upstream, batch: &mut Vec<Exposure>) -> Delivery {
+    let mut refused = 0;
+    let mut attempt = 0_u32;
+    while !batch.is_empty() && attempt < 3 {
+        let body = json!({"events": batch.iter().map(|e| json!({
+            "experiment": e.experiment,
+            "variant": e.variant,
+            "visitor": e.visitor,
+            "kind": "exposure",
+        })).collect::<Vec<_>>()});
+        match upstream.post_plain("/api/v1/delivery/events", &body).await {
+            Ok((status, _)) if status < 300 => {
+                return Delivery {
+                    delivered: true,
+                    refused,
+                }
+            }
+            Ok((422, problem)) => {
+                let named = refused_events(&problem, batch.len());
+                if named.is_empty() {
+                    // Nothing names an event: the batch itself is wrong.
+                    refused += batch.len();
+                    batch.clear();
+                    break;
+                }
+                refused += named.len();
+                let mut index = 0;
+                batch.retain(|_| {
+                    index += 1;
+                    !named.contains(&(index - 1))
+                });
+            }
+            Ok((400, _)) => break,
+            _ => {
+                tokio::time::sleep(Duration::from_millis(300 * 2_u64.pow(attempt))).await;
+                attempt += 1;
+            }
+        }
+    }
+    Delivery {
+        delivered: batch.is_empty(),
+        refused,
+    }
+}
+
+/// Indexes of the events a 422 names (`events.<index>.<field>`), below `len`.
+fn refused_events(problem: &serde_json::Value, len: usize) -> Vec<usize> {
+    let mut named: Vec<usize> = problem["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|error| {
+            error["field"]
+                .as_str()?
+                .strip_prefix("events.")?
+                .split('.')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .filter(|index| *index < len)
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    named
+}
+
 /// Sends exposures to the api: each (visitor, experiment) once per node (the
 /// api deduplicates across nodes), in batches, never blocking a request.
 pub struct Exposures {
@@ -189,32 +268,16 @@ async fn send_batches(
                 Ok(None) | Err(_) => break,
             }
         }
-        let body = json!({"events": batch.iter().map(|e| json!({
-            "experiment": e.experiment,
-            "variant": e.variant,
-            "visitor": e.visitor,
-            "kind": "exposure",
-        })).collect::<Vec<_>>()});
-        // A few tries over about two seconds: the api may be restarting.
-        let mut delivered = false;
-        for attempt in 0..3_u32 {
-            match upstream.post_plain("/api/v1/delivery/events", &body).await {
-                Ok(status) if status < 300 => {
-                    delivered = true;
-                    break;
-                }
-                // Refused as a whole (an experiment stopped meanwhile): retrying
-                // will not help.
-                Ok(status) if status == 422 || status == 400 => break,
-                _ => tokio::time::sleep(Duration::from_millis(300 * 2_u64.pow(attempt))).await,
-            }
-        }
-        let counter = if delivered {
-            &metrics.exposures_sent
-        } else {
-            &metrics.exposures_failed
+        let outcome = deliver(&upstream, &mut batch).await;
+        let add = |counter: &std::sync::atomic::AtomicU64, n: usize| {
+            counter.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed)
         };
-        counter.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        add(&metrics.exposures_refused, outcome.refused);
+        if outcome.delivered {
+            add(&metrics.exposures_sent, batch.len());
+        } else {
+            add(&metrics.exposures_failed, batch.len());
+        }
         batch.clear();
     }
 }

@@ -29,6 +29,8 @@ pub struct Metrics {
     /// the queue was full.
     pub exposures_sent: AtomicU64,
     pub exposures_failed: AtomicU64,
+    /// Refused by the api one by one (say, the experiment stopped meanwhile).
+    pub exposures_refused: AtomicU64,
     pub exposures_dropped: AtomicU64,
 }
 
@@ -99,6 +101,7 @@ impl Metrics {
         for (result, counter) in [
             ("sent", &self.exposures_sent),
             ("failed", &self.exposures_failed),
+            ("refused", &self.exposures_refused),
             ("dropped", &self.exposures_dropped),
         ] {
             let _ = writeln!(

@@ -78,12 +78,13 @@ impl Upstream {
         Ok((status, body))
     }
 
-    /// POST a JSON body; answers the status code.
+    /// POST a JSON body; answers the status code and the JSON answer (`Null`
+    /// when not JSON).
     pub async fn post_plain(
         &self,
         path: &str,
         body: &serde_json::Value,
-    ) -> Result<u16, Unavailable> {
+    ) -> Result<(u16, serde_json::Value), Unavailable> {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -91,7 +92,9 @@ impl Upstream {
             .send()
             .await
             .map_err(|err| Unavailable(err.to_string()))?;
-        Ok(response.status().as_u16())
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, body))
     }
 
     /// POST a JSON body with an `Idempotency-Key`; answers the status code.
