@@ -170,6 +170,38 @@ pub fn find_specializations(
         .load(conn)
 }
 
+#[derive(AsChangeset, Default, Debug)]
+#[diesel(table_name = specializations)]
+pub struct SpecializationChanges {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+}
+
+pub fn lock_specialization(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> QueryResult<Option<Specialization>> {
+    specializations::table
+        .find(id)
+        .select(Specialization::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+pub fn update_specialization(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &SpecializationChanges,
+) -> QueryResult<Specialization> {
+    diesel::update(specializations::table.find(id))
+        .set(changes)
+        .returning(Specialization::as_returning())
+        .get_result(conn)
+}
+
 pub fn delete_specialization(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(specializations::table.find(id)).execute(conn)
 }

@@ -298,6 +298,36 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(services::table.find(id)).execute(conn)
 }
 
+#[derive(AsChangeset, Default, Debug)]
+#[diesel(table_name = service_categories)]
+pub struct CategoryChanges {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    /// `Some(None)` moves the category to the top level.
+    pub parent_id: Option<Option<Uuid>>,
+    pub position: Option<i32>,
+}
+
+pub fn lock_category(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ServiceCategory>> {
+    service_categories::table
+        .find(id)
+        .select(ServiceCategory::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+pub fn update_category(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &CategoryChanges,
+) -> QueryResult<ServiceCategory> {
+    diesel::update(service_categories::table.find(id))
+        .set(changes)
+        .returning(ServiceCategory::as_returning())
+        .get_result(conn)
+}
+
 pub fn delete_category(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(service_categories::table.find(id)).execute(conn)
 }

@@ -207,6 +207,16 @@ fn hostile_values(value: &serde_json::Value) -> Vec<FieldError> {
     errors
 }
 
+/// For `Option<Option<T>>` fields with `#[serde(default)]`: absent is `None`
+/// (leave it), `null` is `Some(None)` (clear it), a value is `Some(Some(v))`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// serde reports a missing field at the parent's path; name the field instead.
 fn missing_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("missing field `")?;

@@ -17,7 +17,9 @@ use crate::http::pagination::{PageQuery, PageRequest};
 
 use crud::{create_clinic, delete_clinic, get_clinic, list_clinics, update_clinic};
 use public::{public_clinic_data, public_clinics, public_specializations};
-use specializations::{create_specialization, delete_specialization, list_specializations};
+use specializations::{
+    create_specialization, delete_specialization, list_specializations, update_specialization,
+};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_clinics)
@@ -27,6 +29,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_clinic)
         .service(list_specializations)
         .service(create_specialization)
+        .service(update_specialization)
         .service(delete_specialization)
         .service(public_clinics)
         .service(public_specializations)
