@@ -162,3 +162,56 @@ async fn the_renderer_serves_health_not_found_pages_and_escapes_paths() {
     assert_eq!(status, 503);
     assert!(html.contains("Temporarily unavailable"));
 }
+
+/// `cms_db_statements_total` of one app.
+async fn statements(app: &TestApp) -> u64 {
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("cms_db_statements_total "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_app_counts_only_its_own_statements() {
+    // No background work on the quiet app: no scheduler, no origin reloads.
+    let quiet = TestApp::spawn_with(HashMap::from([
+        ("CMS_SCHEDULER_INTERVAL_MS", "0".to_owned()),
+        ("CMS_CORS_REFRESH_SECS", "3600".to_owned()),
+    ]))
+    .await;
+    let busy = TestApp::spawn().await;
+    let editor = busy.login("editor@alpha.example", None).await;
+    // The quiet app's start-up reads settle first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut before = statements(&quiet).await;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = statements(&quiet).await;
+        if now == before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the quiet app keeps querying"
+        );
+        before = now;
+    }
+    let busy_before = statements(&busy).await;
+    for _ in 0..10 {
+        busy.get("/api/v1/sites", &editor.access).await.expect(200);
+    }
+    assert!(statements(&busy).await >= busy_before + 10);
+    assert_eq!(
+        statements(&quiet).await,
+        before,
+        "another app's statements were counted"
+    );
+}

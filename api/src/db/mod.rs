@@ -23,6 +23,9 @@ pub mod sites;
 pub mod tenants;
 pub mod users;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::sql_types::{Bool, Nullable, Text};
@@ -66,14 +69,16 @@ impl Scope {
 pub struct Db {
     pool: PgPool,
     blocking: Blocking,
+    statements: Arc<AtomicU64>,
 }
 
 impl Db {
     pub fn connect(database_url: &str, pool_size: u32) -> Result<Self, ApiError> {
-        count_statements();
+        let statements = Arc::new(AtomicU64::new(0));
         let manager = ConnectionManager::<PgConnection>::new(database_url);
         let pool = Pool::builder()
             .max_size(pool_size)
+            .connection_customizer(Box::new(CountStatements(Arc::clone(&statements))))
             .connection_timeout(std::time::Duration::from_secs(5))
             // No `SELECT 1` round trip on every checkout: a broken connection
             // fails its query (the request answers 503) and r2d2 drops it.
@@ -82,12 +87,18 @@ impl Db {
             .map_err(|err| ApiError::Unavailable(format!("cannot connect to PostgreSQL: {err}")))?;
         Ok(Db {
             pool,
+            statements,
             blocking: Blocking::new("database", pool_size as usize),
         })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// SQL statements this pool's connections ran (`cms_db_statements_total`).
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// Runs `job` in one transaction whose first statement sets the RLS scope.
@@ -227,20 +238,22 @@ pub fn set_scope(conn: &mut PgConnection, scope: Scope) -> Result<(), ApiError> 
     Ok(())
 }
 
-/// SQL statements run by this process (`cms_db_statements_total` on
-/// `/metrics`): shows that list endpoints run a fixed number of queries
-/// whatever their page size (no N+1), and what a request costs.
-pub static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Counts the SQL statements of one pool's connections (`/metrics`: shows
+/// that list endpoints run a fixed number of queries whatever their page
+/// size, and what a request costs). Per pool, not per process, so two apps in
+/// one process (tests) count apart.
+#[derive(Debug)]
+struct CountStatements(Arc<AtomicU64>);
 
-fn count_statements() {
-    use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
-    fn counter() -> Option<Box<dyn Instrumentation>> {
-        Some(Box::new(|event: InstrumentationEvent<'_>| {
+impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for CountStatements {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        use diesel::connection::InstrumentationEvent;
+        let statements = Arc::clone(&self.0);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
             if let InstrumentationEvent::StartQuery { .. } = event {
-                STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                statements.fetch_add(1, Ordering::Relaxed);
             }
-        }))
+        });
+        Ok(())
     }
-    // Fails only if set twice with different functions; counting is optional.
-    let _ = set_default_instrumentation(counter);
 }

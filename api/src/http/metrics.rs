@@ -56,6 +56,8 @@ pub struct PoolSample {
     pub connections: u32,
     pub idle: u32,
     pub max: u32,
+    /// Statements the pool's connections ran so far.
+    pub statements: u64,
 }
 
 impl Metrics {
@@ -102,11 +104,7 @@ impl Metrics {
             "# HELP cms_db_statements_total SQL statements run (BEGIN and COMMIT included)."
         );
         let _ = writeln!(out, "# TYPE cms_db_statements_total counter");
-        let _ = writeln!(
-            out,
-            "cms_db_statements_total {}",
-            crate::db::STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
-        );
+        let _ = writeln!(out, "cms_db_statements_total {}", pool.statements);
         let _ = writeln!(
             out,
             "# HELP cms_http_requests_total HTTP requests by route, method and status."

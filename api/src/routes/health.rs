@@ -75,6 +75,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         connections: pool.connections,
         idle: pool.idle_connections,
         max: state.db.pool().max_size(),
+        statements: state.db.statements(),
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
