@@ -7,7 +7,10 @@ use std::time::Duration;
 use fred::prelude::{ClientLike, EventInterface, PubsubInterface};
 use serde::Deserialize;
 
+use std::sync::atomic::Ordering;
+
 use crate::cache::Documents;
+use crate::metrics::Metrics;
 
 /// The channel the api publishes invalidations on.
 pub const INVALIDATION_CHANNEL: &str = "cms:invalidate";
@@ -26,7 +29,11 @@ struct InvalidationMessage {
 /// Subscribes to `cms:invalidate` (fred resubscribes after reconnecting) and
 /// evicts by its messages; after a reconnect everything in memory is dropped,
 /// since messages sent meanwhile are lost.
-pub async fn subscribe(url: &str, documents: Arc<Documents>) -> Result<(), fred::error::Error> {
+pub async fn subscribe(
+    url: &str,
+    documents: Arc<Documents>,
+    metrics: Arc<Metrics>,
+) -> Result<(), fred::error::Error> {
     let subscriber = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(url)?)
         .with_connection_config(|conn| conn.connection_timeout = Duration::from_millis(500))
         .set_policy(fred::prelude::ReconnectPolicy::new_constant(0, 500))
@@ -60,8 +67,9 @@ pub async fn subscribe(url: &str, documents: Arc<Documents>) -> Result<(), fred:
             tracing::warn!(error = %err, "cannot connect the invalidation subscriber");
             return;
         }
-        if let Err(err) = subscriber.subscribe(INVALIDATION_CHANNEL).await {
-            tracing::warn!(error = %err, "cannot subscribe to {INVALIDATION_CHANNEL}");
+        match subscriber.subscribe(INVALIDATION_CHANNEL).await {
+            Ok(()) => metrics.invalidation_subscribed.store(1, Ordering::Relaxed),
+            Err(err) => tracing::warn!(error = %err, "cannot subscribe to {INVALIDATION_CHANNEL}"),
         }
         // Keep the client alive for the life of the process.
         std::future::pending::<()>().await;

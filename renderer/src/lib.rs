@@ -140,7 +140,7 @@ impl Renderer {
             Arc::clone(&metrics),
         ));
         if let Some(url) = &config.redis_url {
-            invalidation::subscribe(url, Arc::clone(&documents)).await?;
+            invalidation::subscribe(url, Arc::clone(&documents), Arc::clone(&metrics)).await?;
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = web::Data::new(RendererState {

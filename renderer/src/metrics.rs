@@ -25,6 +25,8 @@ pub struct Metrics {
     pub leads_queued: AtomicU64,
     pub leads_delivered: AtomicU64,
     pub invalidations: AtomicU64,
+    /// 1 while subscribed to `cms:invalidate`, else 0.
+    pub invalidation_subscribed: AtomicU64,
     /// Experiment exposures sent to the api, given up on, or dropped because
     /// the queue was full.
     pub exposures_sent: AtomicU64,
@@ -80,6 +82,16 @@ impl Metrics {
             out,
             "renderer_invalidations_total {}",
             get(&self.invalidations)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP renderer_invalidation_subscribed Whether this node receives cms:invalidate."
+        );
+        let _ = writeln!(out, "# TYPE renderer_invalidation_subscribed gauge");
+        let _ = writeln!(
+            out,
+            "renderer_invalidation_subscribed {}",
+            get(&self.invalidation_subscribed)
         );
         let _ = writeln!(out, "# TYPE renderer_leads_queued_total counter");
         let _ = writeln!(

@@ -485,8 +485,27 @@ impl TestRenderer {
         let address = format!("http://127.0.0.1:{}", renderer.port());
         let handle = renderer.handle();
         tokio::spawn(renderer.run_until_stopped());
-        // Give the invalidation subscriber a moment to subscribe.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if redis.is_some() {
+            // Pages read before the subscription could miss an eviction:
+            // wait until the node says it is subscribed.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            loop {
+                let metrics = reqwest::get(format!("{address}/metrics"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                if metrics.contains("renderer_invalidation_subscribed 1") {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the renderer never subscribed to cms:invalidate"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
         TestRenderer {
             address,
             handle,

@@ -206,7 +206,9 @@ async fn publish_restore_and_scheduled_publish_announce_invalidations_and_refres
         .draft_page(&editor.access, &site, "/later", "Later")
         .await;
     let later_id = later["id"].as_str().unwrap();
-    let at = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
+    // Far enough ahead that the request itself cannot overtake it; the
+    // announcement below is what the test waits for.
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
     let scheduled = app
         .post(
             &format!("/api/v1/pages/{later_id}/publish"),

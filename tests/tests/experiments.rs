@@ -388,14 +388,25 @@ async fn an_editor_previews_variant_b_uncached_and_uncounted() {
     .await;
     assert!(html.contains("A draft headline"));
 
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // An ordinary visit after the previews: the renderer sends exposures in
+    // order, so once this one is stored, any preview's would have been too.
+    let ordinary = uuid::Uuid::new_v4().to_string();
+    visit(&renderer, "/", &ordinary, &[]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while app.count_rows("experiment_events") == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ordinary visit was never counted"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     assert_eq!(
         app.count_rows("experiment_events"),
-        0,
-        "previews are never counted"
+        1,
+        "previews are never counted, only the ordinary visit"
     );
     let counted = results(&app, &editor.access, experiment["id"].as_str().unwrap()).await;
-    assert_eq!(total_visitors(&counted), 0);
+    assert_eq!(total_visitors(&counted), 1, "the ordinary visitor alone");
 
     // A bad token or an unknown variant is a clear refusal, not a page.
     let (status, _, _) = visit(&renderer, "/?preview=forged&variant=b", "x", &[]).await;
@@ -474,6 +485,19 @@ async fn a_stopped_experiment_serves_the_control_refuses_events_and_a_winner_can
         .expect(200);
     assert_eq!(completed.body["status"], "completed");
     assert_eq!(completed.body["winner"], "b");
+    // The publish reaches the renderer through its invalidation message.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let (_, _, html) = visit(&renderer, "/", &uuid::Uuid::new_v4().to_string(), &[]).await;
+        if shows_b(&html) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the winner never reached the renderer"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     for _ in 0..10 {
         let (_, _, html) = visit(&renderer, "/", &uuid::Uuid::new_v4().to_string(), &[]).await;
         assert!(shows_b(&html), "the published winner is the page now");
