@@ -1,6 +1,7 @@
-//! The appointment status machine as a request meets it: who may make which
-//! move (viewers none, patients only a timely cancellation, doctors no
-//! payments), which moves exist, and the payment recorded with a payment move.
+//! The appointment status machine: the statuses and the moves between them,
+//! who may make which move (viewers none, patients only a timely
+//! cancellation, doctors no payments), and the payment recorded with a
+//! payment move.
 
 use chrono::{Duration, Utc};
 use diesel::PgConnection;
@@ -42,7 +43,7 @@ pub fn change(
             )));
         }
     }
-    if status != before.status && !super::status_move_allowed(&before.status, &status) {
+    if status != before.status && !status_move_allowed(&before.status, &status) {
         return Err(ApiError::Conflict(format!(
             "an appointment cannot go from {} to {status}",
             before.status
@@ -52,7 +53,7 @@ pub fn change(
         if role == Role::Doctor {
             return Err(ApiError::Forbidden("doctors do not change payments".into()));
         }
-        if !super::payment_move_allowed(&before.payment_status, &payment) {
+        if !payment_move_allowed(&before.payment_status, &payment) {
             return Err(ApiError::Conflict(format!(
                 "a payment cannot go from {} to {payment}",
                 before.payment_status
@@ -77,4 +78,48 @@ pub fn change(
         )?;
     }
     Ok(after)
+}
+
+/// Appointment statuses.
+pub const STATUSES: [&str; 5] = [
+    "scheduled",
+    "confirmed",
+    "completed",
+    "cancelled",
+    "no_show",
+];
+
+/// Whether an appointment may go from `from` to `to`.
+pub fn status_move_allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("scheduled", "confirmed" | "cancelled")
+            | ("confirmed", "completed" | "cancelled" | "no_show")
+    )
+}
+
+/// Payment statuses of an appointment.
+pub const PAYMENT_STATUSES: [&str; 3] = ["pending", "paid", "refunded"];
+
+/// Whether an appointment's payment may go from `from` to `to`.
+pub fn payment_move_allowed(from: &str, to: &str) -> bool {
+    matches!((from, to), ("pending", "paid") | ("paid", "refunded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_documented_status_moves_are_allowed() {
+        assert!(status_move_allowed("scheduled", "confirmed"));
+        assert!(status_move_allowed("confirmed", "completed"));
+        assert!(status_move_allowed("scheduled", "cancelled"));
+        assert!(!status_move_allowed("completed", "scheduled"));
+        assert!(!status_move_allowed("cancelled", "confirmed"));
+        assert!(!status_move_allowed("scheduled", "completed"));
+        assert!(payment_move_allowed("pending", "paid"));
+        assert!(!payment_move_allowed("refunded", "paid"));
+        assert!(!payment_move_allowed("pending", "refunded"));
+    }
 }

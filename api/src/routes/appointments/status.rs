@@ -31,7 +31,7 @@ impl Validate for StatusChange {
             errors.push(FieldError::new("status", "give status or payment_status"));
         }
         if let Some(status) = &self.status {
-            if !clinic::STATUSES.contains(&status.as_str()) {
+            if !clinic::status::STATUSES.contains(&status.as_str()) {
                 errors.push(FieldError::new(
                     "status",
                     "must be scheduled, confirmed, completed, cancelled or no_show",
@@ -39,7 +39,7 @@ impl Validate for StatusChange {
             }
         }
         if let Some(status) = &self.payment_status {
-            if !clinic::PAYMENT_STATUSES.contains(&status.as_str()) {
+            if !clinic::status::PAYMENT_STATUSES.contains(&status.as_str()) {
                 errors.push(FieldError::new(
                     "payment_status",
                     "must be pending, paid or refunded",
