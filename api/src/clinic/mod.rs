@@ -1,7 +1,9 @@
 //! Clinic rules shared by the routes, the seed and the renderer's data:
 //! loading a doctor's schedule into the pure slot computation of
-//! `cms_shared::slots`, phone numbers, and the appointment status machine.
+//! `cms_shared::slots`, phone numbers, booking (`booking`) and the
+//! appointment status machine (`status`).
 
+pub mod booking;
 pub mod demo;
 pub mod slots_cache;
 pub mod status;
