@@ -4,6 +4,7 @@
 //! `cms_shared::experiments`, shared with the renderer.
 
 pub mod demo;
+pub mod lifecycle;
 pub mod results;
 pub mod routes_cache;
 
