@@ -18,13 +18,13 @@ pub fn guard_owner_rules(
     current: &Membership,
     new_role: Option<Role>,
 ) -> Result<(), ApiError> {
-    let touches_owner = current.role == "owner" || new_role == Some(Role::Owner);
+    let touches_owner = current.role == Role::Owner || new_role == Some(Role::Owner);
     if touches_owner && actor_role != Role::Owner {
         return Err(ApiError::Forbidden(
             "only an owner may grant or take away the owner role".into(),
         ));
     }
-    let loses_owner = current.role == "owner" && new_role != Some(Role::Owner);
+    let loses_owner = current.role == Role::Owner && new_role != Some(Role::Owner);
     if loses_owner && memberships::count_owners(conn, current.tenant_id)? <= 1 {
         return Err(ApiError::Conflict(
             "the tenant must keep at least one owner".into(),
@@ -58,7 +58,7 @@ pub fn add_member(
             id: Uuid::now_v7(),
             tenant_id: audit.tenant_id,
             user_id,
-            role: role.as_str(),
+            role,
         },
     )?;
     audit.created(conn, "membership", membership.id, &membership)?;

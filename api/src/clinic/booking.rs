@@ -9,7 +9,7 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::db::appointments::{self, Appointment, Patient};
+use crate::db::appointments::{self, Appointment, AppointmentStatus, Patient, PaymentStatus};
 use crate::db::{doctors, services};
 use crate::error::ApiError;
 
@@ -114,8 +114,8 @@ pub fn book(
         clinic_id: slot.clinic,
         starts_at: slot.start.with_timezone(&Utc),
         ends_at: slot.end.with_timezone(&Utc),
-        status: "scheduled".into(),
-        payment_status: "pending".into(),
+        status: AppointmentStatus::Scheduled,
+        payment_status: PaymentStatus::Pending,
         price_minor: doctor
             .consultation_price_minor
             .unwrap_or(service.price_minor),

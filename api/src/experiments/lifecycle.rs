@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::content::publish::{self, Outcome};
 use crate::db::audit::Audit;
-use crate::db::experiments::{self, Experiment, ExperimentChanges};
-use crate::db::pages::{self, Block, Page};
+use crate::db::experiments::{self, Experiment, ExperimentChanges, ExperimentStatus};
+use crate::db::pages::{self, Block, Page, PageStatus};
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
 
@@ -24,11 +24,12 @@ fn transition(
     conn: &mut PgConnection,
     audit: &Audit,
     id: Uuid,
-    (from, to): (&[&str], &str),
+    (from, to): (&[ExperimentStatus], ExperimentStatus),
     prepare: impl FnOnce(&Experiment, &Page) -> Result<ExperimentChanges, ApiError>,
 ) -> Result<(Experiment, Page), ApiError> {
     let before = experiments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-    if !from.contains(&before.status.as_str()) {
+    if !from.contains(&before.status) {
+        let from: Vec<&str> = from.iter().map(|status| status.as_str()).collect();
         return Err(ApiError::Conflict(format!(
             "a {} experiment cannot move to {to} (only from {})",
             before.status,
@@ -37,9 +38,16 @@ fn transition(
     }
     let page = pages::find(conn, before.page_id)?.ok_or(ApiError::NotFound)?;
     let mut changes = prepare(&before, &page)?;
-    changes.status = Some(to.to_owned());
+    changes.status = Some(to);
     let after = experiments::update(conn, id, &changes)?;
-    audit.event(conn, "experiment", to, id, Some(&before), Some(&after))?;
+    audit.event(
+        conn,
+        "experiment",
+        to.as_str(),
+        id,
+        Some(&before),
+        Some(&after),
+    )?;
     Ok((after, page))
 }
 
@@ -54,9 +62,12 @@ pub fn start(
         conn,
         audit,
         id,
-        (&["draft", "paused"], "running"),
+        (
+            &[ExperimentStatus::Draft, ExperimentStatus::Paused],
+            ExperimentStatus::Running,
+        ),
         |current, page| {
-            if page.status != "published" {
+            if page.status != PageStatus::Published {
                 return Err(ApiError::Conflict(
                     "the page is not published: publish it before starting an experiment".into(),
                 ));
@@ -76,9 +87,13 @@ pub fn pause(
     audit: &Audit,
     id: Uuid,
 ) -> Result<(Experiment, Page), ApiError> {
-    transition(conn, audit, id, (&["running"], "paused"), |_, _| {
-        Ok(ExperimentChanges::default())
-    })
+    transition(
+        conn,
+        audit,
+        id,
+        (&[ExperimentStatus::Running], ExperimentStatus::Paused),
+        |_, _| Ok(ExperimentChanges::default()),
+    )
 }
 
 /// Completes a running or paused experiment (final), recording `winner` (a
@@ -96,7 +111,10 @@ pub fn complete(
         conn,
         audit,
         id,
-        (&["running", "paused"], "completed"),
+        (
+            &[ExperimentStatus::Running, ExperimentStatus::Paused],
+            ExperimentStatus::Completed,
+        ),
         |current, _| {
             if let Some(key) = &winner {
                 let variants: Vec<Variant> =

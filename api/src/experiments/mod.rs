@@ -19,8 +19,6 @@ use crate::content::modules as module_rules;
 use crate::db::pages;
 use crate::error::{ApiError, FieldError};
 
-pub const STATUSES: [&str; 4] = ["draft", "running", "paused", "completed"];
-
 /// Event and goal names: lowercase words joined by `_`, `.`, `:` or `-`.
 pub fn is_event_name(name: &str) -> bool {
     (1..=64).contains(&name.len())

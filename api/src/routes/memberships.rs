@@ -150,7 +150,7 @@ async fn update_membership(
             let before = memberships::lock(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(before.version)?;
             guard_owner_rules(conn, actor_role, &before, Some(role))?;
-            let after = memberships::set_role(conn, id, role.as_str())?;
+            let after = memberships::set_role(conn, id, role)?;
             audit.updated(conn, "membership", id, &before, &after)?;
             Ok(after)
         })
