@@ -5,6 +5,7 @@
 use uuid::Uuid;
 
 use crate::auth::password;
+use crate::auth::roles::Role;
 use crate::content::{demo, transfer};
 use crate::db::audit::{Actor, Audit};
 use crate::db::memberships::{self, NewMembership};
@@ -163,11 +164,11 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
         };
         db.tx(Scope::tenant(tenant_id, admin_id), move |conn| {
             let mut members = vec![
-                (admin_id, "owner"),
-                (editor_id, "editor"),
-                (doctor_id, "doctor"),
+                (admin_id, Role::Owner),
+                (editor_id, Role::Editor),
+                (doctor_id, Role::Doctor),
             ];
-            members.extend(patient_users.iter().map(|(id, _, _)| (*id, "patient")));
+            members.extend(patient_users.iter().map(|(id, _, _)| (*id, Role::Patient)));
             for (user_id, role) in members {
                 if memberships::find_for_user(conn, tenant_id, user_id)?.is_none() {
                     memberships::insert(

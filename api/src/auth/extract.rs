@@ -145,8 +145,9 @@ impl FromRequest for TenantCtx {
                     "this token acts in no tenant: log in with a tenant or call /auth/switch-tenant".into(),
                 ));
             };
-            let role = Role::parse(role)
-                .ok_or_else(|| ApiError::Unauthorized("unknown role in token".into()))?;
+            let role = role
+                .parse::<Role>()
+                .map_err(|_| ApiError::Unauthorized("unknown role in token".into()))?;
             Ok(TenantCtx {
                 user,
                 tenant_id,

@@ -1,8 +1,10 @@
 //! Authentication and authorization: password hashing, access and refresh
-//! tokens, roles, login rate limits, and the request extractors that carry
-//! who is calling (`AuthUser`, `TenantCtx`, `PlatformAdmin`).
+//! tokens, roles and who may grant them (`members`), login rate limits, and
+//! the request extractors that carry who is calling (`AuthUser`, `TenantCtx`,
+//! `PlatformAdmin`).
 
 pub mod extract;
+pub mod members;
 pub mod password;
 pub mod rate_limit;
 pub mod roles;

@@ -1,18 +1,17 @@
 //! Roles a membership grants and what each may do. Handlers ask for a
 //! `Permission`; the mapping from role to permissions lives only here.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Owner,
-    Admin,
-    Editor,
-    Viewer,
-    Doctor,
-    Patient,
+// A member's role in a tenant (the `memberships.role` column). A plain
+// comment: a doc comment would become the spec's description of `Role`.
+crate::db_enum! {
+    pub enum Role {
+        Owner = "owner",
+        Admin = "admin",
+        Editor = "editor",
+        Viewer = "viewer",
+        Doctor = "doctor",
+        Patient = "patient",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,30 +29,6 @@ pub enum Permission {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Owner,
-        Role::Admin,
-        Role::Editor,
-        Role::Viewer,
-        Role::Doctor,
-        Role::Patient,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Editor => "editor",
-            Role::Viewer => "viewer",
-            Role::Doctor => "doctor",
-            Role::Patient => "patient",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| role.as_str() == value)
-    }
-
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
@@ -71,9 +46,15 @@ mod tests {
 
     #[test]
     fn roles_round_trip_and_grant_as_documented() {
+        let roles: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        assert_eq!(
+            roles,
+            ["owner", "admin", "editor", "viewer", "doctor", "patient"]
+        );
         for role in Role::ALL {
-            assert_eq!(Role::parse(role.as_str()), Some(role));
+            assert_eq!(role.as_str().parse(), Ok(*role));
         }
+        assert!("superuser".parse::<Role>().is_err());
         assert!(Role::Editor.allows(Permission::WriteContent));
         assert!(!Role::Editor.allows(Permission::ManageMembers));
         assert!(!Role::Viewer.allows(Permission::WriteContent));

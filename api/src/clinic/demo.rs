@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::appointments::{self, Appointment, Patient};
+use crate::db::appointments::{self, Appointment, AppointmentStatus, Patient, PaymentStatus};
 use crate::db::clinics::{self, Clinic, Specialization};
 use crate::db::doctors::{self, DoctorRow, ScheduleShift};
 use crate::db::reviews::{self, Review};
@@ -275,7 +275,7 @@ pub fn seed(
         let at = |date: chrono::NaiveDate, hour: u32| {
             date.and_hms_opt(hour, 0, 0).unwrap_or_default().and_utc()
         };
-        let visit = |start: chrono::DateTime<Utc>, status: &str| Appointment {
+        let visit = |start: chrono::DateTime<Utc>, status: AppointmentStatus| Appointment {
             id: Uuid::now_v7(),
             tenant_id,
             site_id: None,
@@ -285,13 +285,12 @@ pub fn seed(
             clinic_id: central.id,
             starts_at: start,
             ends_at: start + Duration::minutes(30),
-            status: status.into(),
-            payment_status: if status == "completed" {
-                "paid"
+            status,
+            payment_status: if status == AppointmentStatus::Completed {
+                PaymentStatus::Paid
             } else {
-                "pending"
-            }
-            .into(),
+                PaymentStatus::Pending
+            },
             price_minor: consultation.price_minor,
             currency: "RUB".into(),
             notes: String::new(),
@@ -303,7 +302,7 @@ pub fn seed(
             conn,
             &visit(
                 at(monday_next - Duration::days(14), 7 + index as u32),
-                "completed",
+                AppointmentStatus::Completed,
             ),
         )?
         .0;
@@ -311,7 +310,7 @@ pub fn seed(
             conn,
             &visit(
                 at(monday_next + Duration::days(1), 7 + index as u32),
-                "scheduled",
+                AppointmentStatus::Scheduled,
             ),
         )?;
         let review = reviews::insert(

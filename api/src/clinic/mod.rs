@@ -1,7 +1,9 @@
 //! Clinic rules shared by the routes, the seed and the renderer's data:
 //! loading a doctor's schedule into the pure slot computation of
-//! `cms_shared::slots`, phone numbers, and the appointment status machine.
+//! `cms_shared::slots`, phone numbers, booking (`booking`) and the
+//! appointment status machine (`status`).
 
+pub mod booking;
 pub mod demo;
 pub mod invalidation;
 pub mod slots_cache;
@@ -189,29 +191,6 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
         .then(|| format!("+{digits}"))
 }
 
-/// Appointment statuses and the moves allowed between them.
-pub const STATUSES: [&str; 5] = [
-    "scheduled",
-    "confirmed",
-    "completed",
-    "cancelled",
-    "no_show",
-];
-
-pub fn status_move_allowed(from: &str, to: &str) -> bool {
-    matches!(
-        (from, to),
-        ("scheduled", "confirmed" | "cancelled")
-            | ("confirmed", "completed" | "cancelled" | "no_show")
-    )
-}
-
-pub const PAYMENT_STATUSES: [&str; 3] = ["pending", "paid", "refunded"];
-
-pub fn payment_move_allowed(from: &str, to: &str) -> bool {
-    matches!((from, to), ("pending", "paid") | ("paid", "refunded"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,18 +212,5 @@ mod tests {
         for bad in ["", "12345", "+7 916 abc", "++79161234567", "+7916+1234567"] {
             assert_eq!(normalize_phone(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn only_documented_status_moves_are_allowed() {
-        assert!(status_move_allowed("scheduled", "confirmed"));
-        assert!(status_move_allowed("confirmed", "completed"));
-        assert!(status_move_allowed("scheduled", "cancelled"));
-        assert!(!status_move_allowed("completed", "scheduled"));
-        assert!(!status_move_allowed("cancelled", "confirmed"));
-        assert!(!status_move_allowed("scheduled", "completed"));
-        assert!(payment_move_allowed("pending", "paid"));
-        assert!(!payment_move_allowed("refunded", "paid"));
-        assert!(!payment_move_allowed("pending", "refunded"));
     }
 }

@@ -1,13 +1,14 @@
-//! The appointment status machine as a request meets it: who may make which
-//! move (viewers none, patients only a timely cancellation, doctors no
-//! payments), which moves exist, and the payment recorded with a payment move.
+//! The appointment status machine: the statuses and the moves between them,
+//! who may make which move (viewers none, patients only a timely
+//! cancellation, doctors no payments), and the payment recorded with a
+//! payment move.
 
 use chrono::{Duration, Utc};
 use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::auth::roles::Role;
-use crate::db::appointments::{self, Appointment};
+use crate::db::appointments::{self, Appointment, AppointmentStatus, PaymentStatus};
 use crate::error::ApiError;
 
 /// Moves the locked appointment `before` to `status` and `payment_status`
@@ -17,8 +18,8 @@ pub fn change(
     conn: &mut PgConnection,
     role: Role,
     before: &Appointment,
-    status: Option<&str>,
-    payment_status: Option<&str>,
+    status: Option<AppointmentStatus>,
+    payment_status: Option<PaymentStatus>,
     cancel_window: Duration,
 ) -> Result<Appointment, ApiError> {
     if role == Role::Viewer {
@@ -27,10 +28,10 @@ pub fn change(
         ));
     }
     let patient_pays = payment_status.is_some();
-    let status = status.map_or_else(|| before.status.clone(), str::to_owned);
-    let payment = payment_status.map_or_else(|| before.payment_status.clone(), str::to_owned);
+    let status = status.unwrap_or(before.status);
+    let payment = payment_status.unwrap_or(before.payment_status);
     if role == Role::Patient {
-        if status != "cancelled" || patient_pays {
+        if status != AppointmentStatus::Cancelled || patient_pays {
             return Err(ApiError::Forbidden(
                 "patients may only cancel their appointments".into(),
             ));
@@ -42,7 +43,7 @@ pub fn change(
             )));
         }
     }
-    if status != before.status && !super::status_move_allowed(&before.status, &status) {
+    if status != before.status && !status_move_allowed(before.status, status) {
         return Err(ApiError::Conflict(format!(
             "an appointment cannot go from {} to {status}",
             before.status
@@ -52,14 +53,14 @@ pub fn change(
         if role == Role::Doctor {
             return Err(ApiError::Forbidden("doctors do not change payments".into()));
         }
-        if !super::payment_move_allowed(&before.payment_status, &payment) {
+        if !payment_move_allowed(before.payment_status, payment) {
             return Err(ApiError::Conflict(format!(
                 "a payment cannot go from {} to {payment}",
                 before.payment_status
             )));
         }
     }
-    let after = appointments::set_status(conn, before.id, &status, &payment)?;
+    let after = appointments::set_status(conn, before.id, status, payment)?;
     if payment != before.payment_status {
         appointments::record_payment(
             conn,
@@ -69,7 +70,7 @@ pub fn change(
                 appointment_id: before.id,
                 amount_minor: before.price_minor,
                 currency: before.currency.clone(),
-                status: payment.clone(),
+                status: payment,
                 provider: "manual".into(),
                 provider_reference: None,
                 created_at: Utc::now(),
@@ -77,4 +78,64 @@ pub fn change(
         )?;
     }
     Ok(after)
+}
+
+/// Whether an appointment may go from `from` to `to`.
+pub fn status_move_allowed(from: AppointmentStatus, to: AppointmentStatus) -> bool {
+    use AppointmentStatus::*;
+    matches!(
+        (from, to),
+        (Scheduled, Confirmed | Cancelled) | (Confirmed, Completed | Cancelled | NoShow)
+    )
+}
+
+/// Whether an appointment's payment may go from `from` to `to`.
+pub fn payment_move_allowed(from: PaymentStatus, to: PaymentStatus) -> bool {
+    use PaymentStatus::*;
+    matches!((from, to), (Pending, Paid) | (Paid, Refunded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AppointmentStatus::*;
+    use PaymentStatus::*;
+
+    #[test]
+    fn only_documented_status_moves_are_allowed() {
+        assert!(status_move_allowed(Scheduled, Confirmed));
+        assert!(status_move_allowed(Confirmed, Completed));
+        assert!(status_move_allowed(Scheduled, Cancelled));
+        assert!(!status_move_allowed(Completed, Scheduled));
+        assert!(!status_move_allowed(Cancelled, Confirmed));
+        assert!(!status_move_allowed(Scheduled, Completed));
+        assert!(payment_move_allowed(Pending, Paid));
+        assert!(!payment_move_allowed(Refunded, Paid));
+        assert!(!payment_move_allowed(Pending, Refunded));
+    }
+
+    #[test]
+    fn statuses_map_to_the_strings_of_the_check_constraints() {
+        let statuses: Vec<&str> = AppointmentStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            statuses,
+            [
+                "scheduled",
+                "confirmed",
+                "completed",
+                "cancelled",
+                "no_show"
+            ]
+        );
+        let payments: Vec<&str> = PaymentStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(payments, ["pending", "paid", "refunded"]);
+        for status in AppointmentStatus::ALL {
+            assert_eq!(status.as_str().parse(), Ok(*status));
+        }
+        for payment in PaymentStatus::ALL {
+            assert_eq!(payment.as_str().parse(), Ok(*payment));
+        }
+        assert!("no-show".parse::<AppointmentStatus>().is_err());
+        assert!("Paid".parse::<PaymentStatus>().is_err());
+    }
 }

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::transfer::{BlockExport, PageExport, SiteDocument, SiteExport, FORMAT};
+use crate::db::pages::PageStatus;
 
 fn block(module: &str, props: Value) -> BlockExport {
     BlockExport {
@@ -230,7 +231,7 @@ pub fn landing_document(brand: &str, pages: usize) -> SiteDocument {
                 path,
                 seo: snapshot["seo"].clone(),
                 title,
-                status: "published".into(),
+                status: PageStatus::Published.to_string(),
                 blocks,
                 published: Some(snapshot),
             }

@@ -18,7 +18,7 @@ use super::modules::{self as module_rules};
 use crate::db::audit::Audit;
 use crate::db::domains::{self, Domain};
 use crate::db::modules::{self, CustomModule};
-use crate::db::pages::{self, Block, Page, Revision};
+use crate::db::pages::{self, Block, Page, PageStatus, Revision};
 use crate::db::sites::{self, NewSite, Site};
 use crate::error::{ApiError, FieldError};
 
@@ -66,6 +66,7 @@ pub struct PageExport {
     #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub seo: Value,
     /// `draft`, `published`, `scheduled` or `archived` (scheduled imports as draft).
+    // A string, not `PageStatus`: an import takes any other value as draft.
     pub status: String,
     pub blocks: Vec<BlockExport>,
     /// The live snapshot (delivery JSON) when the page is published.
@@ -92,7 +93,7 @@ pub fn export(conn: &mut PgConnection, site_id: Uuid) -> Result<SiteDocument, Ap
     }
     let live_ids: Vec<Uuid> = site_pages
         .iter()
-        .filter(|page| page.status == "published")
+        .filter(|page| page.status == PageStatus::Published)
         .filter_map(|page| page.published_revision_id)
         .collect();
     let snapshots: HashMap<Uuid, Value> = pages::revisions_by_ids(conn, &live_ids)?
@@ -130,7 +131,7 @@ pub fn export(conn: &mut PgConnection, site_id: Uuid) -> Result<SiteDocument, Ap
         .map(|page| {
             let published = page
                 .published_revision_id
-                .filter(|_| page.status == "published")
+                .filter(|_| page.status == PageStatus::Published)
                 .and_then(|id| snapshots.get(&id).cloned());
             PageExport {
                 blocks: blocks_by_page
@@ -146,7 +147,7 @@ pub fn export(conn: &mut PgConnection, site_id: Uuid) -> Result<SiteDocument, Ap
                 path: page.path,
                 title: page.title,
                 seo: page.seo,
-                status: page.status,
+                status: page.status.to_string(),
                 published,
             }
         })
@@ -332,8 +333,9 @@ pub fn import(
                 updated_at: now,
             });
         }
-        let live = match (export.status.as_str(), export.published) {
-            ("published", Some(snapshot)) => {
+        let exported_status = export.status.parse::<PageStatus>().ok();
+        let live = match (exported_status, export.published) {
+            (Some(PageStatus::Published), Some(snapshot)) => {
                 let revision_id = Uuid::now_v7();
                 let draft: Vec<(Uuid, &str)> = block_rows[first_block..]
                     .iter()
@@ -364,10 +366,10 @@ pub fn import(
             }
             _ => None,
         };
-        let status = match (&live, export.status.as_str()) {
-            (Some(_), _) => "published",
-            (None, "archived") => "archived",
-            _ => "draft",
+        let status = match (&live, exported_status) {
+            (Some(_), _) => PageStatus::Published,
+            (None, Some(PageStatus::Archived)) => PageStatus::Archived,
+            _ => PageStatus::Draft,
         };
         page_rows.push(Page {
             id: page_id,
@@ -377,7 +379,7 @@ pub fn import(
             path,
             title: export.title,
             seo: export.seo,
-            status: status.to_owned(),
+            status,
             publish_at: None,
             published_revision_id: None,
             published_at: None,

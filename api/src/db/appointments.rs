@@ -11,6 +11,27 @@ use uuid::Uuid;
 use super::schema::{appointments, patients};
 use crate::db::cursor::PageRequest;
 
+crate::db_enum! {
+    /// Where an appointment stands: `scheduled -> confirmed -> completed |
+    /// cancelled | no_show`, and `scheduled -> cancelled`.
+    pub enum AppointmentStatus {
+        Scheduled = "scheduled",
+        Confirmed = "confirmed",
+        Completed = "completed",
+        Cancelled = "cancelled",
+        NoShow = "no_show",
+    }
+}
+
+crate::db_enum! {
+    /// Where an appointment's payment stands: `pending -> paid -> refunded`.
+    pub enum PaymentStatus {
+        Pending = "pending",
+        Paid = "paid",
+        Refunded = "refunded",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = patients)]
 pub struct Patient {
@@ -73,9 +94,9 @@ pub struct Appointment {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     /// `scheduled`, `confirmed`, `completed`, `cancelled` or `no_show`.
-    pub status: String,
+    pub status: AppointmentStatus,
     /// `pending`, `paid` or `refunded`.
-    pub payment_status: String,
+    pub payment_status: PaymentStatus,
     /// Copied from the service (or the doctor's consultation price) at booking.
     pub price_minor: i64,
     pub currency: String,
@@ -119,7 +140,7 @@ pub fn insert_once(
 pub struct AppointmentFilter {
     pub patient: Option<Uuid>,
     pub doctor: Option<Uuid>,
-    pub status: Option<String>,
+    pub status: Option<AppointmentStatus>,
 }
 
 pub fn list(
@@ -138,8 +159,8 @@ pub fn list(
     if let Some(doctor) = filter.doctor {
         query = query.filter(appointments::doctor_id.eq(doctor));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(appointments::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(appointments::status.eq(status));
     }
     if let Some(after) = page.after {
         query = query.filter(appointments::id.gt(after));
@@ -167,8 +188,8 @@ pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Appointment
 pub fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
-    status: &str,
-    payment_status: &str,
+    status: AppointmentStatus,
+    payment_status: PaymentStatus,
 ) -> QueryResult<Appointment> {
     diesel::update(appointments::table.find(id))
         .set((
@@ -189,7 +210,7 @@ pub fn busy(
 ) -> QueryResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
     appointments::table
         .filter(appointments::doctor_id.eq(doctor))
-        .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::status.ne(AppointmentStatus::Cancelled))
         .filter(appointments::starts_at.lt(to))
         .filter(appointments::ends_at.gt(from))
         .select((appointments::starts_at, appointments::ends_at))
@@ -238,7 +259,7 @@ pub struct Payment {
     pub amount_minor: i64,
     pub currency: String,
     /// `paid` or `refunded`: one row per payment event.
-    pub status: String,
+    pub status: PaymentStatus,
     /// `manual` when staff record it; a provider's name otherwise.
     pub provider: String,
     pub provider_reference: Option<String>,

@@ -13,6 +13,35 @@ use uuid::Uuid;
 
 use super::schema::experiments;
 
+crate::db_enum! {
+    /// An experiment's lifecycle: `draft -> running <-> paused -> completed`.
+    /// Delivery carries running experiments only.
+    pub enum ExperimentStatus {
+        Draft = "draft",
+        Running = "running",
+        Paused = "paused",
+        Completed = "completed",
+    }
+}
+
+/// For `routes::experiment_events`, which still compares statuses with
+/// strings (it is being edited elsewhere); compare variants everywhere else.
+impl PartialEq<&str> for ExperimentStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+crate::db_enum! {
+    /// What an experiment event records: a visitor `exposure` to a variant,
+    /// a `conversion` (a goal reached), or a named `custom` event.
+    pub enum EventKind {
+        Exposure = "exposure",
+        Conversion = "conversion",
+        Custom = "custom",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = experiments)]
 pub struct Experiment {
@@ -24,7 +53,7 @@ pub struct Experiment {
     pub name: String,
     pub hypothesis: String,
     /// `draft`, `running`, `paused` or `completed`.
-    pub status: String,
+    pub status: ExperimentStatus,
     /// Percent of traffic in the experiment (0-100).
     pub coverage: f64,
     /// The conversion event that counts, e.g. `lead_submitted`.
@@ -68,7 +97,7 @@ impl Experiment {
 pub struct ExperimentChanges {
     pub name: Option<String>,
     pub hypothesis: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ExperimentStatus>,
     pub coverage: Option<f64>,
     pub goal: Option<String>,
     pub variants: Option<Value>,

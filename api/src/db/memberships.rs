@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::schema::{memberships, tenants};
+use crate::auth::roles::Role;
 use crate::db::cursor::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -17,7 +18,7 @@ pub struct Membership {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub user_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -25,11 +26,11 @@ pub struct Membership {
 
 #[derive(Insertable)]
 #[diesel(table_name = memberships)]
-pub struct NewMembership<'a> {
+pub struct NewMembership {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub user_id: Uuid,
-    pub role: &'a str,
+    pub role: Role,
 }
 
 /// One of the current user's tenants, as `/auth/me` lists them.
@@ -38,7 +39,7 @@ pub struct TenantRole {
     pub tenant_id: Uuid,
     pub slug: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 pub fn list(
@@ -117,7 +118,7 @@ pub fn insert(conn: &mut PgConnection, membership: &NewMembership) -> QueryResul
         .get_result(conn)
 }
 
-pub fn set_role(conn: &mut PgConnection, id: Uuid, role: &str) -> QueryResult<Membership> {
+pub fn set_role(conn: &mut PgConnection, id: Uuid, role: Role) -> QueryResult<Membership> {
     diesel::update(memberships::table.find(id))
         .set((
             memberships::role.eq(role),
@@ -138,7 +139,7 @@ pub fn count_owners(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<i64
         .filter(
             memberships::tenant_id
                 .eq(tenant_id)
-                .and(memberships::role.eq("owner")),
+                .and(memberships::role.eq(Role::Owner)),
         )
         .count()
         .get_result(conn)

@@ -10,6 +10,25 @@ use uuid::Uuid;
 use super::schema::{page_blocks, page_revisions, pages};
 use crate::db::cursor::PageRequest;
 
+crate::db_enum! {
+    /// Where a page stands: only `published` pages answer on delivery;
+    /// `scheduled` ones go live at their `publish_at`.
+    pub enum PageStatus {
+        Draft = "draft",
+        Published = "published",
+        Scheduled = "scheduled",
+        Archived = "archived",
+    }
+}
+
+/// For `content::publish`, which still compares statuses with strings (it is
+/// being edited elsewhere); compare variants everywhere else.
+impl PartialEq<&str> for PageStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = pages)]
 pub struct Page {
@@ -24,7 +43,7 @@ pub struct Page {
     #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub seo: Value,
     /// `draft`, `published`, `scheduled` or `archived`.
-    pub status: String,
+    pub status: PageStatus,
     pub publish_at: Option<DateTime<Utc>>,
     pub published_revision_id: Option<Uuid>,
     pub published_at: Option<DateTime<Utc>>,
@@ -43,6 +62,8 @@ pub struct PageChanges {
     pub path: Option<String>,
     pub title: Option<String>,
     pub seo: Option<Value>,
+    /// A string still: `content::publish` (edited elsewhere) sets it from
+    /// literals. Set it with `PageStatus::as_str`.
     pub status: Option<String>,
     pub publish_at: Option<Option<DateTime<Utc>>>,
     pub published_revision_id: Option<Option<Uuid>>,
@@ -54,7 +75,7 @@ pub struct PageChanges {
 /// Filters of the page list.
 #[derive(Debug, Clone, Default)]
 pub struct PageFilter {
-    pub status: Option<String>,
+    pub status: Option<PageStatus>,
     pub locale: Option<String>,
     pub path_prefix: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
@@ -107,8 +128,8 @@ pub fn list(
     if let Some(after) = page.after {
         query = query.filter(pages::id.gt(after));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(pages::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(pages::status.eq(status));
     }
     if let Some(locale) = &filter.locale {
         query = query.filter(pages::locale.eq(locale.clone()));
@@ -167,7 +188,7 @@ pub fn lock_skip_locked(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option
 pub fn published_for_site(conn: &mut PgConnection, site_id: Uuid) -> QueryResult<Vec<Page>> {
     pages::table
         .filter(pages::site_id.eq(site_id))
-        .filter(pages::status.eq("published"))
+        .filter(pages::status.eq(PageStatus::Published))
         .select(Page::as_select())
         .order((pages::published_locale, pages::published_path))
         .load(conn)

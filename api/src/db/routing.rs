@@ -90,7 +90,7 @@ pub struct ExperimentRoute {
     #[diesel(sql_type = SqlUuid)]
     pub site_id: Uuid,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: super::experiments::ExperimentStatus,
     #[diesel(sql_type = Text)]
     pub goal: String,
     #[diesel(sql_type = Array<Text>)]

@@ -42,7 +42,7 @@ pub struct Member {
     pub email: String,
     pub name: String,
     pub membership_id: Uuid,
-    pub role: String,
+    pub role: crate::auth::roles::Role,
     /// Version of the user record (the `ETag` of this resource).
     pub version: i32,
     pub created_at: DateTime<Utc>,

@@ -8,8 +8,8 @@ use diesel::PgConnection;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::db::experiments::{self, Experiment};
-use crate::db::pages::{self, Block, Page};
+use crate::db::experiments::{self, Experiment, ExperimentStatus};
+use crate::db::pages::{self, Block, Page, PageStatus};
 use crate::db::routing;
 use crate::error::ApiError;
 
@@ -21,7 +21,7 @@ fn bare_home(conn: &mut PgConnection, host: &str) -> Result<Option<(Page, Vec<Bl
     };
     let Some(home) = pages::all_for_site(conn, route.site_id)?
         .into_iter()
-        .find(|page| page.path == "/" && page.status == "published")
+        .find(|page| page.path == "/" && page.status == PageStatus::Published)
     else {
         return Ok(None);
     };
@@ -58,7 +58,7 @@ fn start(
             page_id: page.id,
             name: name.into(),
             hypothesis: hypothesis.into(),
-            status: "running".into(),
+            status: ExperimentStatus::Running,
             coverage: 100.0,
             goal: "lead_submitted".into(),
             seed: id.to_string(),

@@ -4,6 +4,7 @@
 //! `cms_shared::experiments`, shared with the renderer.
 
 pub mod demo;
+pub mod lifecycle;
 pub mod results;
 pub mod routes_cache;
 
@@ -17,8 +18,6 @@ use uuid::Uuid;
 use crate::content::modules as module_rules;
 use crate::db::pages;
 use crate::error::{ApiError, FieldError};
-
-pub const STATUSES: [&str; 4] = ["draft", "running", "paused", "completed"];
 
 /// Event and goal names: lowercase words joined by `_`, `.`, `:` or `-`.
 pub fn is_event_name(name: &str) -> bool {

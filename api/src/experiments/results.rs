@@ -12,14 +12,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::experiments::{self, Experiment};
+use crate::db::experiments::{self, Experiment, ExperimentStatus};
 use crate::error::ApiError;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Results {
     pub experiment_id: Uuid,
     pub name: String,
-    pub status: String,
+    pub status: ExperimentStatus,
     pub goal: String,
     pub started_at: Option<DateTime<Utc>>,
     pub computed_at: DateTime<Utc>,
@@ -198,7 +198,7 @@ pub fn compute(conn: &mut PgConnection, experiment: &Experiment) -> Result<Resul
     Ok(Results {
         experiment_id: experiment.id,
         name: experiment.name.clone(),
-        status: experiment.status.clone(),
+        status: experiment.status,
         goal: experiment.goal.clone(),
         started_at: experiment.started_at,
         computed_at: Utc::now(),
@@ -342,7 +342,7 @@ pub fn report_html(results: &Results) -> String {
 <table><thead><tr><th>Variant</th><th>Visitors</th><th>Conversions</th><th>Rate</th><th>Uplift</th><th>Uplift 95% CI</th><th>p-value</th><th>Chance to beat control</th></tr></thead><tbody>{rows}</tbody></table>\
 <h2>Cumulative conversion rate</h2>{chart}</body></html>",
         name = escape(&results.name),
-        status = escape(&results.status),
+        status = escape(results.status.as_str()),
         goal = escape(&results.goal),
         computed = results.computed_at.format("%Y-%m-%d %H:%M UTC"),
         chart = chart_svg(results),

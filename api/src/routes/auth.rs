@@ -62,8 +62,7 @@ fn membership_in(
         .filter(|tenant| tenant.status == "active")
         .ok_or_else(no_access)?;
     let membership = memberships::find_for_user(conn, tenant.id, user_id)?.ok_or_else(no_access)?;
-    let role = Role::parse(&membership.role).ok_or_else(no_access)?;
-    Ok((tenant.id, role))
+    Ok((tenant.id, membership.role))
 }
 
 /// Log in with email and password.
@@ -126,7 +125,8 @@ async fn login(
                 Some(key) => Some(membership_in(conn, user_id, &key)?),
                 None => memberships::tenants_of_user(conn, user_id)?
                     .into_iter()
-                    .find_map(|m| Role::parse(&m.role).map(|role| (m.tenant_id, role))),
+                    .next()
+                    .map(|m| (m.tenant_id, m.role)),
             };
             session::issue(conn, &state_in_tx, user_id, tenant, None)
         })

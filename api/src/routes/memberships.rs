@@ -3,15 +3,14 @@
 //! and the last owner can be neither demoted nor removed.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
-use diesel::PgConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
+use crate::auth::members::{add_member, guard_owner_rules};
 use crate::auth::roles::{Permission, Role};
-use crate::db::audit::Audit;
-use crate::db::memberships::{self, Membership, NewMembership};
+use crate::db::memberships::{self, Membership};
 use crate::db::users;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
@@ -24,61 +23,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_membership)
         .service(update_membership)
         .service(delete_membership);
-}
-
-/// Refuses changes that touch the owner role unless the actor is an owner, and
-/// any change that would leave the tenant without an owner.
-pub(crate) fn guard_owner_rules(
-    conn: &mut PgConnection,
-    actor_role: Role,
-    current: &Membership,
-    new_role: Option<Role>,
-) -> Result<(), ApiError> {
-    let touches_owner = current.role == "owner" || new_role == Some(Role::Owner);
-    if touches_owner && actor_role != Role::Owner {
-        return Err(ApiError::Forbidden(
-            "only an owner may grant or take away the owner role".into(),
-        ));
-    }
-    let loses_owner = current.role == "owner" && new_role != Some(Role::Owner);
-    if loses_owner && memberships::count_owners(conn, current.tenant_id)? <= 1 {
-        return Err(ApiError::Conflict(
-            "the tenant must keep at least one owner".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// 403 unless `actor_role` may hand out `role` (only owners make owners).
-pub(crate) fn check_may_grant(actor_role: Role, role: Role) -> Result<(), ApiError> {
-    if role == Role::Owner && actor_role != Role::Owner {
-        return Err(ApiError::Forbidden(
-            "only an owner may grant the owner role".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Makes `user_id` a member of the audit's tenant with `role`, audited.
-pub(crate) fn add_member(
-    conn: &mut PgConnection,
-    audit: &Audit,
-    actor_role: Role,
-    user_id: Uuid,
-    role: Role,
-) -> Result<Membership, ApiError> {
-    check_may_grant(actor_role, role)?;
-    let membership = memberships::insert(
-        conn,
-        &NewMembership {
-            id: Uuid::now_v7(),
-            tenant_id: audit.tenant_id,
-            user_id,
-            role: role.as_str(),
-        },
-    )?;
-    audit.created(conn, "membership", membership.id, &membership)?;
-    Ok(membership)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -206,7 +150,7 @@ async fn update_membership(
             let before = memberships::lock(conn, tenant_id, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(before.version)?;
             guard_owner_rules(conn, actor_role, &before, Some(role))?;
-            let after = memberships::set_role(conn, id, role.as_str())?;
+            let after = memberships::set_role(conn, id, role)?;
             audit.updated(conn, "membership", id, &before, &after)?;
             Ok(after)
         })

@@ -141,8 +141,8 @@ async fn clone_target(
                 .ok_or_else(refused)?;
             let membership =
                 memberships::find_for_user(conn, tenant.id, user_id)?.ok_or_else(refused)?;
-            match Role::parse(&membership.role) {
-                Some(Role::Owner | Role::Admin) => Ok(tenant.id),
+            match membership.role {
+                Role::Owner | Role::Admin => Ok(tenant.id),
                 _ => Err(refused()),
             }
         })

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::memberships::{add_member, check_may_grant, guard_owner_rules};
 use crate::auth::extract::TenantCtx;
+use crate::auth::members::{add_member, check_may_grant, guard_owner_rules};
 use crate::auth::password;
 use crate::auth::roles::{Permission, Role};
 use crate::db::memberships;

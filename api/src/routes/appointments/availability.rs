@@ -7,12 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::clinic;
+use crate::clinic::{self, booking::doctor_and_service};
 use crate::error::{ApiError, Problem};
 use crate::http::etag::json_with_content_etag;
 use crate::state::AppState;
-
-use super::doctor_and_service;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SlotQuery {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::roles::{Permission, Role};
 use crate::db::appointments::{self, Appointment, AppointmentFilter};
-use crate::db::{doctors, services};
+use crate::db::doctors;
 use crate::error::ApiError;
 
 use availability::available_slots;
@@ -35,31 +35,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_appointment)
         .service(change_status)
         .service(list_payments);
-}
-
-/// The doctor and service a booking or slot query names, checked together.
-fn doctor_and_service(
-    conn: &mut PgConnection,
-    doctor: &str,
-    service: &str,
-) -> Result<(doctors::Doctor, services::Service), ApiError> {
-    let doctor = doctors::resolve(conn, doctor)?
-        .and_then(|id| doctors::find(conn, id).transpose())
-        .transpose()?
-        .filter(|doctor| doctor.is_active)
-        .ok_or_else(|| ApiError::invalid("doctor", "is not a doctor of this site"))?;
-    let service = services::resolve(conn, service)?
-        .and_then(|id| services::find(conn, id).transpose())
-        .transpose()?
-        .filter(|service| service.is_active)
-        .ok_or_else(|| ApiError::invalid("service", "is not a service of this site"))?;
-    if !doctor.service_ids.contains(&service.id) {
-        return Err(ApiError::invalid(
-            "service",
-            "is not offered by this doctor",
-        ));
-    }
-    Ok((doctor, service))
 }
 
 /// What the caller may see: staff everything, doctors theirs, patients their own.

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
-use crate::db::appointments::{self, Appointment};
+use crate::db::appointments::{self, Appointment, AppointmentStatus};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 
@@ -15,6 +15,7 @@ use super::{is_visible, visible_to};
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AppointmentQuery {
     /// Only this status.
+    // A string: a status no appointment can have matches none (no 400).
     pub status: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -37,16 +38,21 @@ pub(super) async fn list_appointments(
         limit: query.limit,
         cursor: query.cursor,
     })?;
+    let status = query
+        .status
+        .as_deref()
+        .map(str::parse::<AppointmentStatus>)
+        .transpose();
     let (role, user) = (ctx.role, ctx.user.user_id());
     let rows = ctx
         .tx({
             let page = page.clone();
-            move |conn| match visible_to(conn, role, user)? {
-                Some(mut filter) => {
-                    filter.status = query.status;
+            move |conn| match (visible_to(conn, role, user)?, status) {
+                (Some(mut filter), Ok(status)) => {
+                    filter.status = status;
                     Ok(appointments::list(conn, &filter, &page)?)
                 }
-                None => Ok(Vec::new()),
+                _ => Ok(Vec::new()),
             }
         })
         .await?;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::clinic;
-use crate::db::appointments::{self, Appointment};
+use crate::db::appointments::{self, Appointment, AppointmentStatus, PaymentStatus};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::json::{ValidJson, Validate};
 use crate::state::AppState;
@@ -19,34 +19,18 @@ use super::{is_visible, visible_to};
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// `confirmed`, `completed`, `cancelled` or `no_show`.
-    pub status: Option<String>,
+    pub status: Option<AppointmentStatus>,
     /// `paid` or `refunded` (staff only).
-    pub payment_status: Option<String>,
+    pub payment_status: Option<PaymentStatus>,
 }
 
 impl Validate for StatusChange {
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
         if self.status.is_none() && self.payment_status.is_none() {
-            errors.push(FieldError::new("status", "give status or payment_status"));
+            vec![FieldError::new("status", "give status or payment_status")]
+        } else {
+            Vec::new()
         }
-        if let Some(status) = &self.status {
-            if !clinic::STATUSES.contains(&status.as_str()) {
-                errors.push(FieldError::new(
-                    "status",
-                    "must be scheduled, confirmed, completed, cancelled or no_show",
-                ));
-            }
-        }
-        if let Some(status) = &self.payment_status {
-            if !clinic::PAYMENT_STATUSES.contains(&status.as_str()) {
-                errors.push(FieldError::new(
-                    "payment_status",
-                    "must be pending, paid or refunded",
-                ));
-            }
-        }
-        errors
     }
 }
 
@@ -83,8 +67,8 @@ pub(super) async fn change_status(
                 conn,
                 role,
                 &before,
-                change.status.as_deref(),
-                change.payment_status.as_deref(),
+                change.status,
+                change.payment_status,
                 window,
             )?;
             audit.updated(conn, "appointment", id, &before, &after)?;

@@ -10,7 +10,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::content::publish::draft_snapshot;
-use crate::db::{experiments, pages, Scope};
+use crate::db::experiments::{self, ExperimentStatus};
+use crate::db::{pages, Scope};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -38,7 +39,9 @@ fn preview_variant(
     experiments::list_for_page(conn, page.id)?
         .into_iter()
         .rev()
-        .filter(|x| x.status != "completed" && experiment.is_none_or(|id| id == x.id))
+        .filter(|x| {
+            x.status != ExperimentStatus::Completed && experiment.is_none_or(|id| id == x.id)
+        })
         .find_map(|x| {
             let variants: Vec<Variant> = serde_json::from_value(x.variants).ok()?;
             let variant = variants.into_iter().find(|v| v.key == key)?;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::db::experiments::{self, Experiment, ExperimentChanges};
+use crate::db::experiments::{self, Experiment, ExperimentChanges, ExperimentStatus};
 use crate::db::pages::{self};
 use crate::error::{ApiError, Problem};
 use crate::experiments::{
@@ -82,7 +82,7 @@ pub(super) async fn create_experiment(
                     page_id,
                     name: body.name.trim().to_owned(),
                     hypothesis: body.hypothesis.trim().to_owned(),
-                    status: "draft".into(),
+                    status: ExperimentStatus::Draft,
                     coverage: body.coverage,
                     goal: body.goal,
                     seed: id.to_string(),
@@ -162,8 +162,11 @@ pub(super) async fn update_experiment(
             if_match.check(before.version)?;
             let old_variants: Vec<Variant> =
                 serde_json::from_value(before.variants.clone()).map_err(ApiError::internal)?;
-            let started = matches!(before.status.as_str(), "running" | "paused");
-            if before.status == "completed" {
+            let started = matches!(
+                before.status,
+                ExperimentStatus::Running | ExperimentStatus::Paused
+            );
+            if before.status == ExperimentStatus::Completed {
                 return Err(ApiError::Conflict(
                     "the experiment is completed: create a new one to test again".into(),
                 ));
@@ -214,7 +217,7 @@ pub(super) async fn update_experiment(
             let after = experiments::update(conn, id, &changes)?;
             audit.updated(conn, "experiment", id, &before, &after)?;
             // Delivery carries running experiments only.
-            let page = if after.status == "running" {
+            let page = if after.status == ExperimentStatus::Running {
                 pages::find(conn, after.page_id)?
             } else {
                 None
@@ -245,7 +248,7 @@ pub(super) async fn delete_experiment(
     let audit = ctx.audit();
     ctx.tx(move |conn| {
         let before = experiments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-        if before.status == "running" {
+        if before.status == ExperimentStatus::Running {
             return Err(ApiError::Conflict(
                 "the experiment is running: pause or complete it first".into(),
             ));

@@ -2,7 +2,6 @@
 //! the page's version.
 
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -10,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::content::modules as module_rules;
+use crate::content::blocks;
 use crate::db::pages::{self, Block};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::etag::{ok_with_etag, IfMatch};
@@ -121,37 +120,18 @@ pub(super) async fn add_block(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
     let (page_id, body) = (path.into_inner(), body.0);
-    let (audit, tenant_id) = (ctx.audit(), ctx.tenant_id);
+    let audit = ctx.audit();
     let (block, page) = ctx
         .tx(move |conn| {
-            let page = pages::lock(conn, page_id)?.ok_or(ApiError::NotFound)?;
-            if_match.check(page.version)?;
-            let module = module_rules::resolve(conn, &body.module)?;
-            let props = module_rules::validate_props(&module.props_schema, body.props)?;
-            let existing = pages::blocks(conn, page_id)?;
-            let position = body
-                .position
-                .map_or(existing.len() as i32, |p| p.min(existing.len() as i32));
-            for later in existing.iter().filter(|b| b.position >= position) {
-                pages::set_block_position(conn, later.id, later.position + 1)?;
-            }
-            let now = Utc::now();
-            let block = pages::insert_block(
+            blocks::add(
                 conn,
-                &Block {
-                    id: Uuid::now_v7(),
-                    tenant_id,
-                    page_id,
-                    position,
-                    module_key: body.module,
-                    props,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )?;
-            audit.created(conn, "block", block.id, &block)?;
-            Ok((block, pages::touch(conn, page_id)?))
+                &audit,
+                page_id,
+                &if_match,
+                body.module,
+                body.props,
+                body.position,
+            )
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -183,17 +163,7 @@ pub(super) async fn update_block(
     let ((page_id, block_id), props) = (path.into_inner(), body.0.props);
     let audit = ctx.audit();
     let block = ctx
-        .tx(move |conn| {
-            pages::lock(conn, page_id)?.ok_or(ApiError::NotFound)?;
-            let before = pages::find_block(conn, page_id, block_id)?.ok_or(ApiError::NotFound)?;
-            if_match.check(before.version)?;
-            let module = module_rules::resolve(conn, &before.module_key)?;
-            let props = module_rules::validate_props(&module.props_schema, props)?;
-            let after = pages::update_block_props(conn, block_id, &props)?;
-            audit.updated(conn, "block", block_id, &before, &after)?;
-            pages::touch(conn, page_id)?;
-            Ok(after)
-        })
+        .tx(move |conn| blocks::update_props(conn, &audit, page_id, block_id, &if_match, props))
         .await?;
     Ok(ok_with_etag(block.version, &block))
 }
@@ -213,18 +183,8 @@ pub(super) async fn delete_block(
     ctx.require(Permission::WriteContent)?;
     let (page_id, block_id) = path.into_inner();
     let audit = ctx.audit();
-    ctx.tx(move |conn| {
-        pages::lock(conn, page_id)?.ok_or(ApiError::NotFound)?;
-        let before = pages::find_block(conn, page_id, block_id)?.ok_or(ApiError::NotFound)?;
-        pages::delete_block(conn, block_id)?;
-        for (position, block) in pages::blocks(conn, page_id)?.iter().enumerate() {
-            pages::set_block_position(conn, block.id, position as i32)?;
-        }
-        audit.deleted(conn, "block", block_id, &before)?;
-        pages::touch(conn, page_id)?;
-        Ok(())
-    })
-    .await?;
+    ctx.tx(move |conn| blocks::delete(conn, &audit, page_id, block_id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -247,35 +207,7 @@ pub(super) async fn reorder_blocks(
     let (page_id, order) = (path.into_inner(), body.0.block_ids);
     let audit = ctx.audit();
     let (items, page) = ctx
-        .tx(move |conn| {
-            let before = pages::lock(conn, page_id)?.ok_or(ApiError::NotFound)?;
-            if_match.check(before.version)?;
-            let current = pages::blocks(conn, page_id)?;
-            let mut known: Vec<Uuid> = current.iter().map(|b| b.id).collect();
-            let mut wanted = order.clone();
-            known.sort();
-            wanted.sort();
-            if known != wanted {
-                return Err(ApiError::invalid(
-                    "block_ids",
-                    "must list every block of the page exactly once",
-                ));
-            }
-            for (position, id) in order.iter().enumerate() {
-                pages::set_block_position(conn, *id, position as i32)?;
-            }
-            let after = pages::touch(conn, page_id)?;
-            let before_order: Vec<Uuid> = current.iter().map(|b| b.id).collect();
-            audit.event(
-                conn,
-                "page",
-                "reorder",
-                page_id,
-                Some(&before_order),
-                Some(&order),
-            )?;
-            Ok((pages::blocks(conn, page_id)?, after))
-        })
+        .tx(move |conn| blocks::reorder(conn, &audit, page_id, &if_match, order))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", crate::http::etag::etag_for(page.version)))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
 use crate::content::publish;
-use crate::db::pages::{self, Page, PageChanges, PageFilter};
+use crate::db::pages::{self, Page, PageChanges, PageFilter, PageStatus};
 use crate::db::sites;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
@@ -99,7 +99,7 @@ pub struct UpdatePage {
     #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub seo: Option<Value>,
     /// `draft` or `archived`; publishing has its own endpoints.
-    pub status: Option<String>,
+    pub status: Option<PageStatus>,
 }
 
 impl Validate for UpdatePage {
@@ -117,8 +117,8 @@ impl Validate for UpdatePage {
         if let Some(seo) = &self.seo {
             seo_rules(&mut errors, seo);
         }
-        if let Some(status) = &self.status {
-            if status != "draft" && status != "archived" {
+        if let Some(status) = self.status {
+            if !matches!(status, PageStatus::Draft | PageStatus::Archived) {
                 errors.push(FieldError::new(
                     "status",
                     "must be draft or archived (use /publish and /unpublish)",
@@ -133,6 +133,7 @@ impl Validate for UpdatePage {
 #[into_params(parameter_in = Query)]
 pub struct PageListQuery {
     /// `draft`, `published`, `scheduled` or `archived`.
+    #[param(value_type = Option<PageStatus>)]
     pub status: Option<String>,
     pub locale: Option<String>,
     /// Pages whose path starts with this (`/blog`).
@@ -159,20 +160,22 @@ pub(super) async fn list_pages(
     ctx.require(Permission::ReadContent)?;
     let site_id = path.into_inner();
     let query = query.into_inner();
-    if let Some(status) = &query.status {
-        if !["draft", "published", "scheduled", "archived"].contains(&status.as_str()) {
-            return Err(ApiError::invalid(
-                "status",
-                "must be draft, published, scheduled or archived",
-            ));
-        }
-    }
+    // Parsed here rather than by the extractor: a bad status is a 422 naming
+    // the field, as for bodies, not the extractor's 400.
+    let status = query
+        .status
+        .as_deref()
+        .map(str::parse::<PageStatus>)
+        .transpose()
+        .map_err(|_| {
+            ApiError::invalid("status", "must be draft, published, scheduled or archived")
+        })?;
     let page = PageRequest::try_from(PageQuery {
         limit: query.limit,
         cursor: query.cursor,
     })?;
     let filter = PageFilter {
-        status: query.status,
+        status,
         locale: query.locale,
         path_prefix: query.path_prefix,
         updated_since: query.updated_since,
@@ -230,7 +233,7 @@ pub(super) async fn create_page(
                     seo: body
                         .seo
                         .unwrap_or_else(|| Value::Object(Default::default())),
-                    status: "draft".into(),
+                    status: PageStatus::Draft,
                     publish_at: None,
                     published_revision_id: None,
                     published_at: None,
@@ -305,7 +308,7 @@ pub(super) async fn update_page(
                 }
             }
             // Leaving `published` by any status change takes the page off delivery.
-            let archiving = body.status.is_some() && before.status == "published";
+            let archiving = body.status.is_some() && before.status == PageStatus::Published;
             let changes = PageChanges {
                 locale: body.locale,
                 path: body
@@ -316,7 +319,7 @@ pub(super) async fn update_page(
                 title: body.title.map(|t| t.trim().to_owned()),
                 seo: body.seo,
                 publish_at: body.status.as_ref().map(|_| None),
-                status: body.status,
+                status: body.status.map(|status| status.as_str().to_owned()),
                 ..Default::default()
             };
             let after = pages::update(conn, id, &changes)?;
