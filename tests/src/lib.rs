@@ -579,10 +579,28 @@ impl PrivateRedis {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server (apt-get install redis-server)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        // Up means it answers PING, not just that the port accepts.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let pong = std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .and_then(|mut stream| {
+                    use std::io::{Read, Write};
+                    stream
+                        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                        .ok()?;
+                    stream.write_all(b"PING\r\n").ok()?;
+                    let mut reply = [0_u8; 7];
+                    stream.read_exact(&mut reply).ok()?;
+                    (&reply == b"+PONG\r\n").then_some(())
+                });
+            if pong.is_some() {
                 break;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the private redis-server on port {port} never answered PING"
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         PrivateRedis {

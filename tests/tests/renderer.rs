@@ -169,6 +169,23 @@ async fn with_redis_stopped_pages_still_answer() {
     let renderer = TestRenderer::spawn(&app.address, Some(&redis.url), "t:", HashMap::new()).await;
     let (status, _, _) = renderer.get(ALPHA, "/").await;
     assert_eq!(status, 200);
+    // The renderer shared what it fetched through the private Redis: it was
+    // in use before it dies.
+    let mut conn = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let shared: Vec<String> = redis::cmd("KEYS")
+        .arg("t:rc:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        shared.iter().any(|key| key.starts_with("t:rc:m:"))
+            && shared.iter().any(|key| key.starts_with("t:rc:p:")),
+        "manifest and page in the shared cache: {shared:?}"
+    );
 
     redis.stop();
 
