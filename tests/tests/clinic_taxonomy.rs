@@ -124,3 +124,64 @@ async fn specializations_and_categories_are_changed_with_patch() {
     .await
     .expect_problem(404);
 }
+
+#[tokio::test]
+async fn clinic_records_answer_their_location_on_create() {
+    let app = TestApp::spawn().await;
+    let admin = app.login("admin@example.com", Some("alpha")).await;
+    let specialization = app
+        .post(
+            "/api/v1/specializations",
+            &admin.access,
+            json!({"slug": "allergy", "name": "Allergy"}),
+        )
+        .await
+        .expect(201);
+    let category = app
+        .post(
+            "/api/v1/service-categories",
+            &admin.access,
+            json!({"slug": "labs", "name": "Labs"}),
+        )
+        .await
+        .expect(201);
+    let category_id = category.body["id"].as_str().unwrap();
+    let service = app
+        .post(
+            "/api/v1/services",
+            &admin.access,
+            json!({"slug": "blood-test", "name": "Blood test", "category_id": category_id,
+                   "price_minor": 90_000, "currency": "RUB", "duration_minutes": 15, "clinic_ids": []}),
+        )
+        .await
+        .expect(201);
+    let specialization_id = specialization.body["id"].as_str().unwrap();
+    let clinics = app.get("/api/v1/clinics", &admin.access).await.expect(200);
+    let clinic = clinics.body["items"][0]["id"].as_str().unwrap();
+    let doctor = app
+        .post(
+            "/api/v1/doctors",
+            &admin.access,
+            json!({"slug": "new-doctor", "name": "Dr. New", "specialization_id": specialization_id,
+                   "clinic_ids": [clinic], "service_ids": []}),
+        )
+        .await
+        .expect(201);
+    for (reply, collection) in [
+        (&specialization, "specializations"),
+        (&category, "service-categories"),
+        (&service, "services"),
+        (&doctor, "doctors"),
+    ] {
+        let id = reply.body["id"].as_str().unwrap();
+        assert_eq!(
+            reply.header("location"),
+            Some(format!("/api/v1/{collection}/{id}").as_str()),
+            "{}",
+            reply.text
+        );
+    }
+    let location = service.header("location").unwrap().to_owned();
+    let read = app.get(&location, &admin.access).await.expect(200);
+    assert_eq!(read.body["name"], "Blood test");
+}

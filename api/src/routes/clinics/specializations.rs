@@ -110,7 +110,12 @@ pub(super) async fn create_specialization(
         })
         .await?;
     crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("/api/v1/specializations/{}", created.id),
+        ))
+        .json(created))
 }
 
 /// Change a specialization.

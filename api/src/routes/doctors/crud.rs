@@ -163,7 +163,9 @@ pub(super) async fn create_doctor(
         })
         .await?;
     crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/doctors/{}", created.id)))
+        .json(created))
 }
 
 /// Get a doctor.

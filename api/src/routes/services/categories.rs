@@ -117,7 +117,12 @@ pub(super) async fn create_category(
         })
         .await?;
     crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("/api/v1/service-categories/{}", created.id),
+        ))
+        .json(created))
 }
 
 /// Change a service category: rename it, move it under another (never under

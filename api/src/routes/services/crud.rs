@@ -137,7 +137,9 @@ pub(super) async fn create_service(
         })
         .await?;
     crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/services/{}", created.id)))
+        .json(created))
 }
 
 /// Get a service.
