@@ -5,47 +5,8 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// One invalid field of a request body or query.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    /// The field's name as sent (`name`, `theme.colors`).
-    pub field: String,
-    /// JSON pointer to the field (`/name`).
-    pub pointer: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: &str, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.to_owned(),
-            pointer: format!("/{}", field.replace('.', "/")),
-            message: message.into(),
-        }
-    }
-}
-
-/// RFC 9457 problem details, as every error answers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// A URI naming the kind of problem.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Per-field failures (422 and some 400s).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
-    /// With a 409 for a taken appointment slot: the free slots nearest to it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<HashMap<String, serde_json::Value>>>)]
-    pub nearest_slots: Option<Vec<serde_json::Value>>,
-}
+pub use cms_shared::problem::{FieldError, Problem};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -62,7 +23,9 @@ pub enum ApiError {
     #[error(
         "the slot was taken meanwhile: choose another (nearest_slots lists the closest free ones)"
     )]
-    SlotTaken { nearest: Vec<serde_json::Value> },
+    SlotTaken {
+        nearest: Vec<cms_shared::slots::Slot>,
+    },
     #[error(
         "the resource changed since it was read: fetch it again and retry with its current ETag"
     )]

@@ -6,8 +6,9 @@
 
 use cms_api::auth::roles::Role;
 use cms_api::db::appointments::{AppointmentStatus, PaymentStatus};
-use cms_api::db::experiments::{EventKind, ExperimentStatus};
+use cms_api::db::experiments::ExperimentStatus;
 use cms_api::db::pages::PageStatus;
+use cms_shared::events::EventKind;
 use diesel::result::Error;
 use diesel::sql_types::Text;
 use diesel::{Connection, IntoSql, PgConnection, RunQueryDsl};
@@ -49,7 +50,6 @@ fn every_variant_round_trips_through_postgres_and_unknown_strings_are_errors() {
     assert_round_trips!(&mut conn, AppointmentStatus);
     assert_round_trips!(&mut conn, PaymentStatus);
     assert_round_trips!(&mut conn, ExperimentStatus);
-    assert_round_trips!(&mut conn, EventKind);
     assert_round_trips!(&mut conn, Role);
 }
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use cms_shared::problem::Problem;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -57,6 +58,19 @@ pub async fn slots(
     response
         .insert_header(("Cache-Control", "no-store"))
         .json(json!({"items": []}))
+}
+
+/// The api's problem answer; one outside the contract reads as a bare
+/// problem (no nearest slots, no field errors).
+fn problem_of(body: serde_json::Value) -> Problem {
+    serde_json::from_value(body).unwrap_or_else(|_| Problem {
+        problem_type: "about:blank".into(),
+        title: String::new(),
+        status: 0,
+        detail: String::new(),
+        errors: Vec::new(),
+        nearest_slots: None,
+    })
 }
 
 /// Local `HH:MM on YYYY-MM-DD` of an RFC 3339 time, as the visitor chose it.
@@ -132,11 +146,11 @@ pub async fn book(
             &back,
         ),
         Ok((409, problem)) => {
-            let nearest: Vec<String> = problem["nearest_slots"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|slot| slot["start"].as_str().map(local_time))
+            let nearest: Vec<String> = problem_of(problem)
+                .nearest_slots
+                .unwrap_or_default()
+                .iter()
+                .map(|slot| local_time(&slot.start.to_rfc3339()))
                 .collect();
             let message = if nearest.is_empty() {
                 "That time was just taken. Please choose another.".to_owned()
@@ -156,17 +170,10 @@ pub async fn book(
             &back,
         ),
         Ok((422, problem)) => {
-            let problems: Vec<String> = problem["errors"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|error| {
-                    Some(format!(
-                        "{} {}",
-                        error["field"].as_str()?,
-                        error["message"].as_str()?
-                    ))
-                })
+            let problems: Vec<String> = problem_of(problem)
+                .errors
+                .iter()
+                .map(|error| format!("{} {}", error.field, error.message))
                 .collect();
             thanks(
                 &state,

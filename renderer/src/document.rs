@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use actix_web::web::Bytes;
+use cms_shared::clinic::ClinicData;
 use cms_shared::delivery::{DeliveryPage, SiteManifest, Sitemap};
-use serde_json::Value;
 
 /// Which document.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -95,8 +95,7 @@ pub enum Content {
     Manifest(Arc<SiteManifest>),
     Page(Arc<DeliveryPage>),
     Sitemap(Arc<Sitemap>),
-    /// The clinic modules read it as template data.
-    ClinicData(Arc<Value>),
+    ClinicData(Arc<ClinicData>),
 }
 
 impl Doc {
@@ -138,7 +137,7 @@ impl Doc {
         }
     }
 
-    pub fn clinic_data(&self) -> Option<&Arc<Value>> {
+    pub fn clinic_data(&self) -> Option<&Arc<ClinicData>> {
         match &self.content {
             Content::ClinicData(data) => Some(data),
             _ => None,

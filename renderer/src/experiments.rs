@@ -9,9 +9,11 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::HttpRequest;
 use cms_shared::delivery::DeliveryPage;
+use cms_shared::events::{EventBatch, EventInput, EventKind};
 use cms_shared::experiments::{assign, flags_from_query, Experiment, Visitor};
-use serde_json::json;
+use cms_shared::problem::Problem;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use crate::metrics::{inc, Metrics};
 use crate::upstream::Upstream;
@@ -126,7 +128,7 @@ pub fn apply(page: &DeliveryPage, variants: &[(String, String)]) -> DeliveryPage
 }
 
 struct Exposure {
-    experiment: String,
+    experiment: Uuid,
     variant: String,
     visitor: String,
 }
@@ -147,12 +149,19 @@ async fn deliver(upstream: &Upstream, batch: &mut Vec<Exposure>) -> Delivery {
     let mut refused = 0;
     let mut attempt = 0_u32;
     while !batch.is_empty() && attempt < 3 {
-        let body = json!({"events": batch.iter().map(|e| json!({
-            "experiment": e.experiment,
-            "variant": e.variant,
-            "visitor": e.visitor,
-            "kind": "exposure",
-        })).collect::<Vec<_>>()});
+        let events = EventBatch {
+            events: batch
+                .iter()
+                .map(|e| EventInput {
+                    experiment: e.experiment,
+                    variant: e.variant.clone(),
+                    visitor: e.visitor.clone(),
+                    kind: EventKind::Exposure,
+                    name: None,
+                })
+                .collect(),
+        };
+        let body = serde_json::to_value(&events).unwrap_or_default();
         match upstream.post_plain("/api/v1/delivery/events", &body).await {
             Ok((status, _)) if status < 300 => {
                 return Delivery {
@@ -161,7 +170,7 @@ async fn deliver(upstream: &Upstream, batch: &mut Vec<Exposure>) -> Delivery {
                 }
             }
             Ok((422, problem)) => {
-                let named = refused_events(&problem, batch.len());
+                let named = refused_events(problem, batch.len());
                 if named.is_empty() {
                     // Nothing names an event: the batch itself is wrong.
                     refused += batch.len();
@@ -189,20 +198,14 @@ async fn deliver(upstream: &Upstream, batch: &mut Vec<Exposure>) -> Delivery {
 }
 
 /// Indexes of the events a 422 names (`events.<index>.<field>`), below `len`.
-fn refused_events(problem: &serde_json::Value, len: usize) -> Vec<usize> {
-    let mut named: Vec<usize> = problem["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|error| {
-            error["field"]
-                .as_str()?
-                .strip_prefix("events.")?
-                .split('.')
-                .next()?
-                .parse()
-                .ok()
-        })
+fn refused_events(problem: serde_json::Value, len: usize) -> Vec<usize> {
+    let Ok(problem) = serde_json::from_value::<Problem>(problem) else {
+        return Vec::new();
+    };
+    let mut named: Vec<usize> = problem
+        .errors
+        .iter()
+        .filter_map(|error| error.item_of("events"))
         .filter(|index| *index < len)
         .collect();
     named.sort_unstable();
@@ -233,13 +236,19 @@ impl Exposures {
     }
 
     pub fn record(&self, visitor: &str, experiment: &str, variant: &str) {
+        // Experiment ids come from the typed page, so they parse; an id
+        // that does not could never be accepted by the api.
+        let Ok(experiment_id) = Uuid::parse_str(experiment) else {
+            inc(&self.metrics.exposures_dropped);
+            return;
+        };
         let key = format!("{visitor}|{experiment}");
         if self.sent.contains_key(&key) {
             return;
         }
         self.sent.insert(key, ());
         let exposure = Exposure {
-            experiment: experiment.to_owned(),
+            experiment: experiment_id,
             variant: variant.to_owned(),
             visitor: visitor.to_owned(),
         };

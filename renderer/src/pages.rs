@@ -8,7 +8,6 @@ use std::sync::Arc;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use cms_shared::delivery::DeliveryPage;
-use serde_json::Value;
 
 use crate::cache::{DocKey, Source};
 use crate::render::{seo, PageRequest};
@@ -128,7 +127,7 @@ pub async fn page(req: HttpRequest, state: web::Data<RendererState>) -> HttpResp
                     manifest: &manifest,
                     origin: &origin,
                     locale_prefix: &prefix,
-                    clinic: clinic_data.map_or(&Value::Null, |data| data.as_ref()),
+                    clinic: clinic_data.map(|data| data.as_ref()),
                 };
                 // The key names the versions, the variants and the
                 // content-relevant UTM values, so it versions the shell (and
@@ -225,7 +224,7 @@ async fn preview(
         clinic: clinic
             .as_ref()
             .and_then(|doc| doc.clinic_data())
-            .map_or(&Value::Null, |data| data.as_ref()),
+            .map(|data| data.as_ref()),
     };
     let etag = format!("preview|{}", uuid::Uuid::new_v4());
     let shell = state.templates.page(&request, &page, etag);
@@ -261,7 +260,7 @@ fn site_not_found(
         manifest: &site.manifest,
         origin,
         locale_prefix: &prefix,
-        clinic: &Value::Null,
+        clinic: None,
     };
     let shell = state.templates.site_not_found(&request, path, locale);
     respond(

@@ -80,7 +80,7 @@ fn a_broken_custom_template_renders_a_placeholder_and_the_rest_of_the_page() {
         manifest: &manifest,
         origin: "http://demo.localhost",
         locale_prefix: "",
-        clinic: &serde_json::Value::Null,
+        clinic: None,
     };
     let shell = templates.page(&request, &page, "v1".into());
     let html = String::from_utf8(shell.fill(&cms_renderer::render::shell::Fill {

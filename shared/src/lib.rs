@@ -2,10 +2,13 @@
 //! (and external tools) can depend on it cheaply.
 
 pub mod cache_key;
+pub mod clinic;
 pub mod delivery;
+pub mod events;
 pub mod experiments;
 pub mod host;
 pub mod path;
+pub mod problem;
 pub mod slots;
 pub mod slug;
 pub mod stats;

@@ -78,10 +78,15 @@ pub struct SlotRules {
 
 /// A bookable appointment. Offsets are the clinic's UTC offsets at `start`
 /// and at `end` respectively, so they can differ across a DST change.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Slot {
+    /// RFC 3339 with the clinic's offset at that instant.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-01T09:00:00+03:00"))]
     pub start: DateTime<FixedOffset>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub end: DateTime<FixedOffset>,
+    /// The clinic the slot is in.
     pub clinic: Uuid,
 }
 

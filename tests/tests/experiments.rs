@@ -540,9 +540,15 @@ async fn bad_event_batches_are_refused_whole_and_count_nothing() {
             vec!["events.1.variant"],
         ),
         (
-            json!({"events": [event(&id, "a", "ok-1", "exposure"), event(&id, "a", "", "click")]}),
+            json!({"events": [event(&id, "a", "ok-1", "exposure"), event(&id, "a", "", "exposure")]}),
             422,
-            vec!["events.1.visitor", "events.1.kind"],
+            vec!["events.1.visitor"],
+        ),
+        // An unknown kind fails the batch's shape, before any rule is checked.
+        (
+            json!({"events": [event(&id, "a", "ok-1", "exposure"), event(&id, "a", "v", "click")]}),
+            422,
+            vec!["events.1.kind"],
         ),
         (
             json!({"events": [{"experiment": id, "variant": "a", "visitor": "v", "kind": "custom"}]}),

@@ -198,11 +198,7 @@ fn slot_taken(offered: &[Slot], start: DateTime<FixedOffset>) -> ApiError {
         .filter(|slot| slot.start != start)
         .cloned()
         .collect();
-    let nearest: Vec<serde_json::Value> = slots::nearest(&others, start.with_timezone(&Utc), 3)
-        .iter()
-        .map(
-            |slot| serde_json::json!({"start": slot.start, "end": slot.end, "clinic": slot.clinic}),
-        )
-        .collect();
-    ApiError::SlotTaken { nearest }
+    ApiError::SlotTaken {
+        nearest: slots::nearest(&others, start.with_timezone(&Utc), 3),
+    }
 }

@@ -1,11 +1,13 @@
 //! Clinic rules shared by the routes, the seed and the renderer's data:
 //! loading a doctor's schedule into the pure slot computation of
 //! `cms_shared::slots`, phone numbers, booking (`booking`) and the
-//! appointment status machine (`status`).
+//! appointment status machine (`status`), and what visitors may see of it
+//! (`public`).
 
 pub mod booking;
 pub mod demo;
 pub mod invalidation;
+pub mod public;
 pub mod slots_cache;
 pub mod status;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
+use cms_shared::clinic::SlotList;
 
 use crate::error::ApiError;
 use crate::http::etag::content_etag;
@@ -25,8 +26,8 @@ pub struct SlotsAnswer {
 }
 
 impl SlotsAnswer {
-    pub fn new(items: &serde_json::Value) -> Self {
-        let body = serde_json::to_vec(&serde_json::json!({ "items": items })).unwrap_or_default();
+    pub fn new(slots: &SlotList) -> Self {
+        let body = serde_json::to_vec(slots).unwrap_or_default();
         SlotsAnswer {
             etag: content_etag(&body),
             body: body.into(),

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::cache::Invalidation;
 use crate::db::audit::Audit;
 use crate::db::modules;
-use crate::db::pages::{self, Page, PageChanges, Revision};
+use crate::db::pages::{self, Page, PageChanges, PageStatus, Revision};
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
 
@@ -107,7 +107,7 @@ fn make_live(
         conn,
         before.id,
         &PageChanges {
-            status: Some("published".into()),
+            status: Some(PageStatus::Published),
             publish_at: Some(None),
             published_revision_id: Some(Some(revision.id)),
             published_at: Some(Some(revision.created_at)),
@@ -147,7 +147,8 @@ pub fn publish_scheduled(
     let Some(before) = pages::lock_skip_locked(conn, page_id)? else {
         return Ok(None);
     };
-    let due = before.status == "scheduled" && before.publish_at.is_some_and(|at| at <= Utc::now());
+    let due = before.status == PageStatus::Scheduled
+        && before.publish_at.is_some_and(|at| at <= Utc::now());
     if !due {
         return Ok(None);
     }
@@ -165,7 +166,7 @@ pub fn schedule(
 ) -> Result<Outcome, ApiError> {
     let before = pages::lock(conn, page_id)?.ok_or(ApiError::NotFound)?;
     if_match.check(before.version)?;
-    if before.status == "published" {
+    if before.status == PageStatus::Published {
         return Err(ApiError::Conflict(
             "the page is live: unpublish it first, or publish now".into(),
         ));
@@ -174,7 +175,7 @@ pub fn schedule(
         conn,
         page_id,
         &PageChanges {
-            status: Some("scheduled".into()),
+            status: Some(PageStatus::Scheduled),
             publish_at: Some(Some(at)),
             ..Default::default()
         },
@@ -223,7 +224,7 @@ pub fn unpublish(
         conn,
         page_id,
         &PageChanges {
-            status: Some("draft".into()),
+            status: Some(PageStatus::Draft),
             publish_at: Some(None),
             ..Default::default()
         },

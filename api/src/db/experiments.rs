@@ -4,6 +4,7 @@
 //! visitors.
 
 use chrono::{DateTime, Utc};
+use cms_shared::events::EventKind;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use serde::Serialize;
@@ -21,24 +22,6 @@ crate::db_enum! {
         Running = "running",
         Paused = "paused",
         Completed = "completed",
-    }
-}
-
-/// For `routes::experiment_events`, which still compares statuses with
-/// strings (it is being edited elsewhere); compare variants everywhere else.
-impl PartialEq<&str> for ExperimentStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-crate::db_enum! {
-    /// What an experiment event records: a visitor `exposure` to a variant,
-    /// a `conversion` (a goal reached), or a named `custom` event.
-    pub enum EventKind {
-        Exposure = "exposure",
-        Conversion = "conversion",
-        Custom = "custom",
     }
 }
 
@@ -164,6 +147,7 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
 #[derive(Debug, Default)]
 pub struct EventRows {
     pub experiment_ids: Vec<Uuid>,
+    /// `EventKind::as_str`, as the text column stores it.
     pub kinds: Vec<String>,
     pub names: Vec<String>,
     pub visitors: Vec<String>,
@@ -171,9 +155,16 @@ pub struct EventRows {
 }
 
 impl EventRows {
-    pub fn push(&mut self, experiment: Uuid, kind: &str, name: &str, visitor: &str, variant: &str) {
+    pub fn push(
+        &mut self,
+        experiment: Uuid,
+        kind: EventKind,
+        name: &str,
+        visitor: &str,
+        variant: &str,
+    ) {
         self.experiment_ids.push(experiment);
-        self.kinds.push(kind.to_owned());
+        self.kinds.push(kind.as_str().to_owned());
         self.names.push(name.to_owned());
         self.visitors.push(visitor.to_owned());
         self.variants.push(variant.to_owned());

@@ -21,14 +21,6 @@ crate::db_enum! {
     }
 }
 
-/// For `content::publish`, which still compares statuses with strings (it is
-/// being edited elsewhere); compare variants everywhere else.
-impl PartialEq<&str> for PageStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = pages)]
 pub struct Page {
@@ -62,9 +54,7 @@ pub struct PageChanges {
     pub path: Option<String>,
     pub title: Option<String>,
     pub seo: Option<Value>,
-    /// A string still: `content::publish` (edited elsewhere) sets it from
-    /// literals. Set it with `PageStatus::as_str`.
-    pub status: Option<String>,
+    pub status: Option<PageStatus>,
     pub publish_at: Option<Option<DateTime<Utc>>>,
     pub published_revision_id: Option<Option<Uuid>>,
     pub published_at: Option<Option<DateTime<Utc>>>,

@@ -121,7 +121,8 @@ pub fn parse_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
         return Err(ApiError::Validation(hostile));
     }
     let parsed: T = serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
+        // `events[2].kind` -> `events.2.kind`, as field errors name items.
+        let path = err.path().to_string().replace('[', ".").replace(']', "");
         let inner = err.into_inner().to_string();
         let field = if path == "." {
             missing_field(&inner).unwrap_or_else(|| "body".to_owned())

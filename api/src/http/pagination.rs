@@ -79,4 +79,12 @@ impl<T> ListResponse<T> {
             next_cursor,
         }
     }
+
+    /// The same page with its items converted (a public view of the rows).
+    pub fn map<U>(self, convert: impl FnOnce(Vec<T>) -> Vec<U>) -> ListResponse<U> {
+        ListResponse {
+            items: convert(self.items),
+            next_cursor: self.next_cursor,
+        }
+    }
 }

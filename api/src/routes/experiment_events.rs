@@ -9,11 +9,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use cms_shared::events::{EventBatch, EventKind, EventsAccepted};
 use uuid::Uuid;
 
-use crate::db::experiments::{self as experiment_db, EventRows};
+use crate::db::experiments::{self as experiment_db, EventRows, ExperimentStatus};
 use crate::db::{set_scope, Scope};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::experiments::{is_event_name, is_visitor_id};
@@ -27,30 +26,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// Events per batch at most.
 pub const MAX_BATCH: usize = 100;
 const LIMIT_WINDOW: Duration = Duration::from_secs(60);
-
-/// One event.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventInput {
-    pub experiment: Uuid,
-    /// The variant key the visitor was assigned.
-    pub variant: String,
-    /// The visitor id (the renderer's `cms_vid` cookie): 1 to 64 of
-    /// `A-Z a-z 0-9 - _ .`.
-    pub visitor: String,
-    /// `exposure`, `conversion` or `custom`.
-    pub kind: String,
-    /// Conversions: the goal reached (default: the experiment's goal).
-    /// Custom events: their name. Exposures: none.
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventBatch {
-    /// 1 to 100 events.
-    pub events: Vec<EventInput>,
-}
 
 impl Validate for EventBatch {
     fn validate(&self) -> Vec<FieldError> {
@@ -69,38 +44,25 @@ impl Validate for EventBatch {
                     "must be 1 to 64 of A-Z a-z 0-9 - _ .",
                 ));
             }
-            match (event.kind.as_str(), &event.name) {
-                ("exposure", None) => {}
-                ("exposure", Some(_)) => {
+            match (event.kind, &event.name) {
+                (EventKind::Exposure, None) | (EventKind::Conversion, None) => {}
+                (EventKind::Exposure, Some(_)) => {
                     errors.push(FieldError::new(&field("name"), "exposures have no name"));
                 }
-                ("conversion", None) => {}
-                ("conversion" | "custom", Some(name)) if is_event_name(name) => {}
-                ("conversion" | "custom", Some(_)) => errors.push(FieldError::new(
-                    &field("name"),
-                    "must be an event name: 1 to 64 of a-z, 0-9, _ . : -",
-                )),
-                ("custom", None) => {
+                (EventKind::Conversion | EventKind::Custom, Some(name)) if is_event_name(name) => {}
+                (EventKind::Conversion | EventKind::Custom, Some(_)) => {
+                    errors.push(FieldError::new(
+                        &field("name"),
+                        "must be an event name: 1 to 64 of a-z, 0-9, _ . : -",
+                    ))
+                }
+                (EventKind::Custom, None) => {
                     errors.push(FieldError::new(&field("name"), "custom events need a name"));
                 }
-                _ => errors.push(FieldError::new(
-                    &field("kind"),
-                    "must be exposure, conversion or custom",
-                )),
             }
         }
         errors
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventsAccepted {
-    /// Events in the batch.
-    pub accepted: usize,
-    /// Of them, first occurrences now recorded.
-    pub recorded: i64,
-    /// Already recorded before (same experiment, kind, name and visitor).
-    pub duplicates: i64,
 }
 
 /// The client's address; trusted senders (renderer nodes) are not limited
@@ -179,7 +141,7 @@ async fn ingest_events(
             errors.push(FieldError::new(&field("experiment"), "no such experiment"));
             continue;
         };
-        if route.status != "running" {
+        if route.status != ExperimentStatus::Running {
             errors.push(FieldError::new(
                 &field("experiment"),
                 format!("the experiment is {}, not running", route.status),
@@ -196,14 +158,14 @@ async fn ingest_events(
             ));
             continue;
         }
-        let name = match event.kind.as_str() {
-            "exposure" => "",
-            "conversion" => event.name.as_deref().unwrap_or(&route.goal),
-            _ => event.name.as_deref().unwrap_or_default(),
+        let name = match event.kind {
+            EventKind::Exposure => "",
+            EventKind::Conversion => event.name.as_deref().unwrap_or(&route.goal),
+            EventKind::Custom => event.name.as_deref().unwrap_or_default(),
         };
         per_tenant.entry(route.tenant_id).or_default().push(
             route.id,
-            &event.kind,
+            event.kind,
             name,
             &event.visitor,
             &event.variant,

@@ -146,8 +146,8 @@ pub struct PageRequest<'a> {
     pub origin: &'a str,
     /// The URL prefix of the locale (`""` for the default, `/ru` otherwise).
     pub locale_prefix: &'a str,
-    /// The site's clinic data for clinic modules (`Value::Null` without).
-    pub clinic: &'a Value,
+    /// The site's clinic data for clinic modules, when the api has it.
+    pub clinic: Option<&'a cms_shared::clinic::ClinicData>,
 }
 
 impl Templates {

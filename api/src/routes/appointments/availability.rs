@@ -1,10 +1,11 @@
 //! `available-slots`: a doctor's free times for a service, cached per node.
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
+use cms_shared::clinic::SlotList;
 use cms_shared::slots::Slot;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::clinic::{self, booking::doctor_and_service};
@@ -23,31 +24,6 @@ pub struct SlotQuery {
     pub from: Option<NaiveDate>,
     /// Inclusive; at most 31 days after `from`.
     pub to: Option<NaiveDate>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SlotView {
-    /// RFC 3339 with the clinic's offset at that instant.
-    #[schema(value_type = String, example = "2026-12-01T09:00:00+03:00")]
-    pub start: DateTime<FixedOffset>,
-    #[schema(value_type = String)]
-    pub end: DateTime<FixedOffset>,
-    pub clinic: Uuid,
-}
-
-impl From<&Slot> for SlotView {
-    fn from(slot: &Slot) -> Self {
-        SlotView {
-            start: slot.start,
-            end: slot.end,
-            clinic: slot.clinic,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SlotList {
-    pub items: Vec<SlotView>,
 }
 
 fn date_range(query: &SlotQuery) -> Result<(NaiveDate, NaiveDate), ApiError> {
@@ -102,12 +78,11 @@ pub(super) async fn available_slots(
                     let rules = clinic::rules(&config, service.duration_minutes);
                     let slots =
                         clinic::doctor_slots(conn, doctor.id, &rules, from, to, Utc::now())?;
-                    let views: Vec<SlotView> = slots
-                        .iter()
+                    let items: Vec<Slot> = slots
+                        .into_iter()
                         .filter(|slot| service.clinic_ids.contains(&slot.clinic))
-                        .map(SlotView::from)
                         .collect();
-                    serde_json::to_value(views).map_err(ApiError::internal)
+                    Ok(SlotList { items })
                 })
                 .await?;
             Ok(clinic::SlotsAnswer::new(&items))

@@ -1,21 +1,19 @@
 //! Clinics, specializations and a site's clinic data as visitors see them.
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
+use cms_shared::clinic::{ClinicData, ClinicList, SpecializationList};
 use uuid::Uuid;
 
-use crate::db::clinics::{self, Clinic, Specialization};
+use crate::clinic::public;
 use crate::error::{ApiError, Problem};
 use crate::http::etag::public_json;
-use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 
 /// The site's active clinics, for frontends and the renderer.
 #[utoipa::path(
     tag = "delivery",
     params(("site" = Uuid, Path)),
-    responses((status = 200, body = Vec<Clinic>), (status = 304), (status = 404, body = Problem))
+    responses((status = 200, body = ClinicList), (status = 304), (status = 404, body = Problem))
 )]
 #[get("/delivery/sites/{site}/clinics")]
 pub(super) async fn public_clinics(
@@ -23,25 +21,18 @@ pub(super) async fn public_clinics(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let site = path.into_inner();
-    let page = PageRequest {
-        limit: 200,
-        after: None,
-    };
-    let rows = state
+    let items = state
         .db
-        .site_tx(site, move |conn| {
-            Ok(clinics::list(conn, Some(true), &page)?)
-        })
+        .site_tx(path.into_inner(), public::active_clinics)
         .await?;
-    Ok(public_json(&req, &serde_json::json!({ "items": rows })))
+    Ok(public_json(&req, &ClinicList { items }))
 }
 
 /// The site's specializations.
 #[utoipa::path(
     tag = "delivery",
     params(("site" = Uuid, Path)),
-    responses((status = 200, body = Vec<Specialization>), (status = 304), (status = 404, body = Problem))
+    responses((status = 200, body = SpecializationList), (status = 304), (status = 404, body = Problem))
 )]
 #[get("/delivery/sites/{site}/specializations")]
 pub(super) async fn public_specializations(
@@ -49,28 +40,16 @@ pub(super) async fn public_specializations(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let site = path.into_inner();
-    let rows = state
+    let items = state
         .db
-        .site_tx(site, |conn| Ok(clinics::list_specializations(conn)?))
+        .site_tx(path.into_inner(), public::specializations)
         .await?;
-    Ok(public_json(&req, &serde_json::json!({ "items": rows })))
+    Ok(public_json(&req, &SpecializationList { items }))
 }
 
-/// Everything a landing shows about the site's clinics, in one document the
-/// renderer caches: clinics, specializations, service categories, services,
-/// doctors (active ones) and the latest published reviews.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClinicData {
-    pub clinics: Vec<Clinic>,
-    pub specializations: Vec<Specialization>,
-    pub categories: Vec<crate::db::services::ServiceCategory>,
-    pub services: Vec<crate::db::services::Service>,
-    pub doctors: Vec<crate::db::doctors::Doctor>,
-    pub reviews: Vec<crate::db::reviews::Review>,
-}
-
-/// The site's clinic data for landings (a fixed number of queries).
+/// The site's clinic data for landings (a fixed number of queries):
+/// clinics, specializations, service categories, services, active doctors
+/// and the latest published reviews.
 #[utoipa::path(
     tag = "delivery",
     params(("site" = Uuid, Path)),
@@ -82,46 +61,9 @@ pub(super) async fn public_clinic_data(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::db::{doctors, reviews, services};
-    let site = path.into_inner();
     let data = state
         .db
-        .site_tx(site, move |conn| {
-            let all = PageRequest {
-                limit: 200,
-                after: None,
-            };
-            Ok(ClinicData {
-                clinics: clinics::list(conn, Some(true), &all)?,
-                specializations: clinics::list_specializations(conn)?,
-                categories: services::list_categories(conn)?,
-                services: services::list(
-                    conn,
-                    &services::ServiceFilter {
-                        active_only: true,
-                        ..Default::default()
-                    },
-                    &all,
-                )?,
-                doctors: doctors::list(
-                    conn,
-                    &doctors::DoctorFilter {
-                        active_only: true,
-                        ..Default::default()
-                    },
-                    &all,
-                )?,
-                reviews: reviews::list(
-                    conn,
-                    None,
-                    true,
-                    &PageRequest {
-                        limit: 50,
-                        after: None,
-                    },
-                )?,
-            })
-        })
+        .site_tx(path.into_inner(), public::clinic_data)
         .await?;
     Ok(public_json(&req, &data))
 }

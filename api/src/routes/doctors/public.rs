@@ -1,15 +1,14 @@
 //! Doctors as a site's visitors see them (delivery, no authentication).
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
+use cms_shared::clinic::{DoctorDetail, PublicDoctor};
 use uuid::Uuid;
 
-use crate::db::doctors::{self, Doctor};
-use crate::db::reviews::{self, Review};
+use crate::clinic::public;
+use crate::db::doctors;
 use crate::error::{ApiError, Problem};
 use crate::http::etag::public_json;
-use crate::http::pagination::{ListResponse, PageRequest};
+use crate::http::pagination::ListResponse;
 use crate::state::AppState;
 
 use super::{filter_from, page_of, DoctorQuery};
@@ -18,7 +17,7 @@ use super::{filter_from, page_of, DoctorQuery};
 #[utoipa::path(
     tag = "delivery",
     params(("site" = Uuid, Path), DoctorQuery),
-    responses((status = 200, body = ListResponse<Doctor>), (status = 304), (status = 404, body = Problem))
+    responses((status = 200, body = ListResponse<PublicDoctor>), (status = 304), (status = 404, body = Problem))
 )]
 #[get("/delivery/sites/{site}/doctors")]
 pub(super) async fn public_doctors(
@@ -40,18 +39,8 @@ pub(super) async fn public_doctors(
             }
         })
         .await?;
-    Ok(public_json(
-        &req,
-        &ListResponse::from_rows(rows, &page, |d| d.id),
-    ))
-}
-
-/// A doctor with their latest published reviews.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DoctorDetail {
-    #[serde(flatten)]
-    pub doctor: Doctor,
-    pub reviews: Vec<Review>,
+    let list = ListResponse::from_rows(rows, &page, |d| d.id);
+    Ok(public_json(&req, &list.map(public::public_doctors)))
 }
 
 /// One doctor (by id or slug) with published reviews.
@@ -69,18 +58,7 @@ pub(super) async fn public_doctor(
     let (site, key) = path.into_inner();
     let detail = state
         .db
-        .site_tx(site, move |conn| {
-            let id = doctors::resolve(conn, &key)?.ok_or(ApiError::NotFound)?;
-            let doctor = doctors::find(conn, id)?
-                .filter(|doctor| doctor.is_active)
-                .ok_or(ApiError::NotFound)?;
-            let page = PageRequest {
-                limit: 20,
-                after: None,
-            };
-            let reviews = reviews::list(conn, Some(id), true, &page)?;
-            Ok(DoctorDetail { doctor, reviews })
-        })
+        .site_tx(site, move |conn| public::doctor_detail(conn, &key))
         .await?;
     Ok(public_json(&req, &detail))
 }

@@ -319,7 +319,7 @@ pub(super) async fn update_page(
                 title: body.title.map(|t| t.trim().to_owned()),
                 seo: body.seo,
                 publish_at: body.status.as_ref().map(|_| None),
-                status: body.status.map(|status| status.as_str().to_owned()),
+                status: body.status,
                 ..Default::default()
             };
             let after = pages::update(conn, id, &changes)?;

@@ -3,7 +3,10 @@
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use crate::db::services::{self, Service};
+use cms_shared::clinic::PublicService;
+
+use crate::clinic::public;
+use crate::db::services;
 use crate::error::{ApiError, Problem};
 use crate::http::etag::public_json;
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
@@ -15,7 +18,7 @@ use super::{filter_from, ServiceQuery};
 #[utoipa::path(
     tag = "delivery",
     params(("site" = Uuid, Path), ServiceQuery),
-    responses((status = 200, body = ListResponse<Service>), (status = 304), (status = 404, body = Problem))
+    responses((status = 200, body = ListResponse<PublicService>), (status = 304), (status = 404, body = Problem))
 )]
 #[get("/delivery/sites/{site}/services")]
 pub(super) async fn public_services(
@@ -40,8 +43,6 @@ pub(super) async fn public_services(
             }
         })
         .await?;
-    Ok(public_json(
-        &req,
-        &ListResponse::from_rows(rows, &page, |s| s.id),
-    ))
+    let list = ListResponse::from_rows(rows, &page, |s| s.id);
+    Ok(public_json(&req, &list.map(public::public_services)))
 }
