@@ -8,7 +8,6 @@ pub mod clinic;
 pub mod config;
 pub mod content;
 pub mod db;
-pub mod db_enum;
 pub mod error;
 pub mod experiments;
 pub mod http;

@@ -8,6 +8,7 @@ pub mod clinics;
 pub mod cursor;
 pub mod doctors;
 pub mod domains;
+pub mod enums;
 pub mod experiments;
 pub mod leads;
 pub mod memberships;

@@ -1,14 +1,20 @@
 //! An experiment's lifecycle: `draft -> running <-> paused -> completed`.
 //! Starting needs a published page; completing may name a winner and make
 //! it the page's published content. Each move is checked against the locked
-//! experiment, so preconditions hold at the moment of the move.
+//! experiment, so preconditions hold at the moment of the move. Edits follow
+//! the same rules: a started experiment keeps its goal, targeting and
+//! variants (only weights move, recorded in its weight history), a completed
+//! one is final, and a running one cannot be deleted.
 
 use chrono::Utc;
 use cms_shared::experiments::{apply_variant, Variant};
 use diesel::PgConnection;
-use serde_json::json;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::{
+    changes_more_than_weights, check_targeting, resolve_variants, weights_of, ExperimentPatch,
+};
 use crate::content::publish::{self, Outcome};
 use crate::db::audit::Audit;
 use crate::db::experiments::{self, Experiment, ExperimentChanges, ExperimentStatus};
@@ -206,5 +212,99 @@ fn adopt_variant(
         Some(&json!({"blocks": existing.len()})),
         Some(&json!({"experiment": experiment_id, "variant": variant.key, "blocks": rows.len()})),
     )?;
+    Ok(())
+}
+
+/// Applies an editor's `patch` to `id` (locked, checked against `if_match`),
+/// audited. Answers the experiment and, while it runs, its page (whose
+/// delivery then changes).
+pub fn update(
+    conn: &mut PgConnection,
+    audit: &Audit,
+    id: Uuid,
+    if_match: &IfMatch,
+    patch: ExperimentPatch,
+    user_id: Uuid,
+) -> Result<(Experiment, Option<Page>), ApiError> {
+    let before = experiments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
+    if_match.check(before.version)?;
+    if before.status == ExperimentStatus::Completed {
+        return Err(ApiError::Conflict(
+            "the experiment is completed: create a new one to test again".into(),
+        ));
+    }
+    let started = matches!(
+        before.status,
+        ExperimentStatus::Running | ExperimentStatus::Paused
+    );
+    if started && (patch.goal.is_some() || patch.targeting.is_some()) {
+        return Err(ApiError::Conflict(
+            "the experiment has started: its goal and targeting are fixed (only name, hypothesis, coverage and weights may change)".into(),
+        ));
+    }
+    let old_variants: Vec<Variant> =
+        serde_json::from_value(before.variants.clone()).map_err(ApiError::internal)?;
+    let mut changes = ExperimentChanges {
+        name: patch.name.map(|name| name.trim().to_owned()),
+        hypothesis: patch.hypothesis.map(|h| h.trim().to_owned()),
+        coverage: patch.coverage,
+        goal: patch.goal,
+        ..Default::default()
+    };
+    let variants = patch.variants.unwrap_or_else(|| old_variants.clone());
+    if let Some(targeting) = &patch.targeting {
+        let mut errors = Vec::new();
+        check_targeting(&mut errors, targeting, &variants);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        changes.targeting = Some(serde_json::to_value(targeting).map_err(ApiError::internal)?);
+    }
+    if variants != old_variants {
+        if started {
+            if changes_more_than_weights(&old_variants, &variants) {
+                return Err(ApiError::Conflict(
+                    "the experiment has started: variants cannot change, only their weights".into(),
+                ));
+            }
+            let mut history = before
+                .weight_history
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            history.push(json!({
+                "at": Utc::now(),
+                "by": user_id,
+                "from": weights_of(&old_variants),
+                "to": weights_of(&variants),
+            }));
+            changes.weight_history = Some(Value::Array(history));
+            changes.variants = Some(serde_json::to_value(&variants).map_err(ApiError::internal)?);
+        } else {
+            changes.variants = Some(resolve_variants(conn, before.page_id, variants)?);
+        }
+    }
+    let after = experiments::update(conn, id, &changes)?;
+    audit.updated(conn, "experiment", id, &before, &after)?;
+    // Delivery carries running experiments only.
+    let page = if after.status == ExperimentStatus::Running {
+        pages::find(conn, after.page_id)?
+    } else {
+        None
+    };
+    Ok((after, page))
+}
+
+/// Deletes `id` and its events, audited; a running experiment must be paused
+/// or completed first (409).
+pub fn delete(conn: &mut PgConnection, audit: &Audit, id: Uuid) -> Result<(), ApiError> {
+    let before = experiments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
+    if before.status == ExperimentStatus::Running {
+        return Err(ApiError::Conflict(
+            "the experiment is running: pause or complete it first".into(),
+        ));
+    }
+    experiments::delete(conn, id)?;
+    audit.deleted(conn, "experiment", id, &before)?;
     Ok(())
 }

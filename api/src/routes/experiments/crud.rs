@@ -2,19 +2,15 @@
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::Utc;
-use cms_shared::experiments::Variant;
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::db::experiments::{self, Experiment, ExperimentChanges, ExperimentStatus};
+use crate::db::experiments::{self, Experiment, ExperimentStatus};
 use crate::db::pages::{self};
 use crate::error::{ApiError, Problem};
-use crate::experiments::{
-    changes_more_than_weights, check_targeting, resolve_variants, weights_of, ExperimentPatch,
-    NewExperiment,
-};
+use crate::experiments::{lifecycle, resolve_variants, ExperimentPatch, NewExperiment};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::json::ValidJson;
 use crate::http::pagination::ListResponse;
@@ -157,73 +153,7 @@ pub(super) async fn update_experiment(
     let audit = ctx.audit();
     let user_id = ctx.user.user_id();
     let (after, page) = ctx
-        .tx(move |conn| {
-            let before = experiments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-            if_match.check(before.version)?;
-            let old_variants: Vec<Variant> =
-                serde_json::from_value(before.variants.clone()).map_err(ApiError::internal)?;
-            let started = matches!(
-                before.status,
-                ExperimentStatus::Running | ExperimentStatus::Paused
-            );
-            if before.status == ExperimentStatus::Completed {
-                return Err(ApiError::Conflict(
-                    "the experiment is completed: create a new one to test again".into(),
-                ));
-            }
-            let mut changes = ExperimentChanges {
-                name: patch.name.map(|name| name.trim().to_owned()),
-                hypothesis: patch.hypothesis.map(|h| h.trim().to_owned()),
-                coverage: patch.coverage,
-                ..Default::default()
-            };
-            if started && (patch.goal.is_some() || patch.targeting.is_some()) {
-                return Err(ApiError::Conflict(
-                    "the experiment has started: its goal and targeting are fixed (only name, hypothesis, coverage and weights may change)".into(),
-                ));
-            }
-            let variants = patch.variants.unwrap_or_else(|| old_variants.clone());
-            if let Some(targeting) = &patch.targeting {
-                let mut errors = Vec::new();
-                check_targeting(&mut errors, targeting, &variants);
-                if !errors.is_empty() {
-                    return Err(ApiError::Validation(errors));
-                }
-                changes.targeting =
-                    Some(serde_json::to_value(targeting).map_err(ApiError::internal)?);
-            }
-            changes.goal = patch.goal;
-            if variants != old_variants {
-                if started {
-                    if changes_more_than_weights(&old_variants, &variants) {
-                        return Err(ApiError::Conflict(
-                            "the experiment has started: variants cannot change, only their weights".into(),
-                        ));
-                    }
-                    let mut history = before.weight_history.as_array().cloned().unwrap_or_default();
-                    history.push(json!({
-                        "at": Utc::now(),
-                        "by": user_id,
-                        "from": weights_of(&old_variants),
-                        "to": weights_of(&variants),
-                    }));
-                    changes.weight_history = Some(Value::Array(history));
-                    changes.variants =
-                        Some(serde_json::to_value(&variants).map_err(ApiError::internal)?);
-                } else {
-                    changes.variants = Some(resolve_variants(conn, before.page_id, variants)?);
-                }
-            }
-            let after = experiments::update(conn, id, &changes)?;
-            audit.updated(conn, "experiment", id, &before, &after)?;
-            // Delivery carries running experiments only.
-            let page = if after.status == ExperimentStatus::Running {
-                pages::find(conn, after.page_id)?
-            } else {
-                None
-            };
-            Ok((after, page))
-        })
+        .tx(move |conn| lifecycle::update(conn, &audit, id, &if_match, patch, user_id))
         .await?;
     changed(&state, id, page.as_ref()).await;
     Ok(ok_with_etag(after.version, &after))
@@ -246,18 +176,8 @@ pub(super) async fn delete_experiment(
     ctx.require(Permission::WriteContent)?;
     let id = path.into_inner();
     let audit = ctx.audit();
-    ctx.tx(move |conn| {
-        let before = experiments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-        if before.status == ExperimentStatus::Running {
-            return Err(ApiError::Conflict(
-                "the experiment is running: pause or complete it first".into(),
-            ));
-        }
-        experiments::delete(conn, id)?;
-        audit.deleted(conn, "experiment", id, &before)?;
-        Ok(())
-    })
-    .await?;
+    ctx.tx(move |conn| lifecycle::delete(conn, &audit, id))
+        .await?;
     changed(&state, id, None).await;
     Ok(HttpResponse::NoContent().finish())
 }

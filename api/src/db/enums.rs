@@ -2,9 +2,6 @@
 //! constraint lists the same strings), serialised as that string and
 //! documented as a string enum in the OpenAPI spec. An unknown string read
 //! from the database is a deserialization error, never a panic.
-//!
-//! It belongs in `db/`; it lives at the crate root only because `db/mod.rs`
-//! is being edited elsewhere at the moment.
 
 /// A string a `db_enum!` type does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,12 +72,12 @@ macro_rules! db_enum {
         }
 
         impl ::std::str::FromStr for $name {
-            type Err = $crate::db_enum::UnknownValue;
+            type Err = $crate::db::enums::UnknownValue;
 
             fn from_str(value: &str) -> Result<Self, Self::Err> {
                 match value {
                     $( $text => Ok($name::$variant), )+
-                    _ => Err($crate::db_enum::UnknownValue {
+                    _ => Err($crate::db::enums::UnknownValue {
                         type_name: stringify!($name),
                         value: value.to_owned(),
                     }),
