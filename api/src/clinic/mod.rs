@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use cms_shared::slots::{self, Busy, ExceptionKind, Slot, SlotRules, WeeklyShift};
+use cms_shared::slots::{self, Busy, Slot, SlotRules, WeeklyShift};
 
 use crate::config::Config;
 use crate::db::{appointments, clinics, doctors};
@@ -126,11 +126,7 @@ fn slots_of(
             date: e.date,
             start: e.start_time,
             end: e.end_time,
-            kind: if e.kind == "extra" {
-                ExceptionKind::Extra
-            } else {
-                ExceptionKind::Off
-            },
+            kind: e.kind.into(),
         })
         .collect();
     // Local dates span at most a day either side of UTC dates.

@@ -306,6 +306,25 @@ pub fn replace_schedule(
     schedule(conn, doctor)
 }
 
+crate::db_enum! {
+    /// What a schedule exception does to the weekly schedule on its date.
+    pub enum ExceptionKind {
+        /// Not working (vacation, sick day): the whole day or `start`..`end`.
+        Off = "off",
+        /// An additional shift at one clinic.
+        Extra = "extra",
+    }
+}
+
+impl From<ExceptionKind> for cms_shared::slots::ExceptionKind {
+    fn from(kind: ExceptionKind) -> Self {
+        match kind {
+            ExceptionKind::Off => Self::Off,
+            ExceptionKind::Extra => Self::Extra,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = schedule_exceptions)]
 pub struct ScheduleException {
@@ -322,7 +341,7 @@ pub struct ScheduleException {
     #[schema(value_type = Option<String>)]
     pub end_time: Option<NaiveTime>,
     /// `off` (vacation, sick day) or `extra` (an additional shift).
-    pub kind: String,
+    pub kind: ExceptionKind,
     pub reason: String,
 }
 
