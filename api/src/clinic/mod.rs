@@ -1,9 +1,11 @@
 //! Clinic rules shared by the routes, the seed and the renderer's data:
 //! loading a doctor's schedule into the pure slot computation of
-//! `cms_shared::slots`, phone numbers, booking (`booking`) and the
-//! appointment status machine (`status`).
+//! `cms_shared::slots`, phone numbers, booking (`booking`), the
+//! appointment status machine (`status`) and writes to the catalogue of
+//! clinics, specializations, services and doctors (`catalog`).
 
 pub mod booking;
+pub mod catalog;
 pub mod demo;
 pub mod invalidation;
 pub mod slots_cache;
