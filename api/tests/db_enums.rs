@@ -6,6 +6,7 @@
 
 use cms_api::auth::roles::Role;
 use cms_api::db::appointments::{AppointmentStatus, PaymentStatus};
+use cms_api::db::doctors::ExceptionKind;
 use cms_api::db::experiments::ExperimentStatus;
 use cms_api::db::pages::PageStatus;
 use cms_shared::events::EventKind;
@@ -51,6 +52,7 @@ fn every_variant_round_trips_through_postgres_and_unknown_strings_are_errors() {
     assert_round_trips!(&mut conn, PaymentStatus);
     assert_round_trips!(&mut conn, ExperimentStatus);
     assert_round_trips!(&mut conn, Role);
+    assert_round_trips!(&mut conn, ExceptionKind);
 }
 
 /// `CHECK (column IN ('a', 'b'))` as the migrations write it.
@@ -81,6 +83,7 @@ fn each_enum_lists_the_strings_of_its_check_constraint() {
         check("status", ExperimentStatus::ALL.iter().map(|v| v.as_str())),
         check("kind", EventKind::ALL.iter().map(|v| v.as_str())),
         check("role", Role::ALL.iter().map(|v| v.as_str())),
+        check("kind", ExceptionKind::ALL.iter().map(|v| v.as_str())),
     ] {
         assert!(sql.contains(&constraint), "no migration has {constraint}");
     }

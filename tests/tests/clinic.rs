@@ -738,6 +738,16 @@ async fn a_day_off_empties_that_days_slots_at_once_and_extra_shifts_add_some() {
         .await
         .expect_problem(422);
     assert_eq!(reply.error_fields(), vec!["clinic_id"]);
+    // The kind is `off` or `extra`, nothing else.
+    let reply = app
+        .post(
+            &format!("/api/v1/doctors/{igor}/exceptions"),
+            &editor.access,
+            json!({"date": day, "kind": "holiday"}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(reply.error_fields(), vec!["kind"]);
     let reply = app
         .send(
             Method::PUT,

@@ -67,6 +67,7 @@ pub fn seed(
         is_active: true,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let central = clinics::insert(
         conn,
@@ -106,6 +107,7 @@ pub fn seed(
                 description: String::new(),
                 icon: (*icon).into(),
                 created_at: now,
+                version: 1,
             },
         )
     })
@@ -118,6 +120,7 @@ pub fn seed(
         name: name.into(),
         position,
         created_at: now,
+        version: 1,
     };
     let consultations =
         services::insert_category(conn, &category("consultations", "Consultations", None, 0))?;
@@ -142,6 +145,7 @@ pub fn seed(
         is_active: true,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let consultation = services::insert(
         conn,
@@ -214,6 +218,7 @@ pub fn seed(
                 is_active: true,
                 created_at: now,
                 updated_at: now,
+                version: 1,
             },
             &clinic_ids,
             &service_ids,

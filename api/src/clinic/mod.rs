@@ -1,10 +1,12 @@
 //! Clinic rules shared by the routes, the seed and the renderer's data:
 //! loading a doctor's schedule into the pure slot computation of
-//! `cms_shared::slots`, phone numbers, booking (`booking`) and the
-//! appointment status machine (`status`), and what visitors may see of it
-//! (`public`).
+//! `cms_shared::slots`, phone numbers, booking (`booking`), the
+//! appointment status machine (`status`), writes to the catalogue of
+//! clinics, specializations, services and doctors (`catalog`), and what
+//! visitors may see of it (`public`).
 
 pub mod booking;
+pub mod catalog;
 pub mod demo;
 pub mod invalidation;
 pub mod public;
@@ -18,7 +20,7 @@ use chrono_tz::Tz;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use cms_shared::slots::{self, Busy, ExceptionKind, Slot, SlotRules, WeeklyShift};
+use cms_shared::slots::{self, Busy, Slot, SlotRules, WeeklyShift};
 
 use crate::config::Config;
 use crate::db::{appointments, clinics, doctors};
@@ -128,11 +130,7 @@ fn slots_of(
             date: e.date,
             start: e.start_time,
             end: e.end_time,
-            kind: if e.kind == "extra" {
-                ExceptionKind::Extra
-            } else {
-                ExceptionKind::Off
-            },
+            kind: e.kind.into(),
         })
         .collect();
     // Local dates span at most a day either side of UTC dates.

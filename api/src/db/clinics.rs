@@ -32,6 +32,8 @@ pub struct Clinic {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` is `"v<version>"`.
+    pub version: i32,
 }
 
 #[derive(AsChangeset, Default)]
@@ -101,16 +103,22 @@ pub fn insert(conn: &mut PgConnection, clinic: &Clinic) -> QueryResult<Clinic> {
         .get_result(conn)
 }
 
-pub fn update(
-    conn: &mut PgConnection,
-    id: Uuid,
-    changes: &ClinicChanges,
-) -> QueryResult<Option<Clinic>> {
+/// The clinic, locked until the transaction ends (read, check, then write).
+pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Clinic>> {
+    clinics::table
+        .find(id)
+        .select(Clinic::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+/// Changes a clinic and bumps its version in the same statement.
+pub fn update(conn: &mut PgConnection, id: Uuid, changes: &ClinicChanges) -> QueryResult<Clinic> {
     diesel::update(clinics::table.find(id))
-        .set(changes)
+        .set((changes, clinics::version.eq(clinics::version + 1)))
         .returning(Clinic::as_returning())
         .get_result(conn)
-        .optional()
 }
 
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
@@ -129,6 +137,19 @@ pub struct Specialization {
     /// A CSS class or icon name the frontend maps to an icon.
     pub icon: String,
     pub created_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` is `"v<version>"`.
+    pub version: i32,
+}
+
+pub fn find_specialization(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> QueryResult<Option<Specialization>> {
+    specializations::table
+        .find(id)
+        .select(Specialization::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn list_specializations(conn: &mut PgConnection) -> QueryResult<Vec<Specialization>> {
@@ -191,13 +212,17 @@ pub fn lock_specialization(
         .optional()
 }
 
+/// Changes a specialization and bumps its version in the same statement.
 pub fn update_specialization(
     conn: &mut PgConnection,
     id: Uuid,
     changes: &SpecializationChanges,
 ) -> QueryResult<Specialization> {
     diesel::update(specializations::table.find(id))
-        .set(changes)
+        .set((
+            changes,
+            specializations::version.eq(specializations::version + 1),
+        ))
         .returning(Specialization::as_returning())
         .get_result(conn)
 }

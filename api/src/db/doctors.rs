@@ -37,6 +37,7 @@ pub struct DoctorRow {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 /// A doctor as the api shows it: with specialization, clinics and services.
@@ -65,6 +66,8 @@ pub struct Doctor {
     pub service_ids: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` is `"v<version>"`.
+    pub version: i32,
 }
 
 pub fn rating(total: i32, count: i32) -> f64 {
@@ -169,6 +172,7 @@ fn with_links(conn: &mut PgConnection, rows: Vec<(DoctorRow, String)>) -> QueryR
             is_active: row.is_active,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            version: row.version,
         })
         .collect())
 }
@@ -184,6 +188,21 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Doctor>> {
         Some(row) => with_links(conn, vec![row])?.pop(),
         None => None,
     })
+}
+
+/// The doctor, their row locked until the transaction ends (read, check,
+/// then write).
+pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Doctor>> {
+    let locked: Option<Uuid> = doctors::table
+        .find(id)
+        .select(doctors::id)
+        .for_update()
+        .first(conn)
+        .optional()?;
+    match locked {
+        Some(id) => find(conn, id),
+        None => Ok(None),
+    }
 }
 
 /// The doctor with this id or slug.
@@ -306,6 +325,25 @@ pub fn replace_schedule(
     schedule(conn, doctor)
 }
 
+crate::db_enum! {
+    /// What a schedule exception does to the weekly schedule on its date.
+    pub enum ExceptionKind {
+        /// Not working (vacation, sick day): the whole day or `start`..`end`.
+        Off = "off",
+        /// An additional shift at one clinic.
+        Extra = "extra",
+    }
+}
+
+impl From<ExceptionKind> for cms_shared::slots::ExceptionKind {
+    fn from(kind: ExceptionKind) -> Self {
+        match kind {
+            ExceptionKind::Off => Self::Off,
+            ExceptionKind::Extra => Self::Extra,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = schedule_exceptions)]
 pub struct ScheduleException {
@@ -322,7 +360,7 @@ pub struct ScheduleException {
     #[schema(value_type = Option<String>)]
     pub end_time: Option<NaiveTime>,
     /// `off` (vacation, sick day) or `extra` (an additional shift).
-    pub kind: String,
+    pub kind: ExceptionKind,
     pub reason: String,
 }
 
@@ -376,7 +414,8 @@ pub struct DoctorChanges {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// Changes a doctor; `clinic_ids`/`service_ids` replace the links when given.
+/// Changes a doctor and bumps their version in the same statement;
+/// `clinic_ids`/`service_ids` replace the links when given.
 pub fn update(
     conn: &mut PgConnection,
     id: Uuid,
@@ -385,7 +424,7 @@ pub fn update(
     service_ids: Option<&[Uuid]>,
 ) -> QueryResult<Option<Doctor>> {
     let tenant_id: Option<Uuid> = diesel::update(doctors::table.find(id))
-        .set(changes)
+        .set((changes, doctors::version.eq(doctors::version + 1)))
         .returning(doctors::tenant_id)
         .get_result(conn)
         .optional()?;

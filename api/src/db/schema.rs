@@ -244,6 +244,7 @@ diesel::table! {
         is_active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -256,6 +257,7 @@ diesel::table! {
         description -> Text,
         icon -> Text,
         created_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -268,6 +270,7 @@ diesel::table! {
         name -> Text,
         position -> Int4,
         created_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -286,6 +289,7 @@ diesel::table! {
         is_active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -308,6 +312,7 @@ diesel::table! {
         is_active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 

@@ -25,6 +25,16 @@ pub struct ServiceCategory {
     /// Order among siblings.
     pub position: i32,
     pub created_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` is `"v<version>"`.
+    pub version: i32,
+}
+
+pub fn find_category(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ServiceCategory>> {
+    service_categories::table
+        .find(id)
+        .select(ServiceCategory::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn list_categories(conn: &mut PgConnection) -> QueryResult<Vec<ServiceCategory>> {
@@ -85,6 +95,7 @@ pub struct ServiceRow {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 /// A service as the api shows it: with the clinics that offer it.
@@ -105,6 +116,8 @@ pub struct Service {
     pub clinic_ids: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` is `"v<version>"`.
+    pub version: i32,
 }
 
 impl Service {
@@ -123,6 +136,7 @@ impl Service {
             clinic_ids,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            version: row.version,
         }
     }
 }
@@ -210,6 +224,20 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Service>> {
     })
 }
 
+/// The service, its row locked until the transaction ends (read, check, then write).
+pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Service>> {
+    let row = services::table
+        .find(id)
+        .select(ServiceRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some(row) => with_clinics(conn, vec![row])?.pop(),
+        None => None,
+    })
+}
+
 /// The service with this id or slug.
 pub fn resolve(conn: &mut PgConnection, key: &str) -> QueryResult<Option<Uuid>> {
     let mut query = services::table.select(services::id).into_boxed();
@@ -259,7 +287,8 @@ pub struct ServiceChanges {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// Changes a service; `clinic_ids` replaces its clinics when given.
+/// Changes a service and bumps its version in the same statement;
+/// `clinic_ids` replaces its clinics when given.
 pub fn update(
     conn: &mut PgConnection,
     id: Uuid,
@@ -267,7 +296,7 @@ pub fn update(
     clinic_ids: Option<&[Uuid]>,
 ) -> QueryResult<Option<Service>> {
     let tenant_id: Option<Uuid> = diesel::update(services::table.find(id))
-        .set(changes)
+        .set((changes, services::version.eq(services::version + 1)))
         .returning(services::tenant_id)
         .get_result(conn)
         .optional()?;
@@ -317,13 +346,17 @@ pub fn lock_category(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Se
         .optional()
 }
 
+/// Changes a category and bumps its version in the same statement.
 pub fn update_category(
     conn: &mut PgConnection,
     id: Uuid,
     changes: &CategoryChanges,
 ) -> QueryResult<ServiceCategory> {
     diesel::update(service_categories::table.find(id))
-        .set(changes)
+        .set((
+            changes,
+            service_categories::version.eq(service_categories::version + 1),
+        ))
         .returning(ServiceCategory::as_returning())
         .get_result(conn)
 }

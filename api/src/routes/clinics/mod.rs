@@ -6,11 +6,14 @@ mod crud;
 mod public;
 mod specializations;
 
+use chrono::Utc;
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
+use crate::db::clinics::{Clinic, ClinicChanges};
 use crate::error::{ApiError, FieldError};
 use crate::http::json::{rules, Validate};
 use crate::http::pagination::{PageQuery, PageRequest};
@@ -18,7 +21,8 @@ use crate::http::pagination::{PageQuery, PageRequest};
 use crud::{create_clinic, delete_clinic, get_clinic, list_clinics, update_clinic};
 use public::{public_clinic_data, public_clinics, public_specializations};
 use specializations::{
-    create_specialization, delete_specialization, list_specializations, update_specialization,
+    create_specialization, delete_specialization, get_specialization, list_specializations,
+    update_specialization,
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -29,6 +33,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_clinic)
         .service(list_specializations)
         .service(create_specialization)
+        .service(get_specialization)
         .service(update_specialization)
         .service(delete_specialization)
         .service(public_clinics)
@@ -54,6 +59,26 @@ pub struct ClinicBody {
 }
 
 impl ClinicBody {
+    /// The columns a PATCH changes (names trimmed, phones in E.164).
+    fn changes(self) -> ClinicChanges {
+        ClinicChanges {
+            slug: self.slug,
+            name: self.name.map(|name| name.trim().to_owned()),
+            address: self.address,
+            phone: self
+                .phone
+                .as_deref()
+                .and_then(crate::clinic::normalize_phone),
+            email: self.email,
+            working_hours: self.working_hours,
+            latitude: self.latitude.map(Some),
+            longitude: self.longitude.map(Some),
+            time_zone: self.time_zone,
+            is_active: self.is_active,
+            updated_at: Some(Utc::now()),
+        }
+    }
+
     fn check(&self, errors: &mut Vec<FieldError>) {
         if let Some(slug) = &self.slug {
             rules::slug(errors, "slug", slug);
@@ -108,6 +133,37 @@ impl ClinicBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(transparent)]
 pub struct CreateClinic(pub ClinicBody);
+
+impl CreateClinic {
+    /// The new clinic, version 1 (required fields are checked by `validate`).
+    fn clinic(self, tenant_id: Uuid) -> Clinic {
+        let body = self.0;
+        let now = Utc::now();
+        Clinic {
+            id: Uuid::now_v7(),
+            tenant_id,
+            slug: body.slug.unwrap_or_default(),
+            name: body.name.unwrap_or_default().trim().to_owned(),
+            address: body.address.unwrap_or_default(),
+            phone: body
+                .phone
+                .as_deref()
+                .and_then(crate::clinic::normalize_phone)
+                .unwrap_or_default(),
+            email: body.email.unwrap_or_default(),
+            working_hours: body
+                .working_hours
+                .unwrap_or_else(|| Value::Object(Default::default())),
+            latitude: body.latitude,
+            longitude: body.longitude,
+            time_zone: body.time_zone.unwrap_or_default(),
+            is_active: body.is_active.unwrap_or(true),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+}
 
 impl Validate for CreateClinic {
     fn validate(&self) -> Vec<FieldError> {

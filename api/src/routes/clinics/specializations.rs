@@ -1,4 +1,4 @@
-//! The tenant's doctor specializations: list, create, change, delete.
+//! The tenant's doctor specializations: list, create, read, change, delete.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::Utc;
@@ -8,8 +8,10 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
+use crate::clinic::{catalog, invalidation};
 use crate::db::clinics::{self, Specialization, SpecializationChanges};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::state::AppState;
 
@@ -20,6 +22,22 @@ pub struct CreateSpecialization {
     pub name: String,
     pub description: Option<String>,
     pub icon: Option<String>,
+}
+
+impl CreateSpecialization {
+    /// The new specialization, version 1.
+    fn specialization(self, tenant_id: Uuid) -> Specialization {
+        Specialization {
+            id: Uuid::now_v7(),
+            tenant_id,
+            slug: self.slug,
+            name: self.name.trim().to_owned(),
+            description: self.description.unwrap_or_default(),
+            icon: self.icon.unwrap_or_default(),
+            created_at: Utc::now(),
+            version: 1,
+        }
+    }
 }
 
 impl Validate for CreateSpecialization {
@@ -38,6 +56,17 @@ pub struct UpdateSpecialization {
     pub name: Option<String>,
     pub description: Option<String>,
     pub icon: Option<String>,
+}
+
+impl UpdateSpecialization {
+    fn changes(self) -> SpecializationChanges {
+        SpecializationChanges {
+            slug: self.slug,
+            name: self.name.map(|name| name.trim().to_owned()),
+            description: self.description,
+            icon: self.icon,
+        }
+    }
 }
 
 impl Validate for UpdateSpecialization {
@@ -91,41 +120,46 @@ pub(super) async fn create_specialization(
     body: ValidJson<CreateSpecialization>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let body = body.0;
-    let specialization = Specialization {
-        id: Uuid::now_v7(),
-        tenant_id: ctx.tenant_id,
-        slug: body.slug,
-        name: body.name.trim().to_owned(),
-        description: body.description.unwrap_or_default(),
-        icon: body.icon.unwrap_or_default(),
-        created_at: Utc::now(),
-    };
-    let audit = ctx.audit();
+    let (specialization, audit) = (body.0.specialization(ctx.tenant_id), ctx.audit());
     let created = ctx
-        .tx(move |conn| {
-            let created = clinics::insert_specialization(conn, &specialization)?;
-            audit.created(conn, "specialization", created.id, &created)?;
-            Ok(created)
-        })
+        .tx(move |conn| catalog::create_specialization(conn, &audit, &specialization))
         .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            "Location",
-            format!("/api/v1/specializations/{}", created.id),
-        ))
-        .json(created))
+    invalidation::data_changed(&state, ctx.tenant_id).await;
+    Ok(created_with_etag(
+        format!("/api/v1/specializations/{}", created.id),
+        created.version,
+        &created,
+    ))
+}
+
+/// Get a specialization.
+#[utoipa::path(
+    tag = "clinics",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Specialization), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/specializations/{id}")]
+pub(super) async fn get_specialization(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    let id = path.into_inner();
+    let specialization = ctx
+        .tx(move |conn| clinics::find_specialization(conn, id)?.ok_or(ApiError::NotFound))
+        .await?;
+    Ok(ok_with_etag(specialization.version, &specialization))
 }
 
 /// Change a specialization.
 #[utoipa::path(
     tag = "clinics",
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
     request_body = UpdateSpecialization,
     responses(
         (status = 200, description = "The changed specialization", body = Specialization),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -134,35 +168,23 @@ pub(super) async fn update_specialization(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: ValidJson<UpdateSpecialization>,
-) -> Result<web::Json<Specialization>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let body = body.0;
-    let changes = SpecializationChanges {
-        slug: body.slug,
-        name: body.name.map(|name| name.trim().to_owned()),
-        description: body.description,
-        icon: body.icon,
-    };
-    let audit = ctx.audit();
+    let (id, changes, audit) = (path.into_inner(), body.0.changes(), ctx.audit());
     let updated = ctx
-        .tx(move |conn| {
-            let before = clinics::lock_specialization(conn, id)?.ok_or(ApiError::NotFound)?;
-            let after = clinics::update_specialization(conn, id, &changes)?;
-            audit.updated(conn, "specialization", id, &before, &after)?;
-            Ok(after)
-        })
+        .tx(move |conn| catalog::update_specialization(conn, &audit, id, &if_match, &changes))
         .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(web::Json(updated))
+    invalidation::data_changed(&state, ctx.tenant_id).await;
+    Ok(ok_with_etag(updated.version, &updated))
 }
 
 /// Delete a specialization (409 while doctors have it).
 #[utoipa::path(
     tag = "clinics",
-    params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = []))
 )]
 #[delete("/specializations/{id}")]
@@ -170,18 +192,12 @@ pub(super) async fn delete_specialization(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let audit = ctx.audit();
-    ctx.tx(move |conn| {
-        if clinics::delete_specialization(conn, id)? == 0 {
-            return Err(ApiError::NotFound);
-        }
-        audit.deleted(conn, "specialization", id, &serde_json::json!({"id": id}))?;
-        Ok(())
-    })
-    .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
+    let (id, audit) = (path.into_inner(), ctx.audit());
+    ctx.tx(move |conn| catalog::delete_specialization(conn, &audit, id, &if_match))
+        .await?;
+    invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::clinic;
+use crate::clinic::catalog::{self, Links};
+use crate::clinic::{self, invalidation};
 use crate::db::doctors::{self, Doctor, DoctorChanges, DoctorRow};
-use crate::db::{clinics, services};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::ListResponse;
 use crate::state::AppState;
@@ -66,6 +67,40 @@ pub struct CreateDoctor {
     pub service_ids: Vec<Uuid>,
 }
 
+impl CreateDoctor {
+    /// The new doctor's row (version 1), distinct clinics and services.
+    fn row(self, tenant_id: Uuid) -> (DoctorRow, Vec<Uuid>, Vec<Uuid>) {
+        let now = Utc::now();
+        let row = DoctorRow {
+            id: Uuid::now_v7(),
+            tenant_id,
+            user_id: self.user_id,
+            specialization_id: self.specialization_id,
+            slug: self.slug,
+            name: self.name.trim().to_owned(),
+            photo: self.photo,
+            bio: self.bio.unwrap_or_default(),
+            experience_years: self.experience_years.unwrap_or(0),
+            education: self.education.unwrap_or_default(),
+            certificates: self
+                .certificates
+                .unwrap_or_else(|| Value::Array(Vec::new())),
+            consultation_price_minor: self.consultation_price_minor,
+            rating_total: 0,
+            reviews_count: 0,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        (
+            row,
+            clinic::distinct(self.clinic_ids),
+            clinic::distinct(self.service_ids),
+        )
+    }
+}
+
 impl Validate for CreateDoctor {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
@@ -114,58 +149,16 @@ pub(super) async fn create_doctor(
     body: ValidJson<CreateDoctor>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let body = body.0;
-    let now = Utc::now();
-    let row = DoctorRow {
-        id: Uuid::now_v7(),
-        tenant_id: ctx.tenant_id,
-        user_id: body.user_id,
-        specialization_id: body.specialization_id,
-        slug: body.slug,
-        name: body.name.trim().to_owned(),
-        photo: body.photo,
-        bio: body.bio.unwrap_or_default(),
-        experience_years: body.experience_years.unwrap_or(0),
-        education: body.education.unwrap_or_default(),
-        certificates: body
-            .certificates
-            .unwrap_or_else(|| Value::Array(Vec::new())),
-        consultation_price_minor: body.consultation_price_minor,
-        rating_total: 0,
-        reviews_count: 0,
-        is_active: true,
-        created_at: now,
-        updated_at: now,
-    };
-    let (clinic_ids, service_ids) = (
-        clinic::distinct(body.clinic_ids),
-        clinic::distinct(body.service_ids),
-    );
-    let audit = ctx.audit();
+    let ((row, clinic_ids, service_ids), audit) = (body.0.row(ctx.tenant_id), ctx.audit());
     let created = ctx
-        .tx(move |conn| {
-            if clinics::resolve_specialization(conn, &row.specialization_id.to_string())?.is_none()
-            {
-                return Err(ApiError::invalid(
-                    "specialization_id",
-                    "is not a specialization",
-                ));
-            }
-            if clinics::find_many(conn, &clinic_ids)?.len() != clinic_ids.len() {
-                return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
-            }
-            if services::count_existing(conn, &service_ids)? != service_ids.len() {
-                return Err(ApiError::invalid("service_ids", "names an unknown service"));
-            }
-            let created = doctors::insert(conn, &row, &clinic_ids, &service_ids)?;
-            audit.created(conn, "doctor", created.id, &created)?;
-            Ok(created)
-        })
+        .tx(move |conn| catalog::create_doctor(conn, &audit, &row, &clinic_ids, &service_ids))
         .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/doctors/{}", created.id)))
-        .json(created))
+    invalidation::data_changed(&state, ctx.tenant_id).await;
+    Ok(created_with_etag(
+        format!("/api/v1/doctors/{}", created.id),
+        created.version,
+        &created,
+    ))
 }
 
 /// Get a doctor.
@@ -179,13 +172,13 @@ pub(super) async fn create_doctor(
 pub(super) async fn get_doctor(
     ctx: TenantCtx,
     path: web::Path<Uuid>,
-) -> Result<web::Json<Doctor>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
-    Ok(web::Json(
-        ctx.tx(move |conn| doctors::find(conn, id)?.ok_or(ApiError::NotFound))
-            .await?,
-    ))
+    let doctor = ctx
+        .tx(move |conn| doctors::find(conn, id)?.ok_or(ApiError::NotFound))
+        .await?;
+    Ok(ok_with_etag(doctor.version, &doctor))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -207,6 +200,31 @@ pub struct UpdateDoctor {
     pub clinic_ids: Option<Vec<Uuid>>,
     /// Replaces the services the doctor offers.
     pub service_ids: Option<Vec<Uuid>>,
+}
+
+impl UpdateDoctor {
+    /// The columns a PATCH changes and the links that replace the current ones.
+    fn changes(self) -> (DoctorChanges, Links) {
+        let changes = DoctorChanges {
+            specialization_id: self.specialization_id,
+            user_id: self.user_id.map(Some),
+            slug: self.slug,
+            name: self.name.map(|name| name.trim().to_owned()),
+            photo: self.photo.map(Some),
+            bio: self.bio,
+            experience_years: self.experience_years,
+            education: self.education,
+            certificates: self.certificates,
+            consultation_price_minor: self.consultation_price_minor.map(Some),
+            is_active: self.is_active,
+            updated_at: Some(Utc::now()),
+        };
+        let links = Links {
+            clinic_ids: self.clinic_ids.map(clinic::distinct),
+            service_ids: self.service_ids.map(clinic::distinct),
+        };
+        (changes, links)
+    }
 }
 
 impl Validate for UpdateDoctor {
@@ -246,9 +264,9 @@ impl Validate for UpdateDoctor {
 /// Change a doctor (links to clinics and services are replaced when given).
 #[utoipa::path(
     tag = "doctors",
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
     request_body = UpdateDoctor,
-    responses((status = 200, body = Doctor), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = Doctor), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[patch("/doctors/{id}")]
@@ -256,74 +274,25 @@ pub(super) async fn update_doctor(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: ValidJson<UpdateDoctor>,
-) -> Result<web::Json<Doctor>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let body = body.0;
-    let changes = DoctorChanges {
-        specialization_id: body.specialization_id,
-        user_id: body.user_id.map(Some),
-        slug: body.slug,
-        name: body.name.map(|name| name.trim().to_owned()),
-        photo: body.photo.map(Some),
-        bio: body.bio,
-        experience_years: body.experience_years,
-        education: body.education,
-        certificates: body.certificates,
-        consultation_price_minor: body.consultation_price_minor.map(Some),
-        is_active: body.is_active,
-        updated_at: Some(Utc::now()),
-    };
-    let (clinic_ids, service_ids) = (
-        body.clinic_ids.map(clinic::distinct),
-        body.service_ids.map(clinic::distinct),
-    );
-    let audit = ctx.audit();
+    let (id, (changes, links), audit) = (path.into_inner(), body.0.changes(), ctx.audit());
     let updated = ctx
-        .tx(move |conn| {
-            let before = doctors::find(conn, id)?.ok_or(ApiError::NotFound)?;
-            if let Some(specialization) = changes.specialization_id {
-                if clinics::resolve_specialization(conn, &specialization.to_string())?.is_none() {
-                    return Err(ApiError::invalid(
-                        "specialization_id",
-                        "is not a specialization",
-                    ));
-                }
-            }
-            if let Some(ids) = &clinic_ids {
-                if clinics::find_many(conn, ids)?.len() != ids.len() {
-                    return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
-                }
-            }
-            if let Some(ids) = &service_ids {
-                if services::count_existing(conn, ids)? != ids.len() {
-                    return Err(ApiError::invalid("service_ids", "names an unknown service"));
-                }
-            }
-            let after = doctors::update(
-                conn,
-                id,
-                &changes,
-                clinic_ids.as_deref(),
-                service_ids.as_deref(),
-            )?
-            .ok_or(ApiError::NotFound)?;
-            audit.updated(conn, "doctor", id, &before, &after)?;
-            Ok(after)
-        })
+        .tx(move |conn| catalog::update_doctor(conn, &audit, id, &if_match, &changes, &links))
         .await?;
     state.slots.forget();
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(web::Json(updated))
+    invalidation::data_changed(&state, ctx.tenant_id).await;
+    Ok(ok_with_etag(updated.version, &updated))
 }
 
 /// Delete a doctor (refused with 409 while appointments refer to them:
 /// deactivate with `is_active: false` instead).
 #[utoipa::path(
     tag = "doctors",
-    params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = []))
 )]
 #[delete("/doctors/{id}")]
@@ -331,18 +300,13 @@ pub(super) async fn delete_doctor(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let audit = ctx.audit();
-    ctx.tx(move |conn| {
-        let before = doctors::find(conn, id)?.ok_or(ApiError::NotFound)?;
-        doctors::delete(conn, id)?;
-        audit.deleted(conn, "doctor", id, &before)?;
-        Ok(())
-    })
-    .await?;
+    let (id, audit) = (path.into_inner(), ctx.audit());
+    ctx.tx(move |conn| catalog::delete_doctor(conn, &audit, id, &if_match))
+        .await?;
     state.slots.forget();
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
+    invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::db::doctors::{self, ScheduleException};
+use crate::db::doctors::{self, ExceptionKind, ScheduleException};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::json::{ValidJson, Validate};
 use crate::state::AppState;
@@ -59,25 +59,23 @@ pub struct ExceptionBody {
     pub start: Option<String>,
     pub end: Option<String>,
     /// `off` (vacation, sick day) or `extra` (an additional shift).
-    pub kind: String,
+    pub kind: ExceptionKind,
     pub reason: Option<String>,
 }
 
 impl Validate for ExceptionBody {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        if self.kind != "off" && self.kind != "extra" {
-            errors.push(FieldError::new("kind", "must be off or extra"));
-        }
+        let extra = self.kind == ExceptionKind::Extra;
         // A doctor works an extra shift in one place.
-        if self.kind == "extra" && self.clinic_id.is_none() {
+        if extra && self.clinic_id.is_none() {
             errors.push(FieldError::new(
                 "clinic_id",
                 "an extra shift needs the clinic it is worked at",
             ));
         }
         match (&self.start, &self.end) {
-            (None, None) if self.kind == "extra" => errors.push(FieldError::new(
+            (None, None) if extra => errors.push(FieldError::new(
                 "start",
                 "an extra shift needs start and end",
             )),

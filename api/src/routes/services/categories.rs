@@ -1,4 +1,4 @@
-//! Service categories: list, create, change (rename, move, reorder), delete.
+//! Service categories: list, create, read, change (rename, move, reorder), delete.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::Utc;
@@ -8,8 +8,10 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
+use crate::clinic::{catalog, invalidation};
 use crate::db::services::{self, CategoryChanges, ServiceCategory};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::state::AppState;
 
@@ -20,6 +22,22 @@ pub struct CreateCategory {
     pub name: String,
     pub parent_id: Option<Uuid>,
     pub position: Option<i32>,
+}
+
+impl CreateCategory {
+    /// The new category, version 1.
+    fn category(self, tenant_id: Uuid) -> ServiceCategory {
+        ServiceCategory {
+            id: Uuid::now_v7(),
+            tenant_id,
+            parent_id: self.parent_id,
+            slug: self.slug,
+            name: self.name.trim().to_owned(),
+            position: self.position.unwrap_or(0),
+            created_at: Utc::now(),
+            version: 1,
+        }
+    }
 }
 
 impl Validate for CreateCategory {
@@ -41,6 +59,17 @@ pub struct UpdateCategory {
     #[schema(value_type = Option<Uuid>)]
     pub parent_id: Option<Option<Uuid>>,
     pub position: Option<i32>,
+}
+
+impl UpdateCategory {
+    fn changes(self) -> CategoryChanges {
+        CategoryChanges {
+            slug: self.slug,
+            name: self.name.map(|name| name.trim().to_owned()),
+            parent_id: self.parent_id,
+            position: self.position,
+        }
+    }
 }
 
 impl Validate for UpdateCategory {
@@ -93,47 +122,47 @@ pub(super) async fn create_category(
     body: ValidJson<CreateCategory>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let body = body.0;
-    let category = ServiceCategory {
-        id: Uuid::now_v7(),
-        tenant_id: ctx.tenant_id,
-        parent_id: body.parent_id,
-        slug: body.slug,
-        name: body.name.trim().to_owned(),
-        position: body.position.unwrap_or(0),
-        created_at: Utc::now(),
-    };
-    let audit = ctx.audit();
+    let (category, audit) = (body.0.category(ctx.tenant_id), ctx.audit());
     let created = ctx
-        .tx(move |conn| {
-            if let Some(parent) = category.parent_id {
-                if services::category_subtree(conn, &parent.to_string())?.is_empty() {
-                    return Err(ApiError::invalid("parent_id", "is not a category"));
-                }
-            }
-            let created = services::insert_category(conn, &category)?;
-            audit.created(conn, "service_category", created.id, &created)?;
-            Ok(created)
-        })
+        .tx(move |conn| catalog::create_category(conn, &audit, &category))
         .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            "Location",
-            format!("/api/v1/service-categories/{}", created.id),
-        ))
-        .json(created))
+    invalidation::data_changed(&state, ctx.tenant_id).await;
+    Ok(created_with_etag(
+        format!("/api/v1/service-categories/{}", created.id),
+        created.version,
+        &created,
+    ))
+}
+
+/// Get a service category.
+#[utoipa::path(
+    tag = "services",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ServiceCategory), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/service-categories/{id}")]
+pub(super) async fn get_category(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ReadContent)?;
+    let id = path.into_inner();
+    let category = ctx
+        .tx(move |conn| services::find_category(conn, id)?.ok_or(ApiError::NotFound))
+        .await?;
+    Ok(ok_with_etag(category.version, &category))
 }
 
 /// Change a service category: rename it, move it under another (never under
 /// itself or one of its own subcategories) or reorder it among its siblings.
 #[utoipa::path(
     tag = "services",
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
     request_body = UpdateCategory,
     responses(
         (status = 200, description = "The changed category", body = ServiceCategory),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -142,46 +171,23 @@ pub(super) async fn update_category(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: ValidJson<UpdateCategory>,
-) -> Result<web::Json<ServiceCategory>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let body = body.0;
-    let changes = CategoryChanges {
-        slug: body.slug,
-        name: body.name.map(|name| name.trim().to_owned()),
-        parent_id: body.parent_id,
-        position: body.position,
-    };
-    let audit = ctx.audit();
+    let (id, changes, audit) = (path.into_inner(), body.0.changes(), ctx.audit());
     let updated = ctx
-        .tx(move |conn| {
-            let before = services::lock_category(conn, id)?.ok_or(ApiError::NotFound)?;
-            if let Some(Some(parent)) = changes.parent_id {
-                if services::lock_category(conn, parent)?.is_none() {
-                    return Err(ApiError::invalid("parent_id", "no such category"));
-                }
-                if services::category_subtree(conn, &id.to_string())?.contains(&parent) {
-                    return Err(ApiError::invalid(
-                        "parent_id",
-                        "a category cannot move under itself or one of its subcategories",
-                    ));
-                }
-            }
-            let after = services::update_category(conn, id, &changes)?;
-            audit.updated(conn, "service_category", id, &before, &after)?;
-            Ok(after)
-        })
+        .tx(move |conn| catalog::update_category(conn, &audit, id, &if_match, &changes))
         .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(web::Json(updated))
+    invalidation::data_changed(&state, ctx.tenant_id).await;
+    Ok(ok_with_etag(updated.version, &updated))
 }
 
 /// Delete a service category and its subcategories (409 while services belong to them).
 #[utoipa::path(
     tag = "services",
-    params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = []))
 )]
 #[delete("/service-categories/{id}")]
@@ -189,18 +195,12 @@ pub(super) async fn delete_category(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let audit = ctx.audit();
-    ctx.tx(move |conn| {
-        if services::delete_category(conn, id)? == 0 {
-            return Err(ApiError::NotFound);
-        }
-        audit.deleted(conn, "service_category", id, &serde_json::json!({"id": id}))?;
-        Ok(())
-    })
-    .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
+    let (id, audit) = (path.into_inner(), ctx.audit());
+    ctx.tx(move |conn| catalog::delete_category(conn, &audit, id, &if_match))
+        .await?;
+    invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

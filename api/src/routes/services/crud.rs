@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
-use crate::clinic;
-use crate::db::clinics;
+use crate::clinic::catalog::{self, Links};
+use crate::clinic::{self, invalidation};
 use crate::db::services::{self, Service, ServiceChanges, ServiceRow};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::json::{rules, ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 use crate::state::AppState;
@@ -64,6 +65,30 @@ pub struct CreateService {
     pub clinic_ids: Vec<Uuid>,
 }
 
+impl CreateService {
+    /// The new service's row (version 1) and its distinct clinics.
+    fn row(self, tenant_id: Uuid) -> (ServiceRow, Vec<Uuid>) {
+        let now = Utc::now();
+        let row = ServiceRow {
+            id: Uuid::now_v7(),
+            tenant_id,
+            category_id: self.category_id,
+            slug: self.slug,
+            name: self.name.trim().to_owned(),
+            description: self.description.unwrap_or_default(),
+            price_minor: self.price_minor,
+            currency: self.currency.unwrap_or_else(|| "RUB".to_owned()),
+            duration_minutes: self.duration_minutes,
+            preparation: self.preparation.unwrap_or_default(),
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        (row, clinic::distinct(self.clinic_ids))
+    }
+}
+
 impl Validate for CreateService {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
@@ -104,42 +129,16 @@ pub(super) async fn create_service(
     body: ValidJson<CreateService>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let body = body.0;
-    let now = Utc::now();
-    let row = ServiceRow {
-        id: Uuid::now_v7(),
-        tenant_id: ctx.tenant_id,
-        category_id: body.category_id,
-        slug: body.slug,
-        name: body.name.trim().to_owned(),
-        description: body.description.unwrap_or_default(),
-        price_minor: body.price_minor,
-        currency: body.currency.unwrap_or_else(|| "RUB".to_owned()),
-        duration_minutes: body.duration_minutes,
-        preparation: body.preparation.unwrap_or_default(),
-        is_active: true,
-        created_at: now,
-        updated_at: now,
-    };
-    let clinic_ids = clinic::distinct(body.clinic_ids);
-    let audit = ctx.audit();
+    let ((row, clinic_ids), audit) = (body.0.row(ctx.tenant_id), ctx.audit());
     let created = ctx
-        .tx(move |conn| {
-            if services::category_subtree(conn, &row.category_id.to_string())?.is_empty() {
-                return Err(ApiError::invalid("category_id", "is not a category"));
-            }
-            if clinics::find_many(conn, &clinic_ids)?.len() != clinic_ids.len() {
-                return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
-            }
-            let created = services::insert(conn, &row, &clinic_ids)?;
-            audit.created(conn, "service", created.id, &created)?;
-            Ok(created)
-        })
+        .tx(move |conn| catalog::create_service(conn, &audit, &row, &clinic_ids))
         .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/services/{}", created.id)))
-        .json(created))
+    invalidation::data_changed(&state, ctx.tenant_id).await;
+    Ok(created_with_etag(
+        format!("/api/v1/services/{}", created.id),
+        created.version,
+        &created,
+    ))
 }
 
 /// Get a service.
@@ -153,13 +152,13 @@ pub(super) async fn create_service(
 pub(super) async fn get_service(
     ctx: TenantCtx,
     path: web::Path<Uuid>,
-) -> Result<web::Json<Service>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
-    Ok(web::Json(
-        ctx.tx(move |conn| services::find(conn, id)?.ok_or(ApiError::NotFound))
-            .await?,
-    ))
+    let service = ctx
+        .tx(move |conn| services::find(conn, id)?.ok_or(ApiError::NotFound))
+        .await?;
+    Ok(ok_with_etag(service.version, &service))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -176,6 +175,29 @@ pub struct UpdateService {
     pub is_active: Option<bool>,
     /// Replaces the clinics that offer it.
     pub clinic_ids: Option<Vec<Uuid>>,
+}
+
+impl UpdateService {
+    /// The columns a PATCH changes and the clinics that replace the current ones.
+    fn changes(self) -> (ServiceChanges, Links) {
+        let changes = ServiceChanges {
+            category_id: self.category_id,
+            slug: self.slug,
+            name: self.name.map(|name| name.trim().to_owned()),
+            description: self.description,
+            price_minor: self.price_minor,
+            currency: self.currency,
+            duration_minutes: self.duration_minutes,
+            preparation: self.preparation,
+            is_active: self.is_active,
+            updated_at: Some(Utc::now()),
+        };
+        let links = Links {
+            clinic_ids: self.clinic_ids.map(clinic::distinct),
+            service_ids: None,
+        };
+        (changes, links)
+    }
 }
 
 impl Validate for UpdateService {
@@ -214,9 +236,9 @@ impl Validate for UpdateService {
 /// Change a service (booked appointments keep the price they were booked at).
 #[utoipa::path(
     tag = "services",
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
     request_body = UpdateService,
-    responses((status = 200, body = Service), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = Service), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[patch("/services/{id}")]
@@ -224,54 +246,24 @@ pub(super) async fn update_service(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: ValidJson<UpdateService>,
-) -> Result<web::Json<Service>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let body = body.0;
-    let changes = ServiceChanges {
-        category_id: body.category_id,
-        slug: body.slug,
-        name: body.name.map(|name| name.trim().to_owned()),
-        description: body.description,
-        price_minor: body.price_minor,
-        currency: body.currency,
-        duration_minutes: body.duration_minutes,
-        preparation: body.preparation,
-        is_active: body.is_active,
-        updated_at: Some(Utc::now()),
-    };
-    let clinic_ids = body.clinic_ids.map(clinic::distinct);
-    let audit = ctx.audit();
+    let (id, (changes, links), audit) = (path.into_inner(), body.0.changes(), ctx.audit());
     let updated = ctx
-        .tx(move |conn| {
-            let before = services::find(conn, id)?.ok_or(ApiError::NotFound)?;
-            if let Some(category) = changes.category_id {
-                if services::category_subtree(conn, &category.to_string())?.is_empty() {
-                    return Err(ApiError::invalid("category_id", "is not a category"));
-                }
-            }
-            if let Some(ids) = &clinic_ids {
-                if clinics::find_many(conn, ids)?.len() != ids.len() {
-                    return Err(ApiError::invalid("clinic_ids", "names an unknown clinic"));
-                }
-            }
-            let after = services::update(conn, id, &changes, clinic_ids.as_deref())?
-                .ok_or(ApiError::NotFound)?;
-            audit.updated(conn, "service", id, &before, &after)?;
-            Ok(after)
-        })
+        .tx(move |conn| catalog::update_service(conn, &audit, id, &if_match, &changes, &links))
         .await?;
     state.slots.forget();
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
-    Ok(web::Json(updated))
+    invalidation::data_changed(&state, ctx.tenant_id).await;
+    Ok(ok_with_etag(updated.version, &updated))
 }
 
 /// Delete a service (409 while appointments refer to it: deactivate instead).
 #[utoipa::path(
     tag = "services",
-    params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = []))
 )]
 #[delete("/services/{id}")]
@@ -279,17 +271,12 @@ pub(super) async fn delete_service(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let id = path.into_inner();
-    let audit = ctx.audit();
-    ctx.tx(move |conn| {
-        let before = services::find(conn, id)?.ok_or(ApiError::NotFound)?;
-        services::delete(conn, id)?;
-        audit.deleted(conn, "service", id, &before)?;
-        Ok(())
-    })
-    .await?;
-    crate::clinic::invalidation::data_changed(&state, ctx.tenant_id).await;
+    let (id, audit) = (path.into_inner(), ctx.audit());
+    ctx.tx(move |conn| catalog::delete_service(conn, &audit, id, &if_match))
+        .await?;
+    invalidation::data_changed(&state, ctx.tenant_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

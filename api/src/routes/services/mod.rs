@@ -13,7 +13,9 @@ use crate::db::services::{self, ServiceFilter};
 use crate::db::{clinics, doctors};
 use crate::error::ApiError;
 
-use categories::{create_category, delete_category, list_categories, update_category};
+use categories::{
+    create_category, delete_category, get_category, list_categories, update_category,
+};
 use crud::{create_service, delete_service, get_service, list_services, update_service};
 use public::public_services;
 
@@ -25,6 +27,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_service)
         .service(update_service)
         .service(delete_service)
+        .service(get_category)
         .service(update_category)
         .service(delete_category)
         .service(public_services);
