@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use cms_shared::delivery::DeliveryPage;
+use cms_shared::problem::Problem;
 
 use crate::cache::{DocKey, Source};
 use crate::render::{seo, PageRequest};
@@ -203,9 +204,8 @@ async fn preview(
                 .content_type("text/plain; charset=utf-8")
                 .body(format!(
                     "This preview link cannot be shown: {}\n",
-                    problem["detail"]
-                        .as_str()
-                        .unwrap_or("it is invalid or expired")
+                    serde_json::from_value::<Problem>(problem)
+                        .map_or_else(|_| "it is invalid or expired".to_owned(), |p| p.detail)
                 ));
         }
         _ => return unavailable(state),
