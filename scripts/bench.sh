@@ -78,8 +78,8 @@ echo "- api RSS around a burst of $rss_logins logins (16 at a time, $rss_ok answ
 
 # --- Delivery: cache hit, cache miss, and the in-memory baseline -------------
 miss_port=$(free_port); static_port=$(free_port); redis_only_port=$(free_port)
-CMS_API_ADDR="127.0.0.1:$miss_port" CMS_DELIVERY_CACHE_TTL_SECS=0 CMS_SLOTS_CACHE_MS=0 CMS_SCHEDULER_INTERVAL_MS=0 ./target/release/api serve & pids+=($!)
-CMS_API_ADDR="127.0.0.1:$redis_only_port" CMS_DELIVERY_NEAR_CACHE_ENTRIES=0 CMS_SCHEDULER_INTERVAL_MS=0 ./target/release/api serve & pids+=($!)
+CMS_API_ADDR="127.0.0.1:$miss_port" CMS_DELIVERY_CACHE_TTL_SECS=0 CMS_SLOTS_CACHE_MS=0 CMS_JOBS=off ./target/release/api serve & pids+=($!)
+CMS_API_ADDR="127.0.0.1:$redis_only_port" CMS_DELIVERY_NEAR_CACHE_ENTRIES=0 CMS_JOBS=off ./target/release/api serve & pids+=($!)
 wait_for "http://127.0.0.1:$miss_port/healthz"
 wait_for "http://127.0.0.1:$redis_only_port/healthz"
 urls_lua=$(mktemp --suffix=.lua)

@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::http::cors::AllowedOrigins;
 use crate::http::metrics::Metrics;
 use crate::http::request_id::observe;
+use crate::jobs;
 use crate::kv::Kv;
 use crate::routes;
 use crate::state::AppState;
@@ -51,6 +52,7 @@ use crate::state::AppState;
         (name = "reviews", description = "Patients' reviews of doctors, with moderation"),
         (name = "memberships", description = "Roles in the tenant"),
         (name = "audit", description = "Record of every write"),
+        (name = "jobs", description = "Background jobs of the tenant: state, attempts, errors, retry and cancel"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -116,6 +118,8 @@ async fn docs_redirect() -> HttpResponse {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    /// The in-process job worker (`CMS_JOBS=on`).
+    worker: Option<jobs::worker::WorkerHandle>,
 }
 
 /// The state `serve` and `worker` run on: checks the database role, sets up
@@ -143,6 +147,7 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         kv,
         cpu: Blocking::new("cpu", cores),
         metrics: Metrics::default(),
+        jobs: crate::jobs::metrics::JobMetrics::default(),
         cache: DeliveryCache::new(near_cache_entries),
         slots: crate::clinic::slots_cache::SlotsCache::new(slots_cache_ms),
         experiment_routes: crate::experiments::routes_cache::ExperimentRoutes::new(
@@ -167,9 +172,13 @@ impl Application {
         state
             .origins
             .spawn_refresh(state.db.clone(), state.config.cors_refresh);
-        if !state.config.scheduler_interval.is_zero() {
-            content::scheduler::spawn(state.clone(), state.config.scheduler_interval);
-        }
+        let worker = state.config.jobs_in_serve.then(|| {
+            jobs::worker::start(
+                state.clone(),
+                jobs::handlers::Registry::standard(),
+                jobs::worker::WorkerConfig::from_config(&state.config),
+            )
+        });
         let server = HttpServer::new(move || {
             let cors = state.origins.middleware();
             let (app, api) = with_routes(
@@ -194,7 +203,11 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            worker,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -206,9 +219,14 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s).
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to
+    /// 10 s) and stops the job worker (its running jobs get 10 s too).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(worker) = self.worker {
+            worker.shutdown(std::time::Duration::from_secs(10)).await;
+        }
+        served
     }
 }
 

@@ -59,9 +59,21 @@ pub struct Config {
     /// at once; a slot booked on another node shows at most this long, and
     /// booking it answers 409 with the nearest free slots). 0 turns it off.
     pub slots_cache_ms: u64,
-    /// `CMS_SCHEDULER_INTERVAL_MS`, default 5000: how often `serve` publishes
-    /// due scheduled pages; 0 leaves that to a separate `api worker`.
-    pub scheduler_interval: Duration,
+    /// `CMS_JOBS`, default `on`: whether `serve` runs a job worker too
+    /// (`off` leaves jobs to `api worker` processes).
+    pub jobs_in_serve: bool,
+    /// `CMS_JOB_QUEUES`, default `default=10,notifications=10,webhooks=20`:
+    /// the queues a worker runs and how many of each queue's jobs at once.
+    pub job_queues: Vec<(String, usize)>,
+    /// `CMS_JOB_LEASE_SECS`, default 30: how long a claimed job is held
+    /// without a heartbeat before any node's rescuer runs it again.
+    pub job_lease: Duration,
+    /// `CMS_JOB_POLL_MS`, default 1000: how often idle workers look for jobs
+    /// without a notification.
+    pub job_poll: Duration,
+    /// `CMS_JOB_BACKOFF_MS`, default 2000: the first retry's delay; each
+    /// next one doubles (±25% jitter, at most an hour).
+    pub job_backoff_base: Duration,
     /// `CMS_DELIVERY_MAX_AGE_SECS`, default 30: browsers' and CDNs' max-age on delivery responses.
     pub delivery_max_age: Duration,
     /// `CMS_DELIVERY_CACHE_TTL_SECS`, default 300: how long a delivery response
@@ -165,11 +177,23 @@ impl Config {
                 "CMS_LOGIN_LIMIT_WINDOW_SECS",
                 "300",
             )?),
-            scheduler_interval: Duration::from_millis(parse_or(
-                &get,
-                "CMS_SCHEDULER_INTERVAL_MS",
-                "5000",
-            )?),
+            jobs_in_serve: match get("CMS_JOBS").as_deref().map(str::trim) {
+                None | Some("on" | "true" | "1") => true,
+                Some("off" | "false" | "0") => false,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "CMS_JOBS",
+                        reason: format!("{other:?}: use on or off"),
+                    })
+                }
+            },
+            job_queues: parse_queues(
+                &get("CMS_JOB_QUEUES")
+                    .unwrap_or_else(|| "default=10,notifications=10,webhooks=20".into()),
+            )?,
+            job_lease: Duration::from_secs(parse_or(&get, "CMS_JOB_LEASE_SECS", "30")?),
+            job_poll: Duration::from_millis(parse_or(&get, "CMS_JOB_POLL_MS", "1000")?),
+            job_backoff_base: Duration::from_millis(parse_or(&get, "CMS_JOB_BACKOFF_MS", "2000")?),
             delivery_max_age: Duration::from_secs(parse_or(
                 &get,
                 "CMS_DELIVERY_MAX_AGE_SECS",
@@ -201,6 +225,47 @@ impl Config {
             cors_refresh: Duration::from_secs(parse_or(&get, "CMS_CORS_REFRESH_SECS", "10")?),
         })
     }
+}
+
+/// `default=10,webhooks=20`: queue names (as the jobs table allows them)
+/// and their concurrency (1 to 1000).
+fn parse_queues(raw: &str) -> Result<Vec<(String, usize)>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "CMS_JOB_QUEUES",
+        reason,
+    };
+    let mut queues: Vec<(String, usize)> = Vec::new();
+    for item in raw
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let (name, concurrency) = item
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("{item:?}: write queue=concurrency")))?;
+        let name = name.trim();
+        let valid_name = name.len() <= 40
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid_name || queues.iter().any(|(known, _)| known == name) {
+            return Err(invalid(format!(
+                "{name:?}: a queue is named once, a-z 0-9 _"
+            )));
+        }
+        let concurrency: usize = concurrency
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| invalid(format!("{item:?}: concurrency is 1 to 1000")))?;
+        queues.push((name.to_owned(), concurrency));
+    }
+    if queues.is_empty() {
+        return Err(invalid("name at least one queue".into()));
+    }
+    Ok(queues)
 }
 
 fn default_pool_size() -> String {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod experiments;
 pub mod http;
+pub mod jobs;
 pub mod kv;
 pub mod routes;
 pub mod seed;

@@ -188,18 +188,14 @@ async fn run(command: Command) -> CliResult {
         }
         Command::Worker => {
             let state = cms_api::app::build_state(Config::from_env()?).await?;
-            let interval = std::time::Duration::from_millis(
-                state.config.scheduler_interval.as_millis().max(1000) as u64,
+            let worker = cms_api::jobs::worker::start(
+                state.clone(),
+                cms_api::jobs::handlers::Registry::standard(),
+                cms_api::jobs::worker::WorkerConfig::from_config(&state.config),
             );
-            tracing::info!(
-                interval_ms = interval.as_millis() as u64,
-                "worker running scheduled publishing"
-            );
-            let worker = cms_api::content::scheduler::spawn(state, interval);
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
-                _ = worker => {}
-            }
+            wait_for_stop_signal().await;
+            tracing::info!("worker stopping: finishing running jobs");
+            worker.shutdown(std::time::Duration::from_secs(10)).await;
         }
         Command::CloneSite {
             site,
@@ -243,4 +239,20 @@ async fn run(command: Command) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// SIGTERM or Ctrl-C.
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

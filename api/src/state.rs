@@ -10,6 +10,7 @@ use crate::db::Db;
 use crate::experiments::routes_cache::ExperimentRoutes;
 use crate::http::cors::AllowedOrigins;
 use crate::http::metrics::Metrics;
+use crate::jobs::metrics::JobMetrics;
 use crate::kv::Kv;
 
 pub struct AppState {
@@ -20,6 +21,8 @@ pub struct AppState {
     /// instead of starving everything else.
     pub cpu: Blocking,
     pub metrics: Metrics,
+    /// What this process's job workers did.
+    pub jobs: JobMetrics,
     /// Origins allowed on management endpoints (CORS).
     pub origins: AllowedOrigins,
     pub cache: DeliveryCache,

@@ -624,8 +624,8 @@ async fn statements_run(app: &TestApp) -> u64 {
 #[tokio::test]
 async fn lists_run_the_same_number_of_queries_whatever_the_page_size() {
     let app = TestApp::spawn_with(std::collections::HashMap::from([(
-        "CMS_SCHEDULER_INTERVAL_MS",
-        "0".to_owned(),
+        "CMS_JOBS",
+        "off".to_owned(),
     )]))
     .await;
     let (editor, _) = demo_editors(&app).await;

@@ -123,11 +123,7 @@ async fn publish_serves_the_revision_with_etag_304_and_new_etag_after_republish(
 
 #[tokio::test]
 async fn publish_restore_and_scheduled_publish_announce_invalidations_and_refresh_the_cache() {
-    let app = TestApp::spawn_with(HashMap::from([(
-        "CMS_SCHEDULER_INTERVAL_MS",
-        "200".to_owned(),
-    )]))
-    .await;
+    let app = TestApp::spawn_with(HashMap::from([("CMS_JOB_POLL_MS", "200".to_owned())])).await;
     let editor = app.login(ALPHA_EDITOR, None).await;
     let site = app.first_site(&editor.access).await;
     let mut listener = InvalidationListener::subscribe().await;

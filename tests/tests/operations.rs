@@ -181,9 +181,9 @@ async fn statements(app: &TestApp) -> u64 {
 
 #[tokio::test]
 async fn each_app_counts_only_its_own_statements() {
-    // No background work on the quiet app: no scheduler, no origin reloads.
+    // No background work on the quiet app: no job worker, no origin reloads.
     let quiet = TestApp::spawn_with(HashMap::from([
-        ("CMS_SCHEDULER_INTERVAL_MS", "0".to_owned()),
+        ("CMS_JOBS", "off".to_owned()),
         ("CMS_CORS_REFRESH_SECS", "3600".to_owned()),
     ]))
     .await;

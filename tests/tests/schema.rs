@@ -34,6 +34,7 @@ fn udt_of(diesel_type: &str) -> String {
     match diesel_type {
         "Uuid" => "uuid",
         "Text" => "text",
+        "Int2" => "int2",
         "Int4" => "int4",
         "Int8" => "int8",
         "Float8" => "float8",

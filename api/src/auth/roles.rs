@@ -26,6 +26,8 @@ pub enum Permission {
     ManageMembers,
     /// Read and change the tenant's own settings (its allowed origins).
     ManageSettings,
+    /// See the tenant's background jobs, retry and cancel them.
+    ManageJobs,
 }
 
 impl Role {

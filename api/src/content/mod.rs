@@ -10,5 +10,4 @@ pub mod cache;
 pub mod demo;
 pub mod modules;
 pub mod publish;
-pub mod scheduler;
 pub mod transfer;

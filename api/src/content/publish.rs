@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::cache::Invalidation;
 use crate::db::audit::Audit;
+use crate::db::jobs::{self, NewJob};
 use crate::db::modules;
 use crate::db::pages::{self, Page, PageChanges, PageStatus, Revision};
 use crate::error::ApiError;
@@ -137,8 +138,20 @@ pub fn publish_now(
     make_live(conn, audit, &before, snapshot, "publish")
 }
 
-/// Publishes the page as the scheduler does: only if it is still scheduled
-/// and due, and only if no other worker holds it (SKIP LOCKED).
+/// The job kind that publishes a scheduled page.
+pub const PUBLISH_JOB: &str = "page.publish";
+
+/// One publish job per page and schedule (the jobs migration writes the same
+/// key for pages scheduled before it).
+pub fn publish_job_key(page_id: Uuid, at: chrono::DateTime<Utc>) -> String {
+    format!(
+        "{PUBLISH_JOB}:{page_id}:{}",
+        at.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+    )
+}
+
+/// Publishes the page as its publish job does: only if it is still scheduled
+/// and due, and only if no other transaction holds it (SKIP LOCKED).
 pub fn publish_scheduled(
     conn: &mut PgConnection,
     audit: &Audit,
@@ -187,6 +200,15 @@ pub fn schedule(
         page.id,
         Some(&before),
         Some(&page),
+    )?;
+    // Published by a job at `at`, committed with the schedule. A job of an
+    // earlier schedule finds the page not yet due and does nothing.
+    jobs::enqueue(
+        conn,
+        &NewJob::new(page.tenant_id, PUBLISH_JOB, json!({ "page_id": page.id }))
+            .run_at(at)
+            .priority(1)
+            .unique(publish_job_key(page.id, at)),
     )?;
     Ok(Outcome {
         invalidation: Invalidation::site(page.tenant_id, page.site_id),

@@ -10,6 +10,7 @@ pub mod doctors;
 pub mod domains;
 pub mod enums;
 pub mod experiments;
+pub mod jobs;
 pub mod leads;
 pub mod memberships;
 pub mod modules;

@@ -29,6 +29,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    jobs (id) {
+        id -> Uuid,
+        tenant_id -> Nullable<Uuid>,
+        queue -> Text,
+        kind -> Text,
+        args -> Jsonb,
+        state -> Text,
+        priority -> Int4,
+        attempt -> Int4,
+        max_attempts -> Int4,
+        run_at -> Timestamptz,
+        unique_key -> Nullable<Text>,
+        lease_owner -> Nullable<Uuid>,
+        lease_expires_at -> Nullable<Timestamptz>,
+        errors -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        attempted_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -114,6 +137,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     domains,
     experiment_events,
     experiments,
+    jobs,
     leads,
     memberships,
     page_blocks,

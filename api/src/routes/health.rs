@@ -66,7 +66,8 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus metrics: requests by route and status, latency, DB pool usage.
+/// Prometheus metrics: requests by route and status, latency, DB pool usage,
+/// jobs by queue (depth, oldest ready job, outcomes, run time).
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
@@ -77,7 +78,31 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         max: state.db.pool().max_size(),
         statements: state.db.statements(),
     };
+    let mut body = state.metrics.render(&sample);
+    // Queue depth is read from the database where a worker runs, so a quiet
+    // api node's scrape runs no statement.
+    if state.config.jobs_in_serve {
+        let depth = state
+            .db
+            .unscoped(|conn| Ok(crate::db::jobs::stats(conn)?))
+            .await
+            .unwrap_or_default();
+        // Idle queues show zeros rather than vanishing.
+        let mut depth = depth;
+        for (queue, _) in &state.config.job_queues {
+            if !depth.iter().any(|known| &known.queue == queue) {
+                depth.push(crate::db::jobs::QueueStats {
+                    queue: queue.clone(),
+                    ready: 0,
+                    running: 0,
+                    scheduled: 0,
+                    oldest_ready_seconds: 0.0,
+                });
+            }
+        }
+        body.push_str(&state.jobs.render(&depth));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&sample))
+        .body(body)
 }

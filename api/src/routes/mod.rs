@@ -10,6 +10,7 @@ pub mod doctors;
 pub mod experiment_events;
 pub mod experiments;
 pub mod health;
+pub mod jobs;
 pub mod leads;
 pub mod memberships;
 pub mod modules;
@@ -48,5 +49,6 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(users::configure)
         .configure(memberships::configure)
         .configure(audit::configure)
+        .configure(jobs::configure)
         .configure(spec::configure);
 }
