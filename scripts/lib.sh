@@ -85,6 +85,18 @@ ensure_node_tools() {
   fi
 }
 
+# Installs the Python tools of tests/requirements.txt (pinned) into .venv when
+# missing or when the requirements changed; tests find them as .venv/bin/python.
+ensure_python_tools() {
+  local stamp=.venv/requirements.txt
+  if [[ ! -x .venv/bin/python ]] || ! cmp -s tests/requirements.txt "$stamp"; then
+    log "installing Python test tools into .venv (pinned by tests/requirements.txt)"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+    cp tests/requirements.txt "$stamp"
+  fi
+}
+
 # Starts api + renderer on free ports against a new database with demo data,
 # for a test run (newman, the browser test). Sets STACK_API, STACK_RENDERER
 # (base URLs) and STACK_DB; `stop_stack` (install it in an EXIT trap) stops
