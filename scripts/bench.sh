@@ -314,3 +314,6 @@ PY2
     rm -f "$report"
   done
 fi
+
+echo
+API_BIN=./target/release/api scripts/bench_jobs.sh

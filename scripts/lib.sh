@@ -74,7 +74,7 @@ redis_ping() {
 ensure_node_tools() {
   local tool missing=""
   for tool in newman squawk lighthouse redocly openapi-typescript tsc; do [[ -x node_modules/.bin/$tool ]] || missing=1; done
-  [[ -d node_modules/playwright-core && -d node_modules/openapi-fetch ]] || missing=1
+  [[ -d node_modules/playwright-core && -d node_modules/openapi-fetch && -d node_modules/graphile-worker ]] || missing=1
   if [[ -n "$missing" ]]; then
     command -v npm >/dev/null 2>&1 || {
       log "installing Node.js and npm (apt-get)"

@@ -61,8 +61,18 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         scale_pages: usize,
     },
-    /// Run background jobs only (scheduled publishing), without serving HTTP.
+    /// Run background jobs only (the queues of CMS_JOB_QUEUES), without serving HTTP.
     Worker,
+    /// Measure the job queue on this database: no-op jobs enqueued and
+    /// processed by one worker, then pickup latency (prints JSON).
+    BenchJobs {
+        #[arg(long, default_value_t = 20_000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 300)]
+        latency_jobs: usize,
+        #[arg(long, default_value_t = 20)]
+        concurrency: usize,
+    },
     /// Copy a site (pages, blocks, custom modules, live revisions) under a new name and host.
     CloneSite {
         #[arg(long)]
@@ -196,6 +206,17 @@ async fn run(command: Command) -> CliResult {
             wait_for_stop_signal().await;
             tracing::info!("worker stopping: finishing running jobs");
             worker.shutdown(std::time::Duration::from_secs(10)).await;
+        }
+        Command::BenchJobs {
+            jobs,
+            latency_jobs,
+            concurrency,
+        } => {
+            let mut config = Config::from_env()?;
+            config.jobs_in_serve = false;
+            let state = cms_api::app::build_state(config).await?;
+            let report = cms_api::jobs::bench::run(state, jobs, latency_jobs, concurrency).await?;
+            println!("{}", serde_json::to_string(&report)?);
         }
         Command::CloneSite {
             site,

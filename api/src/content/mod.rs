@@ -1,8 +1,8 @@
-//! Content services shared by routes, the scheduler and the CLI: the module
+//! Content services shared by routes, jobs and the CLI: the module
 //! library and props validation, a page's blocks in order, publishing (snapshots, revisions), the
 //! delivery cache with its invalidation, and site export/import/clone.
 //! Invalidation lives here, not in handlers, so every path that publishes
-//! (editors, scheduler, clone) invalidates the same way.
+//! (editors, publish jobs, clone) invalidates the same way.
 
 pub mod blocks;
 pub mod builtin;

@@ -12,6 +12,7 @@
 //! - What a job does is a `Handler` registered by kind (`handlers`).
 
 pub mod admin;
+pub mod bench;
 pub mod cron;
 pub mod handlers;
 pub mod listener;
