@@ -607,3 +607,75 @@ async fn the_jobs_api_is_for_the_tenants_owners_and_admins_only() {
     );
     assert!(metrics.contains("cms_jobs_ready{queue="));
 }
+
+#[tokio::test]
+async fn a_notification_wakes_an_idle_worker_long_before_its_poll_and_priorities_order_a_tenants_jobs(
+) {
+    let app = TestApp::spawn_with(HashMap::from([("CMS_JOBS", "off".to_owned())])).await;
+    let tenant = tenant_of(&app, "alpha");
+    let state = state_of(&app).await;
+    let seen: Seen = Arc::default();
+    let mut registry = Registry::default();
+    registry.register(
+        "test.sleepy",
+        Sleepy {
+            seen: Arc::clone(&seen),
+        },
+    );
+    let config = WorkerConfig {
+        poll: Duration::from_secs(30),
+        ..quick(&[("default", 1)])
+    };
+    let running = worker::start(state.clone(), registry, config);
+    // Let the worker go idle (its first claim finds nothing).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let enqueued = Instant::now();
+    enqueue(
+        &state,
+        tenant,
+        vec![NewJob::new(tenant, "test.sleepy", json!({"ms": 0}))],
+    )
+    .await;
+    let deadline = enqueued + Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the job waited for the 30 s poll"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let picked_up = seen.lock().unwrap()[0].2 - enqueued;
+    assert!(
+        picked_up < Duration::from_secs(5),
+        "picked up after {picked_up:?}"
+    );
+    running.shutdown(Duration::from_secs(2)).await;
+
+    // With one slot, the urgent job enqueued last runs before the others.
+    seen.lock().unwrap().clear();
+    let ids = enqueue(
+        &state,
+        tenant,
+        vec![
+            NewJob::new(tenant, "test.sleepy", json!({"ms": 0})).priority(5),
+            NewJob::new(tenant, "test.sleepy", json!({"ms": 0})).priority(5),
+            NewJob::new(tenant, "test.sleepy", json!({"ms": 0})).priority(0),
+        ],
+    )
+    .await;
+    let mut registry = Registry::default();
+    registry.register(
+        "test.sleepy",
+        Sleepy {
+            seen: Arc::clone(&seen),
+        },
+    );
+    let running = worker::start(state.clone(), registry, quick(&[("default", 1)]));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().len() < 3 {
+        assert!(Instant::now() < deadline, "the jobs never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.lock().unwrap()[0].0, ids[2].unwrap());
+    running.shutdown(Duration::from_secs(2)).await;
+}
