@@ -188,6 +188,8 @@ async fn claim_loop(
     mut stopping: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    // Whether the last claim found as many jobs as it asked for.
+    let mut busy = false;
     loop {
         if *stopping.borrow() {
             return;
@@ -201,15 +203,17 @@ async fn claim_loop(
             _ = stopping.changed() => return,
         };
         let mut permits = vec![first];
-        while permits.len() < MAX_CLAIM {
-            match Arc::clone(&slots).try_acquire_owned() {
-                Ok(permit) => permits.push(permit),
-                Err(_) => break,
-            }
+        take_free(&slots, &mut permits);
+        if busy && permits.len() < concurrency / 2 {
+            // The queue is busy and most slots are still finishing: give them
+            // a moment, so one claim takes many jobs instead of one each.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            take_free(&slots, &mut permits);
         }
         let asked = permits.len();
         let claimed = claim(&shared, &queue, asked).await;
         let got = claimed.len();
+        busy = got == asked;
         for (job, permit) in claimed.into_iter().zip(permits) {
             let shared = Arc::clone(&shared);
             tokio::spawn(async move {
@@ -224,6 +228,16 @@ async fn claim_loop(
                 _ = tokio::time::sleep(shared.config.poll) => {}
                 _ = stopping.changed() => return,
             }
+        }
+    }
+}
+
+/// Adds every free slot to `permits`, up to a claim's size.
+fn take_free(slots: &Arc<Semaphore>, permits: &mut Vec<tokio::sync::OwnedSemaphorePermit>) {
+    while permits.len() < MAX_CLAIM {
+        match Arc::clone(slots).try_acquire_owned() {
+            Ok(permit) => permits.push(permit),
+            Err(_) => break,
         }
     }
 }
