@@ -57,9 +57,20 @@ CREATE FUNCTION routing_claim_jobs(p_queue text, p_worker uuid, p_limit integer,
     RETURNS SETOF jobs
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public
     AS $$
-        WITH ready_tenants AS (
-            SELECT DISTINCT tenant_id FROM jobs
-            WHERE queue = p_queue AND state IN ('available', 'retryable') AND run_at <= now()
+        -- The tenants with ready jobs, one index probe each (a loose index
+        -- scan): a DISTINCT would read every ready job of a long backlog.
+        WITH RECURSIVE ready_tenants AS (
+            (SELECT tenant_id FROM jobs
+             WHERE queue = p_queue AND state IN ('available', 'retryable') AND run_at <= now()
+               AND tenant_id IS NOT NULL
+             ORDER BY tenant_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT j.tenant_id FROM jobs j
+                    WHERE j.queue = p_queue AND j.state IN ('available', 'retryable') AND j.run_at <= now()
+                      AND j.tenant_id > t.tenant_id
+                    ORDER BY j.tenant_id LIMIT 1)
+            FROM ready_tenants t
+            WHERE t.tenant_id IS NOT NULL
         ), locked AS (
             SELECT j.id, j.tenant_id, j.priority, j.run_at
             FROM ready_tenants t

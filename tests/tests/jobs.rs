@@ -456,6 +456,26 @@ async fn unique_keys_and_cron_slots_insert_once_and_shutdown_gives_unfinished_jo
     )
     .await;
     assert!(ids[0].is_some() && ids[1].is_none());
+    // A batch insert skips the key that exists and keeps the rest.
+    let batch = vec![
+        NewJob::new(tenant, "test.sleepy", json!({"ms": 0})).unique(key.clone()),
+        NewJob::new(tenant, "test.sleepy", json!({"ms": 0}))
+            .run_at(Utc::now() + chrono::Duration::hours(1)),
+        NewJob::new(tenant, "test.sleepy", json!({"ms": 0}))
+            .run_at(Utc::now() + chrono::Duration::hours(1)),
+    ];
+    let inserted = state
+        .db
+        .tx(
+            Scope {
+                tenant_id: Some(tenant),
+                user_id: None,
+            },
+            move |conn| Ok(job_db::enqueue_many(conn, &batch)?),
+        )
+        .await
+        .unwrap();
+    assert_eq!(inserted, 2);
 
     // Two nodes insert the same cron slot: one job.
     let schedule = cms_api::jobs::cron::Schedule {

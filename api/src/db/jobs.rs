@@ -140,6 +140,39 @@ pub fn enqueue(conn: &mut PgConnection, job: &NewJob) -> QueryResult<Option<Uuid
     Ok(id)
 }
 
+/// Inserts many jobs of the caller's tenant in one statement (column arrays
+/// through `unnest`, so the statement's size does not grow with the batch),
+/// skipping those whose unique key exists; wakes their queues at commit.
+/// Answers how many were inserted.
+pub fn enqueue_many(conn: &mut PgConnection, batch: &[NewJob]) -> QueryResult<usize> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let column = |f: fn(&NewJob) -> String| batch.iter().map(f).collect::<Vec<String>>();
+    let inserted = diesel::sql_query(
+        "INSERT INTO jobs (id, tenant_id, queue, kind, args, priority, max_attempts, run_at, unique_key)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::int[], $7::int[], $8::timestamptz[], $9::text[])
+         ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL DO NOTHING",
+    )
+    .bind::<Array<SqlUuid>, _>(batch.iter().map(|job| job.id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<SqlUuid>>, _>(batch.iter().map(|job| job.tenant_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(column(|job| job.queue.clone()))
+    .bind::<Array<Text>, _>(column(|job| job.kind.clone()))
+    .bind::<Array<Jsonb>, _>(batch.iter().map(|job| job.args.clone()).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(batch.iter().map(|job| job.priority).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(batch.iter().map(|job| job.max_attempts).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(batch.iter().map(|job| job.run_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(batch.iter().map(|job| job.unique_key.clone()).collect::<Vec<_>>())
+    .execute(conn)?;
+    let mut queues: Vec<&str> = batch.iter().map(|job| job.queue.as_str()).collect();
+    queues.sort_unstable();
+    queues.dedup();
+    for queue in queues {
+        notify(conn, queue)?;
+    }
+    Ok(inserted)
+}
+
 /// `NOTIFY cms_jobs, '<queue>'`: delivered when the transaction commits, never
 /// for one that rolls back.
 fn notify(conn: &mut PgConnection, queue: &str) -> QueryResult<()> {

@@ -111,9 +111,7 @@ pub async fn run(
         state
             .db
             .tx(scope, move |conn| {
-                diesel::insert_into(jobs::table)
-                    .values(&batch)
-                    .execute(conn)?;
+                crate::db::jobs::enqueue_many(conn, &batch)?;
                 Ok(())
             })
             .await?;
