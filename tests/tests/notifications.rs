@@ -847,3 +847,74 @@ async fn bad_templates_and_settings_answer_422_naming_the_field_and_write_nothin
     assert_eq!(missing.error_fields(), vec!["credentials.api_id"]);
     assert_eq!(app.count_rows("notification_providers"), 0);
 }
+
+#[tokio::test]
+async fn rescheduling_moves_the_reminders_and_tells_the_patient() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    let booked = book(&app, &site, &free[0], "+7 916 444-55-66")
+        .await
+        .expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    let before = notification_jobs(&app, &owner.access).await;
+    let jobs_before = app.count_rows("jobs");
+
+    let target = free.last().unwrap().clone();
+    let moved = app
+        .post(
+            &format!("/api/v1/appointments/{id}/reschedule"),
+            &owner.access,
+            json!({"start": target}),
+        )
+        .await
+        .expect(200);
+    let starts_at: DateTime<Utc> = moved.body["starts_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(starts_at, target.parse::<DateTime<Utc>>().unwrap());
+    let after = notification_jobs(&app, &owner.access).await;
+    let quiet = QuietHours {
+        start: chrono::NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+        end: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+    };
+    for (label, hours) in [("24h", 24), ("2h", 2)] {
+        let key = format!("reminder:{id}:{label}");
+        let old = job_with_key(&before, &key).unwrap();
+        let new = job_with_key(&after, &key).unwrap();
+        assert_eq!(old["id"], new["id"], "moved, not doubled");
+        let run_at: DateTime<Utc> = new["run_at"].as_str().unwrap().parse().unwrap();
+        let expected = schedule::reminder_at(
+            starts_at,
+            chrono::Duration::hours(hours),
+            chrono_tz::Europe::Moscow,
+            quiet,
+        );
+        assert_eq!(run_at, expected, "{label}");
+    }
+    assert_ne!(
+        job_with_key(&before, &format!("reminder:{id}:24h")).unwrap()["run_at"],
+        job_with_key(&after, &format!("reminder:{id}:24h")).unwrap()["run_at"]
+    );
+    let told: Vec<&Value> = after
+        .iter()
+        .filter(|job| job["args"]["event"] == "appointment.rescheduled")
+        .collect();
+    assert_eq!(told.len(), 1);
+    // One job more: the rescheduling message; the reminders moved.
+    assert_eq!(app.count_rows("jobs"), jobs_before + 1);
+
+    // A taken or unscheduled time is refused and moves nothing.
+    let other = book(&app, &site, &free[1], "+7 916 444-55-67")
+        .await
+        .expect(201);
+    let other_start = other.body["starts_at"].as_str().unwrap().to_owned();
+    let jobs_now = app.count_rows("jobs");
+    app.post(
+        &format!("/api/v1/appointments/{id}/reschedule"),
+        &owner.access,
+        json!({"start": other_start}),
+    )
+    .await
+    .expect_problem(409);
+    assert_eq!(app.count_rows("jobs"), jobs_now);
+}
