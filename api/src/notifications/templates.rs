@@ -5,8 +5,46 @@
 
 use serde_json::Value;
 
+use chrono::Utc;
+use diesel::PgConnection;
+use uuid::Uuid;
+
 use super::{Channel, Event};
-use crate::error::FieldError;
+use crate::db::notifications::{self as db, Template};
+use crate::error::{ApiError, FieldError};
+
+/// The locales with built-in texts.
+pub const LOCALES: [&str; 2] = ["ru", "en"];
+
+/// Stores the built-in ru and en templates of every event and channel the
+/// tenant has none for (the demo seed). Answers how many were added.
+pub fn seed_defaults(conn: &mut PgConnection, tenant: Uuid) -> Result<usize, ApiError> {
+    let mut added = 0;
+    let now = Utc::now();
+    for event in Event::ALL {
+        for channel in [Channel::Sms, Channel::Email] {
+            for locale in LOCALES {
+                let (subject, body) = default_template(*event, channel, locale);
+                added += db::insert_template_if_missing(
+                    conn,
+                    &Template {
+                        id: Uuid::now_v7(),
+                        tenant_id: tenant,
+                        event: event.as_str().into(),
+                        channel: channel.as_str().into(),
+                        locale: locale.into(),
+                        subject: subject.into(),
+                        body: body.into(),
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(added)
+}
 
 /// The built-in (subject, body) of an event's message on a channel.
 pub fn default_template(
