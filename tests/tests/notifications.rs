@@ -918,3 +918,139 @@ async fn rescheduling_moves_the_reminders_and_tells_the_patient() {
     .expect_problem(409);
     assert_eq!(app.count_rows("jobs"), jobs_now);
 }
+
+/// A real SMTP server (Python `aiosmtpd`, printing what it receives).
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl SmtpServer {
+    async fn start() -> Self {
+        let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run make tools",
+            python.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::env::temp_dir().join(format!("cms-smtp-{}.log", uuid::Uuid::now_v7()));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(python)
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        SmtpServer { child, port, log }
+    }
+
+    fn received(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+#[tokio::test]
+async fn a_lead_emails_the_staff_address_over_smtp() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let smtp = SmtpServer::start().await;
+    app.send(
+        Method::PUT,
+        "/api/v1/notification-providers/smtp",
+        Some(&owner.access),
+        Some(
+            &json!({"credentials": {}, "base_url": format!("smtp://127.0.0.1:{}", smtp.port),
+                     "sender": "clinic@alpha.example"}),
+        ),
+        &[],
+    )
+    .await
+    .expect(200);
+    app.send(
+        Method::PUT,
+        "/api/v1/notification-settings",
+        Some(&owner.access),
+        Some(&json!({"reminder_offsets": [1440, 120], "quiet_start": "21:00", "quiet_end": "09:00",
+                     "channels": ["sms", "email"], "locale": "en", "staff_email": "staff@alpha.example"})),
+        &[],
+    )
+    .await
+    .expect(200);
+
+    let site = site_of(&app, ALPHA_HOST).await;
+    let jobs_before = app.count_rows("jobs");
+    app.send(
+        Method::POST,
+        &format!("/api/v1/delivery/sites/{site}/leads"),
+        None,
+        Some(
+            &json!({"path": "/", "fields": {"name": "Ann Lead", "phone": "+7 (900) 123-45-67",
+                                            "comment": "Call me after five"}}),
+        ),
+        &[],
+    )
+    .await
+    .expect(201);
+    assert_eq!(app.count_rows("jobs"), jobs_before + 1, "one staff message");
+
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let row = loop {
+        let log = notifications_of(&app, &owner.access).await;
+        if let Some(row) = log.iter().find(|n| n["status"] == "sent") {
+            break row.clone();
+        }
+        assert!(Instant::now() < deadline, "no email went out: {log:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    worker.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(row["channel"], "email");
+    assert_eq!(row["event"], "lead.received");
+    assert_eq!(row["recipient"], "staff@alpha.example");
+    assert!(row["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .ends_with("@cms>"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !smtp.received().contains("Call me after five") {
+        assert!(
+            Instant::now() < deadline,
+            "aiosmtpd got: {}",
+            smtp.received()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = smtp.received();
+    assert!(received.contains("Subject: New lead"), "{received}");
+    assert!(received.contains("To: staff@alpha.example"), "{received}");
+    assert!(
+        received.contains("New lead: Ann Lead +7 (900) 123-45-67"),
+        "{received}"
+    );
+}

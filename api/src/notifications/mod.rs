@@ -14,6 +14,7 @@
 //!   every patient; reminders are non-essential and skipped for patients who
 //!   opted out (`patients.notifications_opt_out`). Staff messages ignore it.
 
+pub mod email;
 pub mod phone;
 pub mod schedule;
 pub mod secrets;
@@ -270,6 +271,41 @@ pub fn to_staff(
         ),
     )?;
     Ok(())
+}
+
+/// A new lead tells the clinic's staff (email to the staff address).
+pub fn lead_received(
+    conn: &mut PgConnection,
+    lead: &crate::db::leads::Lead,
+    created: bool,
+) -> Result<(), ApiError> {
+    if !created {
+        return Ok(());
+    }
+    let field = |name: &str| lead.fields[name].as_str().unwrap_or_default().to_owned();
+    to_staff(
+        conn,
+        lead.tenant_id,
+        Event::LeadReceived,
+        lead.id,
+        json!({"name": field("name"), "phone": field("phone"), "email": field("email"),
+               "message": field("comment"), "path": lead.path}),
+    )
+}
+
+/// A review waiting for moderation tells the clinic's staff.
+pub fn review_pending(
+    conn: &mut PgConnection,
+    review: &crate::db::reviews::Review,
+    author: &str,
+) -> Result<(), ApiError> {
+    to_staff(
+        conn,
+        review.tenant_id,
+        Event::ReviewPending,
+        review.id,
+        json!({"author": author, "rating": review.rating, "text": review.comment}),
+    )
 }
 
 /// Parses `HH:MM` or `HH:MM:SS`.

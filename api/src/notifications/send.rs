@@ -15,8 +15,9 @@ use diesel::PgConnection;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::email::{Email, Smtp};
 use super::secrets::{Keys, Sealed};
-use super::sms::{Sms, SmsAero, SmsError, SmsProvider, SmsRu, Smsc};
+use super::sms::{Accepted, Sms, SmsAero, SmsError, SmsProvider, SmsRu, Smsc};
 use super::{templates, Channel, Event};
 use crate::db::appointments::{self, AppointmentStatus};
 use crate::db::notifications::{self as db, Notification, Provider};
@@ -45,11 +46,16 @@ enum Plan {
     /// Nothing (more) to send.
     Done,
     Discard(String),
-    Sms {
+    Send {
         row: Uuid,
-        provider: Box<dyn SmsProvider>,
-        sms: Sms,
+        transport: Transport,
     },
+}
+
+/// A message ready for its provider.
+enum Transport {
+    Sms(Box<dyn SmsProvider>, Sms),
+    Email(Smtp, Email),
 }
 
 impl Handler for SendNotification {
@@ -72,12 +78,19 @@ impl Handler for SendNotification {
             let plan = ctx
                 .tx(move |conn| prepare(conn, &keys, tenant, job, event, appointment, values))
                 .await?;
-            let (row, provider, sms) = match plan {
+            let (row, transport) = match plan {
                 Plan::Done => return Ok(()),
                 Plan::Discard(reason) => return Err(JobError::Discard(reason)),
-                Plan::Sms { row, provider, sms } => (row, provider, sms),
+                Plan::Send { row, transport } => (row, transport),
             };
-            match provider.send(&http, &sms).await {
+            let outcome = match &transport {
+                Transport::Sms(provider, sms) => provider.send(&http, sms).await,
+                Transport::Email(smtp, email) => smtp.send(email).await.map(|id| Accepted {
+                    message_id: id,
+                    status: "accepted".into(),
+                }),
+            };
+            match outcome {
                 Ok(accepted) => {
                     ctx.tx(move |conn| {
                         Ok(db::mark_sent(
@@ -113,17 +126,7 @@ impl Handler for SendNotification {
 
 /// Builds the SMS client of a stored provider.
 pub fn sms_provider(keys: &Keys, provider: &Provider) -> Result<Box<dyn SmsProvider>, String> {
-    let sealed = Sealed {
-        key_id: provider.key_id.clone(),
-        nonce: provider.nonce.clone(),
-        ciphertext: provider.ciphertext.clone(),
-    };
-    let credentials: Value = keys
-        .open(provider.tenant_id, &sealed)
-        .map_err(|err| err.to_string())
-        .and_then(|bytes| {
-            serde_json::from_slice(&bytes).map_err(|_| "credentials are not JSON".into())
-        })?;
+    let credentials = credentials(keys, provider)?;
     let field = |name: &str| -> Result<String, String> {
         credentials[name]
             .as_str()
@@ -179,43 +182,78 @@ fn prepare(
         return Ok(Plan::Done);
     }
     let channel = Channel::parse(&row.channel).unwrap_or(Channel::Sms);
-    if channel == Channel::Email {
-        db::mark_failed(
-            conn,
-            row.id,
-            "skipped",
-            "email is not sent yet (no SMTP client)",
-        )?;
-        return Ok(Plan::Done);
-    }
     let Some(stored) = db::provider_for(conn, channel.as_str())? else {
-        db::mark_failed(conn, row.id, "skipped", "no SMS provider is configured")?;
+        let reason = format!("no {} provider is configured", channel.as_str());
+        db::mark_failed(conn, row.id, "skipped", &reason)?;
         return Ok(Plan::Done);
     };
-    let provider = match sms_provider(keys, &stored) {
-        Ok(provider) => provider,
+    let transport = match channel {
+        Channel::Sms => sms_provider(keys, &stored).map(|provider| {
+            let sms = Sms {
+                to: row.recipient.clone(),
+                text: row.body.clone(),
+                sender: stored.sender.clone(),
+                idempotency_id: job.simple().to_string(),
+            };
+            Transport::Sms(provider, sms)
+        }),
+        Channel::Email => smtp(keys, &stored).map(|smtp| {
+            let email = Email {
+                to: row.recipient.clone(),
+                subject: row.subject.clone(),
+                body: row.body.clone(),
+                id: job.simple().to_string(),
+            };
+            Transport::Email(smtp, email)
+        }),
+    };
+    let transport = match transport {
+        Ok(transport) => transport,
         Err(reason) => {
             db::mark_failed(conn, row.id, "failed", &reason)?;
             return Ok(Plan::Discard(reason));
         }
     };
-    if row.status == "sending" && !provider.idempotent() {
+    let idempotent = matches!(&transport, Transport::Sms(provider, _) if provider.idempotent());
+    if row.status == "sending" && !idempotent {
         let reason = "the worker stopped while the provider was called; it may have sent the \
                       message, so it is not sent again";
         db::mark_failed(conn, row.id, "failed", reason)?;
         return Ok(Plan::Discard(reason.into()));
     }
     db::mark_sending(conn, row.id, &stored.kind)?;
-    Ok(Plan::Sms {
+    Ok(Plan::Send {
         row: row.id,
-        provider,
-        sms: Sms {
-            to: row.recipient.clone(),
-            text: row.body.clone(),
-            sender: stored.sender.clone(),
-            idempotency_id: job.simple().to_string(),
-        },
+        transport,
     })
+}
+
+/// The SMTP client of a stored `smtp` provider.
+fn smtp(keys: &Keys, provider: &Provider) -> Result<Smtp, String> {
+    let credentials = credentials(keys, provider)?;
+    let mut smtp = Smtp::from_url(
+        provider
+            .base_url
+            .as_deref()
+            .unwrap_or("smtp://127.0.0.1:25"),
+        &provider.sender,
+    )?;
+    smtp.username = credentials["username"].as_str().map(str::to_owned);
+    smtp.password = credentials["password"].as_str().map(str::to_owned);
+    Ok(smtp)
+}
+
+fn credentials(keys: &Keys, provider: &Provider) -> Result<Value, String> {
+    let sealed = Sealed {
+        key_id: provider.key_id.clone(),
+        nonce: provider.nonce.clone(),
+        ciphertext: provider.ciphertext.clone(),
+    };
+    keys.open(provider.tenant_id, &sealed)
+        .map_err(|err| err.to_string())
+        .and_then(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|_| "credentials are not JSON".into())
+        })
 }
 
 /// The message a job sends, rendered; `None` when there is nothing to send
