@@ -49,7 +49,8 @@ impl From<&Provider> for ProviderView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutProvider {
-    #[schema(value_type = Object)]
+    /// Field names by kind (see above); values are strings.
+    #[schema(value_type = std::collections::HashMap<String, String>)]
     pub credentials: serde_json::Map<String, Value>,
     /// The provider's API (or `smtp://host:port`); default its public one.
     pub base_url: Option<String>,
