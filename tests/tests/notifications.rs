@@ -1054,3 +1054,67 @@ async fn a_lead_emails_the_staff_address_over_smtp() {
         "{received}"
     );
 }
+
+#[tokio::test]
+async fn patients_who_opted_out_get_essential_messages_but_no_reminders() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let fake = FakeSms::start().await;
+    configure_provider(
+        &app,
+        &owner.access,
+        "sms_ru",
+        &fake,
+        json!({"api_id": SECRET}),
+    )
+    .await
+    .expect(200);
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    let booked = book(&app, &site, &free[0], "+7 916 555-66-77")
+        .await
+        .expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    let mut admin = app.admin_connection();
+    diesel::sql_query(
+        "UPDATE patients SET notifications_opt_out = true WHERE phone = '+79165556677'",
+    )
+    .execute(&mut admin)
+    .unwrap();
+    // The reminders are due now.
+    diesel::sql_query("UPDATE jobs SET run_at = now() WHERE unique_key LIKE 'reminder:%'")
+        .execute(&mut admin)
+        .unwrap();
+
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let keys = [
+        format!("notify:{id}:booked"),
+        format!("reminder:{id}:24h"),
+        format!("reminder:{id}:2h"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let jobs = notification_jobs(&app, &owner.access).await;
+        let done = keys
+            .iter()
+            .all(|key| job_with_key(&jobs, key).is_some_and(|job| job["state"] == "completed"));
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{jobs:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.shutdown(Duration::from_secs(2)).await;
+    let log = notifications_of(&app, &owner.access).await;
+    let by_event =
+        |event: &str| -> Vec<&Value> { log.iter().filter(|n| n["event"] == event).collect() };
+    assert_eq!(by_event("appointment.booked")[0]["status"], "sent");
+    let reminders = by_event("appointment.reminder");
+    assert_eq!(reminders.len(), 2);
+    for reminder in reminders {
+        assert_eq!(reminder["status"], "skipped");
+        assert!(reminder["error"].as_str().unwrap().contains("opted out"));
+    }
+    assert_eq!(fake.delivered().len(), 1, "only the confirmation");
+}
