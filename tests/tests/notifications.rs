@@ -363,16 +363,7 @@ async fn a_booking_enqueues_one_confirmation_in_its_transaction_and_a_failed_boo
     assert_eq!(app.count_rows("patients"), patients);
 
     // The phone was stored in E.164.
-    let appointment = app
-        .get(&format!("/api/v1/appointments/{id}"), &owner.access)
-        .await
-        .expect(200);
-    assert!(
-        appointment.text.contains("+79161234567") || {
-            let rows = app.count_rows("patients WHERE phone = '+79161234567'");
-            rows == 1
-        }
-    );
+    assert_eq!(app.count_rows("patients WHERE phone = '+79161234567'"), 1);
 
     // Cancelling cancels the reminders and tells the patient.
     app.post(
