@@ -100,6 +100,13 @@ pub struct Config {
     pub admin_origins: Vec<String>,
     /// How often each node reloads the tenants' own allowed origins.
     pub cors_refresh: Duration,
+    /// `CMS_SECRETS_KEY` (base64 of 32 bytes): seals stored provider
+    /// credentials (ChaCha20-Poly1305). Unset: a fixed development key (never
+    /// use it in production). Rotation: see README "Notifications".
+    pub secrets_key: [u8; 32],
+    /// `CMS_SECRETS_KEY_OLD` (base64 of 32 bytes): the previous key, still
+    /// read while credentials sealed with it are re-saved.
+    pub secrets_key_old: Option<[u8; 32]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,8 +230,30 @@ impl Config {
                 })
                 .collect::<Result<_, _>>()?,
             cors_refresh: Duration::from_secs(parse_or(&get, "CMS_CORS_REFRESH_SECS", "10")?),
+            secrets_key: match get("CMS_SECRETS_KEY") {
+                Some(raw) => parse_key("CMS_SECRETS_KEY", &raw)?,
+                None => DEV_SECRETS_KEY,
+            },
+            secrets_key_old: get("CMS_SECRETS_KEY_OLD")
+                .map(|raw| parse_key("CMS_SECRETS_KEY_OLD", &raw))
+                .transpose()?,
         })
     }
+}
+
+/// The development key used when `CMS_SECRETS_KEY` is unset.
+const DEV_SECRETS_KEY: [u8; 32] = *b"cms-development-secrets-key-0000";
+
+fn parse_key(name: &'static str, raw: &str) -> Result<[u8; 32], ConfigError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or(ConfigError::Invalid {
+            name,
+            reason: "must be base64 of 32 bytes".into(),
+        })
 }
 
 /// `default=10,webhooks=20`: queue names (as the jobs table allows them)

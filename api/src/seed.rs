@@ -199,6 +199,7 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
                 )?;
             }
             crate::clinic::demo::seed(conn, tenant_id, demo.time_zone, &people)?;
+            crate::notifications::templates::seed_defaults(conn, tenant_id)?;
             crate::experiments::demo::seed(conn, demo.host)?;
             Ok(())
         })

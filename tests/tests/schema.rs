@@ -45,6 +45,7 @@ fn udt_of(diesel_type: &str) -> String {
         "Timestamptz" => "timestamptz",
         "Jsonb" => "jsonb",
         "Array<Text>" => "_text",
+        "Array<Int4>" => "_int4",
         other => panic!("schema_rs_matches: add a mapping for {other}"),
     }
     .to_owned()

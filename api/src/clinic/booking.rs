@@ -126,10 +126,15 @@ pub fn book(
         updated_at: now,
     };
     match appointments::insert_once(conn, &appointment) {
-        Ok((appointment, created)) => Ok(Booked {
-            appointment,
-            created,
-        }),
+        Ok((appointment, created)) => {
+            if created {
+                crate::notifications::on_booked(conn, &appointment)?;
+            }
+            Ok(Booked {
+                appointment,
+                created,
+            })
+        }
         Err(diesel::result::Error::DatabaseError(_, info))
             if info.constraint_name() == Some("appointments_no_overlap") =>
         {
@@ -137,6 +142,69 @@ pub fn book(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Moves a scheduled or confirmed appointment to `start`, which must be a
+/// free slot of its doctor for its service; its reminders move with it and
+/// the patient is told, in the caller's transaction.
+pub fn reschedule(
+    conn: &mut PgConnection,
+    config: &Config,
+    before: &Appointment,
+    start: DateTime<FixedOffset>,
+) -> Result<Appointment, ApiError> {
+    if !matches!(
+        before.status,
+        AppointmentStatus::Scheduled | AppointmentStatus::Confirmed
+    ) {
+        return Err(ApiError::Conflict(format!(
+            "a {} appointment cannot be moved",
+            before.status
+        )));
+    }
+    let now = Utc::now();
+    if start.with_timezone(&Utc) <= now {
+        return Err(ApiError::invalid("start", "is in the past"));
+    }
+    let (doctor, service) = doctor_and_service(
+        conn,
+        &before.doctor_id.to_string(),
+        &before.service_id.to_string(),
+    )?;
+    let rules = super::rules(config, service.duration_minutes);
+    let (from, to) = days_around(start);
+    let offered: Vec<Slot> = super::doctor_slots(conn, doctor.id, &rules, from, to, now)?
+        .into_iter()
+        .filter(|slot| service.clinic_ids.contains(&slot.clinic))
+        .collect();
+    let Some(slot) = slots::offers(&offered, start).cloned() else {
+        let within_schedule = rules_allow_time(conn, config, &doctor, &service, start, now)?;
+        return Err(if within_schedule {
+            slot_taken(&offered, start)
+        } else {
+            ApiError::invalid(
+                "start",
+                "is not a slot of this doctor's schedule for this service (see available-slots)",
+            )
+        });
+    };
+    let moved = match appointments::move_to(
+        conn,
+        before.id,
+        slot.clinic,
+        slot.start.with_timezone(&Utc),
+        slot.end.with_timezone(&Utc),
+    ) {
+        Ok(moved) => moved,
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info.constraint_name() == Some("appointments_no_overlap") =>
+        {
+            return Err(slot_taken(&offered, start));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    crate::notifications::on_rescheduled(conn, &moved)?;
+    Ok(moved)
 }
 
 /// The doctor and service a booking or slot query names, checked together:

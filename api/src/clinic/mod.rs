@@ -168,49 +168,8 @@ fn slots_of(
     ))
 }
 
-/// A phone number in E.164 (`+` and 8 to 15 digits), from what people type
-/// (spaces, dashes, brackets; a leading 8 of Russian numbers).
+/// A phone number in E.164, from what people type (libphonenumber's
+/// rules; numbers without a country code are Russian).
 pub fn normalize_phone(raw: &str) -> Option<String> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty()
-        || !trimmed
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +()-.".contains(c))
-        || trimmed.chars().skip(1).any(|c| c == '+')
-    {
-        return None;
-    }
-    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-    let digits = if !trimmed.starts_with('+') && digits.len() == 11 && digits.starts_with('8') {
-        format!("7{}", &digits[1..])
-    } else {
-        digits
-    };
-    (8..=15)
-        .contains(&digits.len())
-        .then(|| format!("+{digits}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phones_normalise_to_e164_or_are_refused() {
-        assert_eq!(
-            normalize_phone("+7 (916) 123-45-67").as_deref(),
-            Some("+79161234567")
-        );
-        assert_eq!(
-            normalize_phone("8 916 123 45 67").as_deref(),
-            Some("+79161234567")
-        );
-        assert_eq!(
-            normalize_phone("+1 555 010 0199").as_deref(),
-            Some("+15550100199")
-        );
-        for bad in ["", "12345", "+7 916 abc", "++79161234567", "+7916+1234567"] {
-            assert_eq!(normalize_phone(bad), None, "{bad}");
-        }
-    }
+    crate::notifications::phone::normalize(raw)
 }

@@ -77,6 +77,7 @@ pub fn change(
             },
         )?;
     }
+    crate::notifications::on_status_changed(conn, before, &after)?;
     Ok(after)
 }
 

@@ -201,6 +201,26 @@ pub fn set_status(
         .get_result(conn)
 }
 
+/// Moves an appointment to another time (and clinic); the
+/// `appointments_no_overlap` constraint refuses a taken time.
+pub fn move_to(
+    conn: &mut PgConnection,
+    id: Uuid,
+    clinic: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> QueryResult<Appointment> {
+    diesel::update(appointments::table.find(id))
+        .set((
+            appointments::clinic_id.eq(clinic),
+            appointments::starts_at.eq(starts_at),
+            appointments::ends_at.eq(ends_at),
+            appointments::updated_at.eq(Utc::now()),
+        ))
+        .returning(Appointment::as_returning())
+        .get_result(conn)
+}
+
 /// The doctor's non-cancelled appointments overlapping `[from, to)`.
 pub fn busy(
     conn: &mut PgConnection,

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod leads;
 pub mod memberships;
 pub mod modules;
+pub mod notifications;
 pub mod pages;
 pub mod refresh_tokens;
 pub mod reviews;

@@ -401,6 +401,7 @@ diesel::table! {
         birth_date -> Nullable<Date>,
         gender -> Nullable<Text>,
         created_at -> Timestamptz,
+        notifications_opt_out -> Bool,
     }
 }
 
@@ -510,3 +511,68 @@ diesel::table! {
 }
 
 diesel::joinable!(experiment_events -> experiments (experiment_id));
+
+diesel::table! {
+    notification_templates (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        event -> Text,
+        channel -> Text,
+        locale -> Text,
+        subject -> Text,
+        body -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_settings (tenant_id) {
+        tenant_id -> Uuid,
+        reminder_offsets -> Array<Int4>,
+        quiet_start -> Time,
+        quiet_end -> Time,
+        channels -> Array<Text>,
+        locale -> Text,
+        staff_email -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_providers (tenant_id, kind) {
+        tenant_id -> Uuid,
+        kind -> Text,
+        channel -> Text,
+        base_url -> Nullable<Text>,
+        sender -> Text,
+        key_id -> Text,
+        nonce -> Bytea,
+        ciphertext -> Bytea,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        job_id -> Uuid,
+        channel -> Text,
+        recipient -> Text,
+        event -> Text,
+        appointment_id -> Nullable<Uuid>,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        provider -> Nullable<Text>,
+        provider_message_id -> Nullable<Text>,
+        provider_status -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}

@@ -27,6 +27,10 @@ impl Registry {
         registry.register(PUBLISH_DUE_JOB, PublishDuePages);
         registry.register(PRUNE_JOB, PruneJobs);
         registry.register(NOOP_JOB, Noop);
+        registry.register(
+            crate::notifications::SEND_JOB,
+            crate::notifications::send::SendNotification::default(),
+        );
         registry
     }
 

@@ -192,6 +192,7 @@ async fn submit_lead(
                 created_at: Utc::now(),
             };
             let (lead, created) = leads::insert_once(conn, &lead)?;
+            crate::notifications::lead_received(conn, &lead, created)?;
             if let (true, Some(visitor)) = (created, &lead.visitor_id) {
                 // A lead is the `lead_submitted` goal of the visitor's
                 // running experiments on this site.

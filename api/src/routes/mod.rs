@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod leads;
 pub mod memberships;
 pub mod modules;
+pub mod notifications;
 pub mod pages;
 pub mod patients;
 pub mod reviews;
@@ -50,5 +51,6 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(memberships::configure)
         .configure(audit::configure)
         .configure(jobs::configure)
+        .configure(notifications::configure)
         .configure(spec::configure);
 }

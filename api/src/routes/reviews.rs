@@ -109,6 +109,7 @@ async fn post_review(ctx: TenantCtx, body: ValidJson<NewReview>) -> Result<HttpR
                 created_at: Utc::now(),
             };
             let created = reviews::insert(conn, &review)?;
+            crate::notifications::review_pending(conn, &created, &patient.name)?;
             audit.created(conn, "review", created.id, &created)?;
             Ok(created)
         })

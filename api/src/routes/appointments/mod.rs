@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_appointments)
         .service(get_appointment)
         .service(change_status)
+        .service(status::reschedule)
         .service(list_payments);
 }
 

@@ -1,12 +1,13 @@
 //! Changing an appointment's status (confirm, cancel, complete, no-show).
 
 use actix_web::{post, web};
-use chrono::Duration;
+use chrono::{DateTime, Duration, FixedOffset};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
+use crate::auth::roles::Permission;
 use crate::clinic;
 use crate::db::appointments::{self, Appointment, AppointmentStatus, PaymentStatus};
 use crate::error::{ApiError, FieldError, Problem};
@@ -77,4 +78,51 @@ pub(super) async fn change_status(
         .await?;
     state.slots.forget();
     Ok(web::Json(updated))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reschedule {
+    /// The new start, with its offset: a free slot of the same doctor and service.
+    #[schema(value_type = String, format = DateTime)]
+    pub start: DateTime<FixedOffset>,
+}
+
+impl Validate for Reschedule {
+    fn validate(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+/// Move an appointment to another free slot (staff only). Its reminders
+/// move with it and the patient is told.
+#[utoipa::path(
+    tag = "appointments",
+    params(("id" = Uuid, Path)),
+    request_body = Reschedule,
+    responses((status = 200, body = Appointment), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/appointments/{id}/reschedule")]
+pub(super) async fn reschedule(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: ValidJson<Reschedule>,
+) -> Result<web::Json<Appointment>, ApiError> {
+    ctx.require(Permission::WriteContent)?;
+    let id = path.into_inner();
+    let start = body.0.start;
+    let audit = ctx.audit();
+    let config = state.config.clone();
+    let moved = ctx
+        .tx(move |conn| {
+            let before = appointments::lock(conn, id)?.ok_or(ApiError::NotFound)?;
+            let after = clinic::booking::reschedule(conn, &config, &before, start)?;
+            audit.updated(conn, "appointment", id, &before, &after)?;
+            Ok(after)
+        })
+        .await?;
+    state.slots.forget();
+    Ok(web::Json(moved))
 }

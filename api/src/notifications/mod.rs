@@ -1,0 +1,316 @@
+//! Notifications to patients and staff (SMS, email).
+//!
+//! - Business writes enqueue a `notification.send` job (queue
+//!   `notifications`) in their own transaction: a booking that rolls back
+//!   sends nothing, one that commits sends one confirmation
+//!   (`notify:{appointment}:booked`).
+//! - Reminders are jobs with unique keys `reminder:{appointment}:24h` / `:2h`
+//!   (per the tenant's offsets), run at the times `schedule` computes in the
+//!   clinic's zone; cancelling cancels them, rescheduling moves them.
+//! - `send` renders the template (`templates`), records the message in
+//!   `notifications`, and hands it to the tenant's provider (`sms`), at most
+//!   once per job.
+//! - Essential messages (booked, confirmed, cancelled, rescheduled) go to
+//!   every patient; reminders are non-essential and skipped for patients who
+//!   opted out (`patients.notifications_opt_out`). Staff messages ignore it.
+
+pub mod email;
+pub mod phone;
+pub mod schedule;
+pub mod secrets;
+pub mod send;
+pub mod sms;
+pub mod templates;
+
+use chrono::{Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
+use diesel::PgConnection;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::appointments::Appointment;
+use crate::db::jobs::{self as job_db, NewJob};
+use crate::db::{clinics, notifications as db};
+use crate::error::ApiError;
+use schedule::QuietHours;
+
+pub const SEND_JOB: &str = "notification.send";
+pub const QUEUE: &str = "notifications";
+
+/// What a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum Event {
+    #[serde(rename = "appointment.booked")]
+    Booked,
+    #[serde(rename = "appointment.confirmed")]
+    Confirmed,
+    #[serde(rename = "appointment.cancelled")]
+    Cancelled,
+    #[serde(rename = "appointment.rescheduled")]
+    Rescheduled,
+    #[serde(rename = "appointment.reminder")]
+    Reminder,
+    #[serde(rename = "lead.received")]
+    LeadReceived,
+    #[serde(rename = "review.pending")]
+    ReviewPending,
+}
+
+impl Event {
+    pub const ALL: &'static [Event] = &[
+        Event::Booked,
+        Event::Confirmed,
+        Event::Cancelled,
+        Event::Rescheduled,
+        Event::Reminder,
+        Event::LeadReceived,
+        Event::ReviewPending,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Booked => "appointment.booked",
+            Event::Confirmed => "appointment.confirmed",
+            Event::Cancelled => "appointment.cancelled",
+            Event::Rescheduled => "appointment.rescheduled",
+            Event::Reminder => "appointment.reminder",
+            Event::LeadReceived => "lead.received",
+            Event::ReviewPending => "review.pending",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Event> {
+        Event::ALL
+            .iter()
+            .copied()
+            .find(|event| event.as_str() == raw)
+    }
+
+    /// Sent even to patients who opted out: what changes their visit.
+    pub fn essential(self) -> bool {
+        !matches!(self, Event::Reminder)
+    }
+
+    /// To the clinic's staff rather than a patient.
+    pub fn to_staff(self) -> bool {
+        matches!(self, Event::LeadReceived | Event::ReviewPending)
+    }
+}
+
+/// How a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Channel> {
+        match raw {
+            "sms" => Some(Channel::Sms),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+/// How many times a message is tried before its job is discarded.
+pub const MAX_ATTEMPTS: i32 = 10;
+
+fn send_job(tenant: Uuid, event: Event, args: serde_json::Value, key: String) -> NewJob {
+    let mut args = args;
+    args["event"] = event.as_str().into();
+    NewJob::new(tenant, SEND_JOB, args)
+        .queue(QUEUE)
+        .priority(1)
+        .max_attempts(MAX_ATTEMPTS)
+        .unique(key)
+}
+
+fn appointment_job(appointment: &Appointment, event: Event, key: String) -> NewJob {
+    send_job(
+        appointment.tenant_id,
+        event,
+        json!({"appointment_id": appointment.id}),
+        key,
+    )
+}
+
+/// A new appointment: its confirmation and its reminders, in the caller's
+/// transaction.
+pub fn on_booked(conn: &mut PgConnection, appointment: &Appointment) -> Result<(), ApiError> {
+    job_db::enqueue(
+        conn,
+        &appointment_job(
+            appointment,
+            Event::Booked,
+            format!("notify:{}:booked", appointment.id),
+        ),
+    )?;
+    schedule_reminders(conn, appointment)
+}
+
+/// An appointment's status changed: confirmed or cancelled tell the patient;
+/// cancelling (or any end) cancels its reminders.
+pub fn on_status_changed(
+    conn: &mut PgConnection,
+    before: &Appointment,
+    after: &Appointment,
+) -> Result<(), ApiError> {
+    use crate::db::appointments::AppointmentStatus::*;
+    if before.status == after.status {
+        return Ok(());
+    }
+    let event = match after.status {
+        Confirmed => Some(Event::Confirmed),
+        Cancelled => Some(Event::Cancelled),
+        _ => None,
+    };
+    if matches!(after.status, Cancelled | Completed | NoShow) {
+        job_db::cancel_pending(conn, &format!("reminder:{}:", after.id))?;
+    }
+    if let Some(event) = event {
+        let name = event.as_str().trim_start_matches("appointment.");
+        job_db::enqueue(
+            conn,
+            &appointment_job(after, event, format!("notify:{}:{name}", after.id)),
+        )?;
+    }
+    Ok(())
+}
+
+/// An appointment moved: its reminders move with it, and the patient is told.
+pub fn on_rescheduled(conn: &mut PgConnection, appointment: &Appointment) -> Result<(), ApiError> {
+    job_db::enqueue(
+        conn,
+        &appointment_job(
+            appointment,
+            Event::Rescheduled,
+            format!(
+                "notify:{}:rescheduled:{}",
+                appointment.id,
+                appointment.starts_at.timestamp()
+            ),
+        ),
+    )?;
+    schedule_reminders(conn, appointment)
+}
+
+/// The clinic's zone (UTC when it names none we know).
+fn clinic_zone(conn: &mut PgConnection, clinic: Uuid) -> Result<Tz, ApiError> {
+    Ok(clinics::find(conn, clinic)?
+        .and_then(|clinic| clinic.time_zone.parse::<Tz>().ok())
+        .unwrap_or(Tz::UTC))
+}
+
+/// Enqueues or moves the appointment's reminders; one whose time has passed
+/// is cancelled (or never enqueued).
+pub fn schedule_reminders(
+    conn: &mut PgConnection,
+    appointment: &Appointment,
+) -> Result<(), ApiError> {
+    let settings = db::settings(conn, appointment.tenant_id)?;
+    let zone = clinic_zone(conn, appointment.clinic_id)?;
+    let quiet = QuietHours {
+        start: settings.quiet_start,
+        end: settings.quiet_end,
+    };
+    let now = Utc::now();
+    for offset in settings.reminder_offsets.iter().copied().filter(|m| *m > 0) {
+        let key = format!(
+            "reminder:{}:{}",
+            appointment.id,
+            schedule::offset_label(offset)
+        );
+        let at = schedule::reminder_at(
+            appointment.starts_at,
+            Duration::minutes(i64::from(offset)),
+            zone,
+            quiet,
+        );
+        if at <= now {
+            job_db::cancel_pending(conn, &key)?;
+            continue;
+        }
+        if !job_db::reschedule(conn, &key, at)? {
+            job_db::enqueue(
+                conn,
+                &appointment_job(appointment, Event::Reminder, key).run_at(at),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A staff message (a lead, a review to moderate) with its template values.
+pub fn to_staff(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    event: Event,
+    subject_id: Uuid,
+    values: serde_json::Value,
+) -> Result<(), ApiError> {
+    let name = event.as_str().replace('.', "_");
+    job_db::enqueue(
+        conn,
+        &send_job(
+            tenant,
+            event,
+            json!({"values": values}),
+            format!("notify:{subject_id}:{name}"),
+        ),
+    )?;
+    Ok(())
+}
+
+/// A new lead tells the clinic's staff (email to the staff address).
+pub fn lead_received(
+    conn: &mut PgConnection,
+    lead: &crate::db::leads::Lead,
+    created: bool,
+) -> Result<(), ApiError> {
+    if !created {
+        return Ok(());
+    }
+    let field = |name: &str| lead.fields[name].as_str().unwrap_or_default().to_owned();
+    to_staff(
+        conn,
+        lead.tenant_id,
+        Event::LeadReceived,
+        lead.id,
+        json!({"name": field("name"), "phone": field("phone"), "email": field("email"),
+               "message": field("comment"), "path": lead.path}),
+    )
+}
+
+/// A review waiting for moderation tells the clinic's staff.
+pub fn review_pending(
+    conn: &mut PgConnection,
+    review: &crate::db::reviews::Review,
+    author: &str,
+) -> Result<(), ApiError> {
+    to_staff(
+        conn,
+        review.tenant_id,
+        Event::ReviewPending,
+        review.id,
+        json!({"author": author, "rating": review.rating, "text": review.comment}),
+    )
+}
+
+/// Parses `HH:MM` or `HH:MM:SS`.
+pub fn parse_time(raw: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(raw, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S"))
+        .ok()
+}

@@ -1,0 +1,113 @@
+//! Provider credentials sealed at rest with ChaCha20-Poly1305 under
+//! `CMS_SECRETS_KEY`. Each sealed value names its key (`key_id`, the first
+//! 8 bytes of the key's SHA-256 in hex), so after a rotation values sealed
+//! with `CMS_SECRETS_KEY_OLD` still open until they are saved again. The
+//! tenant id is the associated data: a value copied to another tenant does
+//! not open.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// A value sealed under one key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+/// The current key and, while rotating, the previous one.
+#[derive(Clone)]
+pub struct Keys {
+    current: [u8; 32],
+    old: Option<[u8; 32]>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretError {
+    #[error("sealed with key {0}, which is neither CMS_SECRETS_KEY nor CMS_SECRETS_KEY_OLD")]
+    UnknownKey(String),
+    #[error("the sealed value does not open (tampered, or another tenant's)")]
+    Corrupt,
+}
+
+pub fn key_id(key: &[u8; 32]) -> String {
+    hex::encode(&Sha256::digest(key)[..8])
+}
+
+impl Keys {
+    pub fn new(current: [u8; 32], old: Option<[u8; 32]>) -> Self {
+        Keys { current, old }
+    }
+
+    pub fn seal(&self, tenant: Uuid, plaintext: &[u8]) -> Sealed {
+        let cipher = ChaCha20Poly1305::new(&Key::from(self.current));
+        let nonce: [u8; 12] = rand::random();
+        let ciphertext = cipher
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: tenant.as_bytes(),
+                },
+            )
+            .unwrap_or_default();
+        Sealed {
+            key_id: key_id(&self.current),
+            nonce: nonce.to_vec(),
+            ciphertext,
+        }
+    }
+
+    pub fn open(&self, tenant: Uuid, sealed: &Sealed) -> Result<Vec<u8>, SecretError> {
+        let key = [Some(self.current), self.old]
+            .into_iter()
+            .flatten()
+            .find(|key| key_id(key) == sealed.key_id)
+            .ok_or_else(|| SecretError::UnknownKey(sealed.key_id.clone()))?;
+        let nonce =
+            <[u8; 12]>::try_from(sealed.nonce.as_slice()).map_err(|_| SecretError::Corrupt)?;
+        ChaCha20Poly1305::new(&Key::from(key))
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: tenant.as_bytes(),
+                },
+            )
+            .map_err(|_| SecretError::Corrupt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_with_their_key_and_tenant_only() {
+        let tenant = Uuid::now_v7();
+        let old = Keys::new([1; 32], None);
+        let sealed = old.seal(tenant, b"{\"api_id\":\"secret\"}");
+        assert!(!sealed
+            .ciphertext
+            .windows(6)
+            .any(|window| window == b"secret"));
+        assert_eq!(
+            old.open(tenant, &sealed).unwrap_or_default(),
+            b"{\"api_id\":\"secret\"}"
+        );
+        assert_eq!(old.open(Uuid::now_v7(), &sealed), Err(SecretError::Corrupt));
+        // Rotated: the old key still opens, a new seal uses the new key.
+        let rotated = Keys::new([2; 32], Some([1; 32]));
+        assert!(rotated.open(tenant, &sealed).is_ok());
+        assert_ne!(rotated.seal(tenant, b"x").key_id, sealed.key_id);
+        // The old key dropped: refused, naming the key.
+        let dropped = Keys::new([2; 32], None);
+        assert!(matches!(
+            dropped.open(tenant, &sealed),
+            Err(SecretError::UnknownKey(_))
+        ));
+    }
+}

@@ -1,0 +1,1111 @@
+//! Notifications end to end: a booking enqueues its confirmation in its own
+//! transaction (a failed one none), messages reach local fake SMS providers
+//! that implement SMS.ru's, SMSC's and SmsAero's documented shapes and fail
+//! on demand, retries grow and end `discarded`, the jobs api retries them, a
+//! worker process killed mid-send is rescued without a second message,
+//! reminders follow cancellations, tenants do not see each other's
+//! templates, providers or messages, and credentials appear in no answer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use cms_api::jobs::handlers::Registry;
+use cms_api::jobs::worker::{self, WorkerConfig, WorkerHandle};
+use cms_api::notifications::schedule::{self, QuietHours};
+use cms_tests::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const OWNER: &str = "admin@example.com";
+const ALPHA_HOST: &str = "alpha.localhost";
+const SECRET: &str = "SECRET-API-ID-7f3a9c";
+
+// ---------------------------------------------------------------- fake SMS
+
+/// One request a fake provider received.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    params: HashMap<String, String>,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct FakeState {
+    received: Vec<Received>,
+    /// Messages accepted (not counting SMSC repeats of an `id` it has seen).
+    delivered: Vec<Received>,
+    fail_next: usize,
+    fail_always: bool,
+    /// Held before answering the next request.
+    delay_next: Option<Duration>,
+    smsc_ids: HashMap<String, u64>,
+}
+
+#[derive(Clone)]
+struct FakeSms {
+    url: String,
+    state: Arc<Mutex<FakeState>>,
+}
+
+impl FakeSms {
+    async fn start() -> Self {
+        let state: Arc<Mutex<FakeState>> = Arc::default();
+        let shared = web::Data::from(Arc::clone(&state));
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(shared.clone())
+                .default_service(web::to(fake_answer))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let port = server.addrs()[0].port();
+        tokio::spawn(server.run());
+        FakeSms {
+            url: format!("http://127.0.0.1:{port}"),
+            state,
+        }
+    }
+
+    fn set(&self, change: impl FnOnce(&mut FakeState)) {
+        change(&mut self.state.lock().unwrap());
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    fn delivered(&self) -> Vec<Received> {
+        self.state.lock().unwrap().delivered.clone()
+    }
+}
+
+fn params_of(raw: &str) -> HashMap<String, String> {
+    web::Query::<HashMap<String, String>>::from_query(raw)
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+}
+
+async fn fake_answer(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Mutex<FakeState>>,
+) -> HttpResponse {
+    let mut params = params_of(req.query_string());
+    params.extend(params_of(std::str::from_utf8(&body).unwrap_or_default()));
+    if let Some(auth) = req.headers().get("authorization") {
+        params.insert("authorization".into(), auth.to_str().unwrap().to_owned());
+    }
+    let received = Received {
+        path: req.path().to_owned(),
+        params,
+        at: Instant::now(),
+    };
+    let (delay, fail) = {
+        let mut state = state.lock().unwrap();
+        state.received.push(received.clone());
+        let fail = state.fail_always || state.fail_next > 0;
+        state.fail_next = state.fail_next.saturating_sub(1);
+        (state.delay_next.take(), fail)
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let mut state = state.lock().unwrap();
+    let n = state.delivered.len() as u64 + 1;
+    match received.path.as_str() {
+        // SMS.ru: https://sms.ru/api/send
+        "/sms/send" => {
+            if fail {
+                return HttpResponse::Ok().json(json!({"status": "ERROR", "status_code": 220, "status_text": "Сервис временно недоступен"}));
+            }
+            let to = received.params["to"].clone();
+            state.delivered.push(received);
+            HttpResponse::Ok().json(json!({"status": "OK", "status_code": 100,
+                "sms": {to: {"status": "OK", "status_code": 100, "sms_id": format!("000000-{n}")}},
+                "balance": 100.5}))
+        }
+        // SMSC: https://smsc.ru/api/http/send/ with fmt=3; a repeated `id`
+        // is not sent again.
+        "/sys/send.php" => {
+            if fail {
+                return HttpResponse::Ok()
+                    .json(json!({"error": "duplicate request, wait a minute", "error_code": 9}));
+            }
+            let id = received.params.get("id").cloned().unwrap_or_default();
+            if let Some(existing) = state.smsc_ids.get(&id) {
+                return HttpResponse::Ok().json(json!({"id": existing, "cnt": 1}));
+            }
+            state.smsc_ids.insert(id, n);
+            state.delivered.push(received);
+            HttpResponse::Ok().json(json!({"id": n, "cnt": 1}))
+        }
+        // SmsAero v2: POST /v2/sms/send, basic auth.
+        "/v2/sms/send" => {
+            if !received.params.contains_key("authorization") {
+                return HttpResponse::Unauthorized()
+                    .json(json!({"success": false, "message": "Unauthorized", "data": null}));
+            }
+            if fail {
+                return HttpResponse::InternalServerError()
+                    .json(json!({"success": false, "message": "Internal error", "data": null}));
+            }
+            state.delivered.push(received);
+            HttpResponse::Ok().json(json!({"success": true, "data": {"id": n, "status": 8, "extendStatus": "queue"}, "message": null}))
+        }
+        _ => HttpResponse::NotFound().finish(),
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+async fn site_of(app: &TestApp, host: &str) -> String {
+    app.public(&format!("/api/v1/delivery/sites/by-host/{host}"), &[])
+        .await
+        .expect(200)
+        .body["site_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A Tuesday to Thursday at least three days ahead: the demo doctors work then.
+fn working_day() -> NaiveDate {
+    let mut day = Utc::now().date_naive() + chrono::Duration::days(3);
+    while !matches!(day.weekday(), Weekday::Tue | Weekday::Wed | Weekday::Thu) {
+        day += chrono::Duration::days(1);
+    }
+    day
+}
+
+async fn free_slots(app: &TestApp, site: &str, day: NaiveDate) -> Vec<String> {
+    app.public(
+        &format!("/api/v1/delivery/sites/{site}/available-slots?doctor=boris-petrov&service=consultation&date={day}"),
+        &[],
+    )
+    .await
+    .expect(200)
+    .body["items"]
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|slot| slot["start"].as_str().unwrap().to_owned())
+    .collect()
+}
+
+async fn book(app: &TestApp, site: &str, start: &str, phone: &str) -> Reply {
+    let body = json!({"doctor": "boris-petrov", "service": "consultation", "start": start,
+                      "name": "Guest Visitor", "phone": phone});
+    app.send(
+        Method::POST,
+        &format!("/api/v1/delivery/sites/{site}/appointments"),
+        None,
+        Some(&body),
+        &[],
+    )
+    .await
+}
+
+async fn notification_jobs(app: &TestApp, token: &str) -> Vec<Value> {
+    app.get("/api/v1/jobs?queue=notifications&limit=100", token)
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn job_with_key<'a>(jobs: &'a [Value], key: &str) -> Option<&'a Value> {
+    jobs.iter().find(|job| job["unique_key"] == key)
+}
+
+async fn wait_for_job(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    state: &str,
+    within: Duration,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let job = app
+            .get(&format!("/api/v1/jobs/{id}"), token)
+            .await
+            .expect(200)
+            .body;
+        if job["state"] == state {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job never became {state}: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn worker_config(backoff: Duration) -> WorkerConfig {
+    WorkerConfig {
+        queues: vec![("notifications".to_owned(), 4)],
+        lease: Duration::from_secs(2),
+        poll: Duration::from_millis(20),
+        backoff_base: backoff,
+        cron: false,
+    }
+}
+
+async fn start_worker(app: &TestApp, backoff: Duration) -> WorkerHandle {
+    let mut config = app.config.clone();
+    config.jobs_in_serve = false;
+    let state = cms_api::app::build_state(config).await.unwrap();
+    worker::start(state, Registry::standard(), worker_config(backoff))
+}
+
+async fn configure_provider(
+    app: &TestApp,
+    token: &str,
+    kind: &str,
+    fake: &FakeSms,
+    credentials: Value,
+) -> Reply {
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/notification-providers/{kind}"),
+        Some(token),
+        Some(&json!({"credentials": credentials, "base_url": fake.url, "sender": "Clinic"})),
+        &[],
+    )
+    .await
+}
+
+fn jobs_off() -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("CMS_JOBS", "off".to_owned()),
+        ("CMS_BOOKING_LIMIT_PER_IP", "1000".to_owned()),
+    ])
+}
+
+async fn notifications_of(app: &TestApp, token: &str) -> Vec<Value> {
+    app.get("/api/v1/notifications", token)
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn a_booking_enqueues_one_confirmation_in_its_transaction_and_a_failed_booking_none() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    let jobs_before = app.count_rows("jobs");
+
+    let booked = book(&app, &site, &free[0], "8 (916) 123-45-67")
+        .await
+        .expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    let starts_at: DateTime<Utc> = booked.body["starts_at"].as_str().unwrap().parse().unwrap();
+    let jobs = notification_jobs(&app, &owner.access).await;
+    let confirmations: Vec<&Value> = jobs
+        .iter()
+        .filter(|job| job["unique_key"] == format!("notify:{id}:booked"))
+        .collect();
+    assert_eq!(confirmations.len(), 1, "{jobs:?}");
+    assert_eq!(confirmations[0]["kind"], "notification.send");
+    assert_eq!(confirmations[0]["args"]["event"], "appointment.booked");
+    // The confirmation and the two reminders, nothing else.
+    assert_eq!(app.count_rows("jobs"), jobs_before + 3);
+
+    // Reminders 24 h and 2 h before, moved out of quiet hours in Moscow.
+    let quiet = QuietHours {
+        start: chrono::NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+        end: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+    };
+    for (label, hours) in [("24h", 24), ("2h", 2)] {
+        let job = job_with_key(&jobs, &format!("reminder:{id}:{label}")).unwrap();
+        let run_at: DateTime<Utc> = job["run_at"].as_str().unwrap().parse().unwrap();
+        let expected = schedule::reminder_at(
+            starts_at,
+            chrono::Duration::hours(hours),
+            chrono_tz::Europe::Moscow,
+            quiet,
+        );
+        assert_eq!(run_at, expected, "{label}");
+        assert!(run_at <= starts_at - chrono::Duration::hours(hours));
+        let local = run_at.with_timezone(&chrono_tz::Europe::Moscow).time();
+        assert!(!quiet.contains(local), "{label} at {local}");
+    }
+
+    // The slot taken (409) and a phone that is not a phone (422): no job,
+    // no patient.
+    let jobs_after = app.count_rows("jobs");
+    let patients = app.count_rows("patients");
+    book(&app, &site, &free[0], "+7 916 765-43-21")
+        .await
+        .expect_problem(409);
+    let refused = book(&app, &site, &free[1], "+7 000 12")
+        .await
+        .expect_problem(422);
+    assert_eq!(refused.error_fields(), vec!["phone"]);
+    let refused = book(&app, &site, &free[1], "call me")
+        .await
+        .expect_problem(422);
+    assert_eq!(refused.error_fields(), vec!["phone"]);
+    assert_eq!(app.count_rows("jobs"), jobs_after);
+    assert_eq!(app.count_rows("patients"), patients);
+
+    // The phone was stored in E.164.
+    assert_eq!(app.count_rows("patients WHERE phone = '+79161234567'"), 1);
+
+    // Cancelling cancels the reminders and tells the patient.
+    app.post(
+        &format!("/api/v1/appointments/{id}/status"),
+        &owner.access,
+        json!({"status": "cancelled"}),
+    )
+    .await
+    .expect(200);
+    let jobs = notification_jobs(&app, &owner.access).await;
+    for label in ["24h", "2h"] {
+        assert_eq!(
+            job_with_key(&jobs, &format!("reminder:{id}:{label}")).unwrap()["state"],
+            "cancelled"
+        );
+    }
+    assert_eq!(
+        job_with_key(&jobs, &format!("notify:{id}:cancelled")).unwrap()["state"],
+        "available"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_provider_is_retried_with_growing_delays_then_discarded_and_the_jobs_api_retries_it(
+) {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let fake = FakeSms::start().await;
+    configure_provider(
+        &app,
+        &owner.access,
+        "sms_ru",
+        &fake,
+        json!({"api_id": SECRET}),
+    )
+    .await
+    .expect(200);
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+
+    // Three failures, then success: one message, after growing delays.
+    fake.set(|s| s.fail_next = 3);
+    let worker = start_worker(&app, Duration::from_millis(100)).await;
+    let booked = book(&app, &site, &free[0], "+7 916 111-22-33")
+        .await
+        .expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    let jobs = notification_jobs(&app, &owner.access).await;
+    let job = job_with_key(&jobs, &format!("notify:{id}:booked")).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = wait_for_job(
+        &app,
+        &owner.access,
+        &job,
+        "completed",
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(done["attempt"], 4);
+    assert_eq!(done["errors"].as_array().unwrap().len(), 3);
+    assert!(done["errors"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("SMS.ru 220"));
+    let received = fake.received();
+    assert_eq!(received.len(), 4);
+    assert_eq!(fake.delivered().len(), 1, "one message");
+    let gaps: Vec<Duration> = received.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(gaps[0] >= Duration::from_millis(70), "{gaps:?}");
+    assert!(gaps[1] > gaps[0] && gaps[2] > gaps[1], "{gaps:?}");
+    let sent = &received[3];
+    assert_eq!(sent.path, "/sms/send");
+    assert_eq!(sent.params["api_id"], SECRET);
+    assert_eq!(sent.params["to"], "79161112233");
+    assert_eq!(sent.params["json"], "1");
+    assert!(
+        sent.params["msg"].contains("Guest Visitor"),
+        "{:?}",
+        sent.params
+    );
+    let log = notifications_of(&app, &owner.access).await;
+    let row = log.iter().find(|n| n["job_id"] == job.as_str()).unwrap();
+    assert_eq!(row["status"], "sent");
+    assert_eq!(row["provider_message_id"], "000000-1");
+    assert_eq!(row["recipient"], "+79161112233");
+    worker.shutdown(Duration::from_secs(2)).await;
+
+    // Failing always: discarded with its errors (fast backoff to get there).
+    fake.set(|s| s.fail_always = true);
+    let worker = start_worker(&app, Duration::from_millis(2)).await;
+    app.post(
+        &format!("/api/v1/appointments/{id}/status"),
+        &owner.access,
+        json!({"status": "cancelled"}),
+    )
+    .await
+    .expect(200);
+    let jobs = notification_jobs(&app, &owner.access).await;
+    let doomed = job_with_key(&jobs, &format!("notify:{id}:cancelled")).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let discarded = wait_for_job(
+        &app,
+        &owner.access,
+        &doomed,
+        "discarded",
+        Duration::from_secs(30),
+    )
+    .await;
+    let attempts = discarded["max_attempts"].as_i64().unwrap();
+    assert_eq!(
+        discarded["errors"].as_array().unwrap().len() as i64,
+        attempts
+    );
+    assert_eq!(fake.delivered().len(), 1);
+
+    // The provider is back: the jobs api's retry sends it, once.
+    fake.set(|s| s.fail_always = false);
+    app.post(
+        &format!("/api/v1/jobs/{doomed}/retry"),
+        &owner.access,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    wait_for_job(
+        &app,
+        &owner.access,
+        &doomed,
+        "completed",
+        Duration::from_secs(10),
+    )
+    .await;
+    let delivered = fake.delivered();
+    assert_eq!(delivered.len(), 2);
+    assert!(
+        delivered[1].params["msg"].contains("отменена"),
+        "{:?}",
+        delivered[1].params
+    );
+    worker.shutdown(Duration::from_secs(2)).await;
+}
+
+/// The api binary next to this test's binary (`target/debug/api`).
+fn api_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("api");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p cms-api)",
+        path.display()
+    );
+    path
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_send_is_rescued_and_the_message_goes_out_once() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let fake = FakeSms::start().await;
+    configure_provider(
+        &app,
+        &owner.access,
+        "smsc",
+        &fake,
+        json!({"login": "clinic", "password": SECRET}),
+    )
+    .await
+    .expect(200);
+    // The first call hangs long enough to kill the worker during it.
+    fake.set(|s| s.delay_next = Some(Duration::from_secs(5)));
+
+    let log_path = std::env::temp_dir().join(format!("cms-worker-{}.log", uuid::Uuid::now_v7()));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = std::process::Command::new(api_binary())
+        .arg("worker")
+        .env("DATABASE_URL", app.db.app_url())
+        .env("REDIS_URL", redis_url())
+        .env(
+            "CMS_REDIS_PREFIX",
+            format!("test:{}:", uuid::Uuid::now_v7().simple()),
+        )
+        .env(
+            "CMS_JWT_PRIVATE_KEY",
+            cms_api::auth::tokens::SigningKey::generate_pem().unwrap(),
+        )
+        .env("CMS_JOB_QUEUES", "notifications=2")
+        .env("CMS_JOB_LEASE_SECS", "2")
+        .env("CMS_JOB_POLL_MS", "100")
+        .env("CMS_JOB_BACKOFF_MS", "50")
+        .env("RUST_LOG", "debug")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    let booked = book(&app, &site, &free[0], "+7 916 222-33-44")
+        .await
+        .expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.received().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the worker process never called the provider"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGKILL while the provider is still answering.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let jobs = notification_jobs(&app, &owner.access).await;
+    let job = job_with_key(&jobs, &format!("notify:{id}:booked"))
+        .unwrap()
+        .clone();
+    assert_eq!(job["state"], "running");
+    let job_id = job["id"].as_str().unwrap().to_owned();
+
+    // Another worker rescues it after the lease and completes it.
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let done = wait_for_job(
+        &app,
+        &owner.access,
+        &job_id,
+        "completed",
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(done["attempt"].as_i64().unwrap() >= 2, "{done}");
+    worker.shutdown(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    let received = fake.received();
+    assert_eq!(received.len(), 2, "the lost call and the rescued one");
+    assert!(received.iter().all(|r| r.path == "/sys/send.php"));
+    assert_eq!(
+        received[0].params["id"], received[1].params["id"],
+        "one idempotency id"
+    );
+    assert_eq!(received[0].params["fmt"], "3");
+    assert_eq!(received[0].params["phones"], "+79162223344");
+    assert_eq!(
+        fake.delivered().len(),
+        1,
+        "the provider sent the message once"
+    );
+    let log_rows = notifications_of(&app, &owner.access).await;
+    let rows: Vec<&Value> = log_rows
+        .iter()
+        .filter(|n| n["job_id"] == job_id.as_str())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["status"], "sent");
+    assert_eq!(rows[0]["provider_message_id"], "1");
+
+    // The worker's log lines never held the credentials.
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(output.contains("job"), "the worker logged: {output}");
+    assert!(!output.contains(SECRET), "{output}");
+}
+
+#[tokio::test]
+async fn tenants_see_only_their_own_templates_providers_and_messages_and_credentials_never_show() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let alpha = app.login(OWNER, Some("alpha")).await;
+    let beta = app.login(OWNER, Some("beta")).await;
+    let fake = FakeSms::start().await;
+
+    let configured = configure_provider(
+        &app,
+        &alpha.access,
+        "smsaero",
+        &fake,
+        json!({"email": "ops@alpha.example", "api_key": SECRET}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(configured.body["kind"], "smsaero");
+    assert_eq!(configured.body["credentials_set"], true);
+    assert!(!configured.text.contains(SECRET));
+    // Stored sealed: the secret is not in the table in the clear.
+    assert_eq!(
+        app.count_rows(&format!(
+            "notification_providers WHERE position('{SECRET}' in convert_from(ciphertext, 'LATIN1')) > 0"
+        )),
+        0
+    );
+
+    let template = json!({"event": "appointment.booked", "channel": "sms", "locale": "ru",
+                          "body": "ALPHA {{ patient_name }} {{ starts_at }}"});
+    app.send(
+        Method::PUT,
+        "/api/v1/notification-templates",
+        Some(&alpha.access),
+        Some(&template),
+        &[],
+    )
+    .await
+    .expect(200);
+
+    // A booking sends through alpha's provider with alpha's template.
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    book(&app, &site, &free[0], "+7 916 333-44-55")
+        .await
+        .expect(201);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.delivered().is_empty() {
+        assert!(Instant::now() < deadline, "nothing was sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.shutdown(Duration::from_secs(2)).await;
+    let sent = &fake.delivered()[0];
+    assert_eq!(sent.path, "/v2/sms/send");
+    assert!(
+        sent.params["text"].starts_with("ALPHA Guest Visitor"),
+        "{:?}",
+        sent.params
+    );
+    assert_eq!(sent.params["number"], "79163334455");
+    assert!(sent.params["authorization"].starts_with("Basic "));
+
+    // Alpha sees its own; beta sees none of it.
+    let mine = app
+        .get("/api/v1/notification-providers", &alpha.access)
+        .await
+        .expect(200);
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(notifications_of(&app, &alpha.access).await.len(), 1);
+    let theirs = app
+        .get("/api/v1/notification-providers", &beta.access)
+        .await
+        .expect(200);
+    assert_eq!(theirs.body["items"], json!([]));
+    assert_eq!(
+        notifications_of(&app, &beta.access).await,
+        Vec::<Value>::new()
+    );
+    let templates = app
+        .get("/api/v1/notification-templates", &beta.access)
+        .await
+        .expect(200);
+    assert!(!templates.text.contains("ALPHA"), "{}", templates.text);
+    let templates = app
+        .get("/api/v1/notification-templates", &alpha.access)
+        .await
+        .expect(200);
+    assert!(templates.text.contains("ALPHA"));
+
+    // No answer holds the credentials: providers, log, audit, jobs.
+    for path in [
+        "/api/v1/notification-providers",
+        "/api/v1/notifications",
+        "/api/v1/audit-log",
+        "/api/v1/jobs",
+        "/api/v1/notification-settings",
+    ] {
+        let reply = app.get(path, &alpha.access).await.expect(200);
+        assert!(!reply.text.contains(SECRET), "{path}: {}", reply.text);
+    }
+    // Editors may not read or change any of it.
+    let editor = app.login(ALPHA_EDITOR, None).await;
+    app.get("/api/v1/notification-providers", &editor.access)
+        .await
+        .expect_problem(403);
+}
+
+#[tokio::test]
+async fn bad_templates_and_settings_answer_422_naming_the_field_and_write_nothing() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let before = app.count_rows("notification_templates");
+    let cases = [
+        (
+            json!({"event": "appointment.booked", "channel": "sms", "locale": "ru", "body": "Hi {{ name"}),
+            "body",
+        ),
+        (
+            json!({"event": "appointment.booked", "channel": "sms", "locale": "ru", "body": "{% if %}"}),
+            "body",
+        ),
+        (
+            json!({"event": "nope", "channel": "sms", "locale": "ru", "body": "x"}),
+            "event",
+        ),
+        (
+            json!({"event": "appointment.booked", "channel": "fax", "locale": "ru", "body": "x"}),
+            "channel",
+        ),
+    ];
+    for (body, field) in cases {
+        let reply = app
+            .send(
+                Method::PUT,
+                "/api/v1/notification-templates",
+                Some(&owner.access),
+                Some(&body),
+                &[],
+            )
+            .await
+            .expect_problem(422);
+        assert_eq!(reply.error_fields(), vec![field], "{body}");
+    }
+    assert_eq!(app.count_rows("notification_templates"), before);
+
+    let preview = app
+        .post(
+            "/api/v1/notification-templates/preview",
+            &owner.access,
+            json!({"body": "{{ patient_name }}: {{ starts_at }}"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(preview.body["body"], "Анна Иванова: 10.12.2026 15:00");
+    app.post(
+        "/api/v1/notification-templates/preview",
+        &owner.access,
+        json!({"body": "{{ oops"}),
+    )
+    .await
+    .expect_problem(422);
+
+    let settings = app
+        .get("/api/v1/notification-settings", &owner.access)
+        .await
+        .expect(200);
+    assert_eq!(settings.body["reminder_offsets"], json!([1440, 120]));
+    let bad = app
+        .send(
+            Method::PUT,
+            "/api/v1/notification-settings",
+            Some(&owner.access),
+            Some(
+                &json!({"reminder_offsets": [1], "quiet_start": "25:00", "quiet_end": "09:00",
+                         "channels": ["sms"], "locale": "ru"}),
+            ),
+            &[],
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(bad.error_fields(), vec!["reminder_offsets", "quiet_start"]);
+    assert_eq!(app.count_rows("notification_settings"), 0);
+    let unknown = HashSet::from(["fax"]);
+    for kind in unknown {
+        app.send(
+            Method::PUT,
+            &format!("/api/v1/notification-providers/{kind}"),
+            Some(&owner.access),
+            Some(&json!({"credentials": {}})),
+            &[],
+        )
+        .await
+        .expect_problem(404);
+    }
+    let missing = app
+        .send(
+            Method::PUT,
+            "/api/v1/notification-providers/sms_ru",
+            Some(&owner.access),
+            Some(&json!({"credentials": {}})),
+            &[],
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(missing.error_fields(), vec!["credentials.api_id"]);
+    assert_eq!(app.count_rows("notification_providers"), 0);
+}
+
+#[tokio::test]
+async fn rescheduling_moves_the_reminders_and_tells_the_patient() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    let booked = book(&app, &site, &free[0], "+7 916 444-55-66")
+        .await
+        .expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    let before = notification_jobs(&app, &owner.access).await;
+    let jobs_before = app.count_rows("jobs");
+
+    let target = free.last().unwrap().clone();
+    let moved = app
+        .post(
+            &format!("/api/v1/appointments/{id}/reschedule"),
+            &owner.access,
+            json!({"start": target}),
+        )
+        .await
+        .expect(200);
+    let starts_at: DateTime<Utc> = moved.body["starts_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(starts_at, target.parse::<DateTime<Utc>>().unwrap());
+    let after = notification_jobs(&app, &owner.access).await;
+    let quiet = QuietHours {
+        start: chrono::NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+        end: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+    };
+    for (label, hours) in [("24h", 24), ("2h", 2)] {
+        let key = format!("reminder:{id}:{label}");
+        let old = job_with_key(&before, &key).unwrap();
+        let new = job_with_key(&after, &key).unwrap();
+        assert_eq!(old["id"], new["id"], "moved, not doubled");
+        let run_at: DateTime<Utc> = new["run_at"].as_str().unwrap().parse().unwrap();
+        let expected = schedule::reminder_at(
+            starts_at,
+            chrono::Duration::hours(hours),
+            chrono_tz::Europe::Moscow,
+            quiet,
+        );
+        assert_eq!(run_at, expected, "{label}");
+    }
+    assert_ne!(
+        job_with_key(&before, &format!("reminder:{id}:24h")).unwrap()["run_at"],
+        job_with_key(&after, &format!("reminder:{id}:24h")).unwrap()["run_at"]
+    );
+    let told: Vec<&Value> = after
+        .iter()
+        .filter(|job| job["args"]["event"] == "appointment.rescheduled")
+        .collect();
+    assert_eq!(told.len(), 1);
+    // One job more: the rescheduling message; the reminders moved.
+    assert_eq!(app.count_rows("jobs"), jobs_before + 1);
+
+    // A taken or unscheduled time is refused and moves nothing.
+    let other = book(&app, &site, &free[1], "+7 916 444-55-67")
+        .await
+        .expect(201);
+    let other_start = other.body["starts_at"].as_str().unwrap().to_owned();
+    let jobs_now = app.count_rows("jobs");
+    app.post(
+        &format!("/api/v1/appointments/{id}/reschedule"),
+        &owner.access,
+        json!({"start": other_start}),
+    )
+    .await
+    .expect_problem(409);
+    assert_eq!(app.count_rows("jobs"), jobs_now);
+}
+
+/// A real SMTP server (Python `aiosmtpd`, printing what it receives).
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl SmtpServer {
+    async fn start() -> Self {
+        let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run make tools",
+            python.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::env::temp_dir().join(format!("cms-smtp-{}.log", uuid::Uuid::now_v7()));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(python)
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        SmtpServer { child, port, log }
+    }
+
+    fn received(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+#[tokio::test]
+async fn a_lead_emails_the_staff_address_over_smtp() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let smtp = SmtpServer::start().await;
+    app.send(
+        Method::PUT,
+        "/api/v1/notification-providers/smtp",
+        Some(&owner.access),
+        Some(
+            &json!({"credentials": {}, "base_url": format!("smtp://127.0.0.1:{}", smtp.port),
+                     "sender": "clinic@alpha.example"}),
+        ),
+        &[],
+    )
+    .await
+    .expect(200);
+    app.send(
+        Method::PUT,
+        "/api/v1/notification-settings",
+        Some(&owner.access),
+        Some(&json!({"reminder_offsets": [1440, 120], "quiet_start": "21:00", "quiet_end": "09:00",
+                     "channels": ["sms", "email"], "locale": "en", "staff_email": "staff@alpha.example"})),
+        &[],
+    )
+    .await
+    .expect(200);
+
+    let site = site_of(&app, ALPHA_HOST).await;
+    let jobs_before = app.count_rows("jobs");
+    app.send(
+        Method::POST,
+        &format!("/api/v1/delivery/sites/{site}/leads"),
+        None,
+        Some(
+            &json!({"path": "/", "fields": {"name": "Ann Lead", "phone": "+7 (900) 123-45-67",
+                                            "comment": "Call me after five"}}),
+        ),
+        &[],
+    )
+    .await
+    .expect(201);
+    assert_eq!(app.count_rows("jobs"), jobs_before + 1, "one staff message");
+
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let row = loop {
+        let log = notifications_of(&app, &owner.access).await;
+        if let Some(row) = log.iter().find(|n| n["status"] == "sent") {
+            break row.clone();
+        }
+        assert!(Instant::now() < deadline, "no email went out: {log:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    worker.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(row["channel"], "email");
+    assert_eq!(row["event"], "lead.received");
+    assert_eq!(row["recipient"], "staff@alpha.example");
+    assert!(row["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .ends_with("@cms>"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !smtp.received().contains("Call me after five") {
+        assert!(
+            Instant::now() < deadline,
+            "aiosmtpd got: {}",
+            smtp.received()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = smtp.received();
+    assert!(received.contains("Subject: New lead"), "{received}");
+    assert!(received.contains("To: staff@alpha.example"), "{received}");
+    assert!(
+        received.contains("New lead: Ann Lead +7 (900) 123-45-67"),
+        "{received}"
+    );
+}
+
+#[tokio::test]
+async fn patients_who_opted_out_get_essential_messages_but_no_reminders() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let fake = FakeSms::start().await;
+    configure_provider(
+        &app,
+        &owner.access,
+        "sms_ru",
+        &fake,
+        json!({"api_id": SECRET}),
+    )
+    .await
+    .expect(200);
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    let booked = book(&app, &site, &free[0], "+7 916 555-66-77")
+        .await
+        .expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    let mut admin = app.admin_connection();
+    diesel::sql_query(
+        "UPDATE patients SET notifications_opt_out = true WHERE phone = '+79165556677'",
+    )
+    .execute(&mut admin)
+    .unwrap();
+    // The reminders are due now.
+    diesel::sql_query("UPDATE jobs SET run_at = now() WHERE unique_key LIKE 'reminder:%'")
+        .execute(&mut admin)
+        .unwrap();
+
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let keys = [
+        format!("notify:{id}:booked"),
+        format!("reminder:{id}:24h"),
+        format!("reminder:{id}:2h"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let jobs = notification_jobs(&app, &owner.access).await;
+        let done = keys
+            .iter()
+            .all(|key| job_with_key(&jobs, key).is_some_and(|job| job["state"] == "completed"));
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{jobs:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.shutdown(Duration::from_secs(2)).await;
+    let log = notifications_of(&app, &owner.access).await;
+    let by_event =
+        |event: &str| -> Vec<&Value> { log.iter().filter(|n| n["event"] == event).collect() };
+    assert_eq!(by_event("appointment.booked")[0]["status"], "sent");
+    let reminders = by_event("appointment.reminder");
+    assert_eq!(reminders.len(), 2);
+    for reminder in reminders {
+        assert_eq!(reminder["status"], "skipped");
+        assert!(reminder["error"].as_str().unwrap().contains("opted out"));
+    }
+    assert_eq!(fake.delivered().len(), 1, "only the confirmation");
+}
