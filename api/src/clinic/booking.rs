@@ -126,10 +126,20 @@ pub fn book(
         updated_at: now,
     };
     match appointments::insert_once(conn, &appointment) {
-        Ok((appointment, created)) => Ok(Booked {
-            appointment,
-            created,
-        }),
+        Ok((appointment, created)) => {
+            if created {
+                crate::webhooks::emit(
+                    conn,
+                    appointment.tenant_id,
+                    "appointment.created",
+                    &appointment,
+                )?;
+            }
+            Ok(Booked {
+                appointment,
+                created,
+            })
+        }
         Err(diesel::result::Error::DatabaseError(_, info))
             if info.constraint_name() == Some("appointments_no_overlap") =>
         {

@@ -12,6 +12,7 @@ use super::{Handler, JobContext, JobError, JobFuture};
 use crate::content::publish::{self, PUBLISH_JOB};
 use crate::db::audit::{Actor, Audit};
 use crate::db::{jobs as job_db, pages, routing, Scope};
+use crate::webhooks;
 
 /// Job kinds and their handlers.
 #[derive(Default, Clone)]
@@ -27,6 +28,7 @@ impl Registry {
         registry.register(PUBLISH_DUE_JOB, PublishDuePages);
         registry.register(PRUNE_JOB, PruneJobs);
         registry.register(NOOP_JOB, Noop);
+        registry.register(webhooks::delivery::DELIVER_JOB, webhooks::delivery::Deliver);
         registry
     }
 

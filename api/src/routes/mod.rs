@@ -24,6 +24,7 @@ pub mod spec;
 pub mod tenant_settings;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -50,5 +51,6 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(memberships::configure)
         .configure(audit::configure)
         .configure(jobs::configure)
+        .configure(webhooks::configure)
         .configure(spec::configure);
 }
