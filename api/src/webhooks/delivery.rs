@@ -287,6 +287,12 @@ async fn send(endpoint: &Endpoint, message: &Message, allow: &[IpNet]) -> Outcom
 /// A client that connects only to `address` for the URL's host and follows
 /// no redirects.
 fn client_for(url: &Url, address: std::net::SocketAddr) -> reqwest::Result<reqwest::Client> {
+    static TLS_PROVIDER: std::sync::Once = std::sync::Once::new();
+    // rustls with ring (the default provider would pull aws-lc); another
+    // part of the process may have installed one already, which is as good.
+    TLS_PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
     let mut builder = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none());

@@ -230,7 +230,7 @@ pub struct MessageLog {
     pub id: String,
     pub event_type: String,
     /// The body sent: `{"type", "timestamp", "data"}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub payload: Value,
     pub created_at: DateTime<Utc>,
     pub attempts: Vec<Attempt>,
