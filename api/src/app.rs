@@ -53,6 +53,7 @@ use crate::state::AppState;
         (name = "memberships", description = "Roles in the tenant"),
         (name = "audit", description = "Record of every write"),
         (name = "jobs", description = "Background jobs of the tenant: state, attempts, errors, retry and cancel"),
+        (name = "webhooks", description = "Outgoing webhooks (Standard Webhooks): endpoints, secrets, delivery log, replay"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

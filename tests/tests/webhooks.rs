@@ -528,3 +528,59 @@ async fn publishing_a_page_sends_page_published_once() {
     assert_eq!(receiver.deliveries().await.len(), 1);
     assert_eq!(app.count_rows("webhook_messages"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_failing_for_five_days_is_disabled_on_its_next_failure() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    let mut conn = app.admin_connection();
+    diesel::sql_query(format!(
+        "UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 minute' WHERE id = '{id}'"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    receiver.control(&[&secret], json!([{"status": 500}])).await;
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let endpoint = app
+            .get(&format!("/api/v1/webhooks/{id}"), &owner)
+            .await
+            .expect(200);
+        if endpoint.body["enabled"] == false {
+            assert_eq!(endpoint.body["disabled_reason"], "failing for 5 days");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", endpoint.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.deliveries().await.len(),
+        1,
+        "retried after disabling"
+    );
+
+    // Enabled again by hand, it starts with a clean record and receives.
+    let enabled = app
+        .patch(
+            &format!("/api/v1/webhooks/{id}"),
+            &owner,
+            json!({"enabled": true}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(enabled.body["failing_since"], Value::Null);
+    assert_eq!(enabled.body["disabled_reason"], Value::Null);
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let deliveries = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_all_verified(&deliveries);
+}

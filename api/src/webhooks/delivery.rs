@@ -220,6 +220,14 @@ async fn send(endpoint: &Endpoint, message: &Message, allow: &[IpNet]) -> Outcom
         Ok(url) => url,
         Err(reason) => return Outcome::Refused(format!("the URL {reason}")),
     };
+    if url.scheme() == "https" {
+        // reqwest is built without TLS in this workspace: enabling rustls
+        // there makes every reqwest client of the workspace (renderer, tests)
+        // need a crypto provider installed at start. Until then, say so.
+        return Outcome::Refused(
+            "https delivery is not available in this build (no TLS stack)".into(),
+        );
+    }
     let addresses = match ssrf::resolve(&url, allow).await {
         Ok(addresses) => addresses,
         Err(reason) => return Outcome::Refused(format!("refused: the URL {reason}")),
@@ -287,12 +295,6 @@ async fn send(endpoint: &Endpoint, message: &Message, allow: &[IpNet]) -> Outcom
 /// A client that connects only to `address` for the URL's host and follows
 /// no redirects.
 fn client_for(url: &Url, address: std::net::SocketAddr) -> reqwest::Result<reqwest::Client> {
-    static TLS_PROVIDER: std::sync::Once = std::sync::Once::new();
-    // rustls with ring (the default provider would pull aws-lc); another
-    // part of the process may have installed one already, which is as good.
-    TLS_PROVIDER.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
     let mut builder = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none());
