@@ -584,3 +584,37 @@ async fn an_endpoint_failing_for_five_days_is_disabled_on_its_next_failure() {
     let deliveries = receiver.wait_for(2, Duration::from_secs(10)).await;
     assert_all_verified(&deliveries);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_is_sent_to_endpoints_subscribed_to_it_only() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (_, leads) = create(&app, &owner, &receiver.url("/leads"), &["lead.created"]).await;
+    let (_, _pages_secret) =
+        create(&app, &owner, &receiver.url("/pages"), &["page.published"]).await;
+    receiver.control(&[&leads], json!([])).await;
+
+    let site = app.first_site(&owner).await;
+    let lead = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/delivery/sites/{site}/leads"),
+            None,
+            Some(&json!({"path": "/", "fields": {"name": "Ann", "phone": "+7 (900) 123-45-67"}})),
+            &[],
+        )
+        .await
+        .expect(201);
+    let deliveries = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_all_verified(&deliveries);
+    assert_eq!(deliveries[0]["path"], "/leads");
+    assert_eq!(deliveries[0]["payload"]["type"], "lead.created");
+    assert_eq!(deliveries[0]["payload"]["data"]["id"], lead.body["id"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.deliveries().await.len(),
+        1,
+        "the page.published endpoint got a lead"
+    );
+}

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::schema::{webhook_attempts, webhook_endpoints, webhook_messages};
 
-/// An endpoint as the api shows it: its secrets are never serialized.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
+/// An endpoint as the api shows it: its secrets are never serialized, nor
+/// printed by `Debug`.
+#[derive(Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = webhook_endpoints)]
 pub struct Endpoint {
     pub id: Uuid,
@@ -38,8 +39,21 @@ pub struct Endpoint {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Changes to an endpoint; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, AsChangeset)]
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("enabled", &self.enabled)
+            .field("secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Changes to an endpoint; `None` leaves a field alone (`Debug` omits secrets).
+#[derive(Clone, Default, AsChangeset)]
 #[diesel(table_name = webhook_endpoints)]
 pub struct EndpointChanges {
     pub url: Option<String>,
@@ -51,6 +65,17 @@ pub struct EndpointChanges {
     pub previous_secret: Option<Option<String>>,
     pub previous_secret_expires_at: Option<Option<DateTime<Utc>>>,
     pub failing_since: Option<Option<DateTime<Utc>>>,
+}
+
+impl std::fmt::Debug for EndpointChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointChanges")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("enabled", &self.enabled)
+            .field("rotates_secret", &self.secret.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One event as sent: the same `webhook-id` on every attempt and replay.

@@ -77,8 +77,9 @@ pub async fn check_url(raw: &str, allow: &[IpNet]) -> Result<String, ApiError> {
     Ok(url.to_string())
 }
 
-/// An endpoint with its secret, answered once (creation, rotation).
-#[derive(Debug, Serialize, ToSchema)]
+/// An endpoint with its secret, answered once (creation, rotation). No
+/// `Debug`: it must not reach a log.
+#[derive(Serialize, ToSchema)]
 pub struct EndpointWithSecret {
     #[serde(flatten)]
     pub endpoint: Endpoint,
