@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::schema::{webhook_attempts, webhook_endpoints, webhook_messages};
 
-/// An endpoint as the api shows it: its secrets are never serialized, nor
-/// printed by `Debug`.
+/// An endpoint as the api shows it: its secrets are never serialized.
+// `Debug` is written by hand below, to keep the secrets out of logs.
 #[derive(Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = webhook_endpoints)]
 pub struct Endpoint {

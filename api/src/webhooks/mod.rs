@@ -77,8 +77,8 @@ pub async fn check_url(raw: &str, allow: &[IpNet]) -> Result<String, ApiError> {
     Ok(url.to_string())
 }
 
-/// An endpoint with its secret, answered once (creation, rotation). No
-/// `Debug`: it must not reach a log.
+/// An endpoint with its secret, answered once (creation, rotation).
+// No `Debug`: it must never reach a log.
 #[derive(Serialize, ToSchema)]
 pub struct EndpointWithSecret {
     #[serde(flatten)]
