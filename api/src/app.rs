@@ -53,6 +53,7 @@ use crate::state::AppState;
         (name = "memberships", description = "Roles in the tenant"),
         (name = "audit", description = "Record of every write"),
         (name = "jobs", description = "Background jobs of the tenant: state, attempts, errors, retry and cancel"),
+        (name = "webhooks", description = "Outgoing webhooks (Standard Webhooks): endpoints, secrets, delivery log, replay"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -115,6 +116,13 @@ async fn docs_redirect() -> HttpResponse {
         .finish()
 }
 
+/// Makes ring the process's TLS crypto provider (reqwest's rustls is built
+/// without one). Every entry point calls it before building an HTTP client;
+/// calling it again does nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
@@ -125,6 +133,7 @@ pub struct Application {
 /// The state `serve` and `worker` run on: checks the database role, sets up
 /// Redis (or says it runs without it).
 pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildError> {
+    install_tls_provider();
     let db = Db::connect(&config.database_url, config.db_pool_size)
         .map_err(|err| BuildError::Database(err.to_string()))?;
     db.ensure_role_is_bound_by_rls().await?;
@@ -242,4 +251,24 @@ pub enum BuildError {
     Spec(String),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// reqwest's rustls has no provider of its own: without the installed
+    /// one, building a client panics, and https providers and webhook
+    /// receivers could never be reached.
+    #[test]
+    fn with_the_provider_installed_https_clients_build() {
+        install_tls_provider();
+        install_tls_provider();
+        let client = reqwest::Client::builder()
+            .https_only(true)
+            .build()
+            .expect("a TLS client");
+        drop(client);
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+    }
 }

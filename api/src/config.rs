@@ -107,6 +107,12 @@ pub struct Config {
     /// `CMS_SECRETS_KEY_OLD` (base64 of 32 bytes): the previous key, still
     /// read while credentials sealed with it are re-saved.
     pub secrets_key_old: Option<[u8; 32]>,
+    /// `CMS_WEBHOOK_SCHEDULE_SCALE`, default 1: multiplies the webhook retry
+    /// schedule (5 s ... 10 h); tests run accelerated clocks with 0.001.
+    pub webhook_schedule_scale: f64,
+    /// `CMS_WEBHOOK_ALLOW_HOSTS`, default empty: IPs or CIDRs webhooks may
+    /// reach although the SSRF guard refuses them (development and tests only).
+    pub webhook_allow_hosts: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +243,31 @@ impl Config {
             secrets_key_old: get("CMS_SECRETS_KEY_OLD")
                 .map(|raw| parse_key("CMS_SECRETS_KEY_OLD", &raw))
                 .transpose()?,
+            webhook_schedule_scale: parse_or::<f64>(&get, "CMS_WEBHOOK_SCHEDULE_SCALE", "1")
+                .and_then(|scale| {
+                    if scale.is_finite() && scale > 0.0 && scale <= 1.0 {
+                        Ok(scale)
+                    } else {
+                        Err(ConfigError::Invalid {
+                            name: "CMS_WEBHOOK_SCHEDULE_SCALE",
+                            reason: format!("{scale}: a factor above 0, at most 1"),
+                        })
+                    }
+                })?,
+            webhook_allow_hosts: get("CMS_WEBHOOK_ALLOW_HOSTS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| {
+                    item.parse::<ipnet::IpNet>()
+                        .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|err| ConfigError::Invalid {
+                            name: "CMS_WEBHOOK_ALLOW_HOSTS",
+                            reason: format!("{item:?}: an IP or CIDR ({err})"),
+                        })
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 }

@@ -18,6 +18,7 @@ pub mod routes;
 pub mod seed;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use app::{openapi, Application};
 pub use config::Config;

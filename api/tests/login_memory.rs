@@ -100,6 +100,7 @@ async fn a_burst_of_logins_leaves_the_api_process_memory_bounded() {
         key,
     };
     let base = format!("http://127.0.0.1:{port}");
+    cms_api::app::install_tls_provider();
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while client.get(format!("{base}/healthz")).send().await.is_err() {

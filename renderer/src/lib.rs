@@ -113,6 +113,8 @@ fn redis_pool(url: &str) -> Result<Pool, RendererError> {
 
 impl Renderer {
     pub async fn build(config: Config) -> Result<Self, RendererError> {
+        // reqwest's rustls is built without a crypto provider: ring it is.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let metrics = Arc::new(metrics::Metrics::default());
         let assets = web::Data::new(assets::Assets::new());
         let templates = Arc::new(render::Templates::load(

@@ -233,6 +233,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(overrides: HashMap<&str, String>) -> Self {
+        cms_api::app::install_tls_provider();
         let db = TestDatabase::create();
         let config = test_config(&db, &overrides);
         let seed_db = cms_api::db::Db::connect(&db.app_url(), 2).unwrap();

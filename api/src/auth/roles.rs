@@ -28,6 +28,8 @@ pub enum Permission {
     ManageSettings,
     /// See the tenant's background jobs, retry and cancel them.
     ManageJobs,
+    /// Register webhook endpoints, rotate their secrets, replay deliveries.
+    ManageWebhooks,
 }
 
 impl Role {

@@ -129,6 +129,12 @@ pub fn book(
         Ok((appointment, created)) => {
             if created {
                 crate::notifications::on_booked(conn, &appointment)?;
+                crate::webhooks::emit(
+                    conn,
+                    appointment.tenant_id,
+                    "appointment.created",
+                    &appointment,
+                )?;
             }
             Ok(Booked {
                 appointment,
@@ -204,6 +210,7 @@ pub fn reschedule(
         Err(err) => return Err(err.into()),
     };
     crate::notifications::on_rescheduled(conn, &moved)?;
+    crate::webhooks::emit_appointment_change(conn, before, &moved)?;
     Ok(moved)
 }
 

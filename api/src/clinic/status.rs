@@ -61,6 +61,7 @@ pub fn change(
         }
     }
     let after = appointments::set_status(conn, before.id, status, payment)?;
+    crate::webhooks::emit_appointment_change(conn, before, &after)?;
     if payment != before.payment_status {
         appointments::record_payment(
             conn,

@@ -118,6 +118,7 @@ fn make_live(
         },
     )?;
     audit.event(conn, "page", verb, page.id, Some(before), Some(&page))?;
+    crate::webhooks::emit(conn, page.tenant_id, "page.published", &page)?;
     Ok(Outcome {
         invalidation: invalidation_for(before, &page),
         page,
@@ -259,6 +260,7 @@ pub fn unpublish(
         Some(&before),
         Some(&page),
     )?;
+    crate::webhooks::emit(conn, page.tenant_id, "page.unpublished", &page)?;
     Ok(Outcome {
         invalidation: invalidation_for(&before, &page),
         page,

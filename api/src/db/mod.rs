@@ -25,6 +25,7 @@ pub mod setup;
 pub mod sites;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -54,6 +54,14 @@ fn transition(
         Some(&before),
         Some(&after),
     )?;
+    let event = match to {
+        ExperimentStatus::Running => Some("experiment.started"),
+        ExperimentStatus::Completed => Some("experiment.completed"),
+        _ => None,
+    };
+    if let Some(event) = event {
+        crate::webhooks::emit(conn, after.tenant_id, event, &after)?;
+    }
     Ok((after, page))
 }
 

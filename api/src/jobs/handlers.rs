@@ -12,6 +12,7 @@ use super::{Handler, JobContext, JobError, JobFuture};
 use crate::content::publish::{self, PUBLISH_JOB};
 use crate::db::audit::{Actor, Audit};
 use crate::db::{jobs as job_db, pages, routing, Scope};
+use crate::webhooks;
 
 /// Job kinds and their handlers.
 #[derive(Default, Clone)]
@@ -31,6 +32,7 @@ impl Registry {
             crate::notifications::SEND_JOB,
             crate::notifications::send::SendNotification::default(),
         );
+        registry.register(webhooks::delivery::DELIVER_JOB, webhooks::delivery::Deliver);
         registry
     }
 

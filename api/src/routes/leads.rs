@@ -198,6 +198,9 @@ async fn submit_lead(
                 // running experiments on this site.
                 experiments::record_lead_conversion(conn, site_id, visitor)?;
             }
+            if created {
+                crate::webhooks::emit(conn, lead.tenant_id, "lead.created", &lead)?;
+            }
             Ok((lead, created))
         })
         .await?;

@@ -25,6 +25,7 @@ pub mod spec;
 pub mod tenant_settings;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -52,5 +53,6 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(audit::configure)
         .configure(jobs::configure)
         .configure(notifications::configure)
+        .configure(webhooks::configure)
         .configure(spec::configure);
 }

@@ -111,6 +111,7 @@ async fn post_review(ctx: TenantCtx, body: ValidJson<NewReview>) -> Result<HttpR
             let created = reviews::insert(conn, &review)?;
             crate::notifications::review_pending(conn, &created, &patient.name)?;
             audit.created(conn, "review", created.id, &created)?;
+            crate::webhooks::emit(conn, created.tenant_id, "review.created", &created)?;
             Ok(created)
         })
         .await?;
@@ -163,6 +164,9 @@ async fn moderate(ctx: TenantCtx, id: Uuid, publish: bool) -> Result<Review, Api
         let sign = if publish { 1 } else { -1 };
         doctors::add_review_rating(conn, before.doctor_id, sign * before.rating, sign)?;
         audit.updated(conn, "review", id, &before, &after)?;
+        if publish {
+            crate::webhooks::emit(conn, after.tenant_id, "review.published", &after)?;
+        }
         Ok(after)
     })
     .await

@@ -1,0 +1,287 @@
+//! `/api/v1/webhooks`: the tenant's outgoing webhook endpoints, for owners
+//! and admins: create (the secret is answered once), list, read, change,
+//! delete, rotate the secret, the delivery log, replay, and a test event.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::extract::TenantCtx;
+use crate::auth::roles::Permission;
+use crate::db::webhooks::{self as store, Endpoint, EndpointChanges};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::http::json::{ValidJson, Validate};
+use crate::state::AppState;
+use crate::webhooks::{self, signing, EndpointWithSecret, MessageLog, NewEndpoint};
+
+/// The delivery log shows this many messages.
+const LOG_LIMIT: i64 = 100;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_endpoint)
+        .service(list_endpoints)
+        .service(get_endpoint)
+        .service(update_endpoint)
+        .service(delete_endpoint)
+        .service(rotate_secret)
+        .service(list_messages)
+        .service(replay_message)
+        .service(test_endpoint);
+}
+
+fn check_description(errors: &mut Vec<FieldError>, value: &str) {
+    if value.trim().chars().count() > 500 {
+        errors.push(FieldError::new(
+            "description",
+            "must be at most 500 characters",
+        ));
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpoint {
+    /// An http(s) URL reaching a public address.
+    pub url: String,
+    #[serde(default)]
+    pub description: String,
+    /// Event types (`page.published`, ...) or `*` for all.
+    pub events: Vec<String>,
+}
+
+impl Validate for CreateEndpoint {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Err(reason) = webhooks::parse_url(&self.url) {
+            errors.push(FieldError::new("url", reason));
+        }
+        check_description(&mut errors, &self.description);
+        webhooks::validate_events(&mut errors, &self.events);
+        errors
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEndpoint {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub events: Option<Vec<String>>,
+    /// `true` enables a disabled endpoint again (its failure record cleared).
+    pub enabled: Option<bool>,
+}
+
+impl Validate for UpdateEndpoint {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(url) = &self.url {
+            if let Err(reason) = webhooks::parse_url(url) {
+                errors.push(FieldError::new("url", reason));
+            }
+        }
+        if let Some(description) = &self.description {
+            check_description(&mut errors, description);
+        }
+        if let Some(events) = &self.events {
+            webhooks::validate_events(&mut errors, events);
+        }
+        errors
+    }
+}
+
+/// Register an endpoint. The answer carries its secret, shown only this once.
+#[utoipa::path(
+    tag = "webhooks",
+    request_body = CreateEndpoint,
+    responses(
+        (status = 201, description = "The endpoint with its secret", body = EndpointWithSecret),
+        (status = 403, description = "Only owners and admins manage webhooks", body = Problem),
+        (status = 422, description = "Unknown event, not an http(s) URL, or a URL reaching a private address", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/webhooks")]
+async fn create_endpoint(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    body: ValidJson<CreateEndpoint>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let body = body.0;
+    let url = webhooks::check_url(&body.url, &state.config.webhook_allow_hosts).await?;
+    let input = NewEndpoint {
+        url,
+        description: body.description.trim().to_owned(),
+        events: body.events,
+    };
+    let audit = ctx.audit();
+    let created = ctx
+        .tx(move |conn| webhooks::create(conn, &audit, input))
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// The tenant's endpoints (without secrets).
+#[utoipa::path(
+    tag = "webhooks",
+    responses((status = 200, body = Vec<Endpoint>), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/webhooks")]
+async fn list_endpoints(ctx: TenantCtx) -> Result<web::Json<Vec<Endpoint>>, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let endpoints = ctx.tx(|conn| Ok(store::list(conn)?)).await?;
+    Ok(web::Json(endpoints))
+}
+
+/// One endpoint (without its secret).
+#[utoipa::path(
+    tag = "webhooks",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Endpoint), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/webhooks/{id}")]
+async fn get_endpoint(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<Endpoint>, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let id = path.into_inner();
+    let endpoint = ctx
+        .tx(move |conn| store::find(conn, id)?.ok_or(ApiError::NotFound))
+        .await?;
+    Ok(web::Json(endpoint))
+}
+
+/// Change an endpoint's URL, description, events, or enable/disable it.
+#[utoipa::path(
+    tag = "webhooks",
+    params(("id" = Uuid, Path)),
+    request_body = UpdateEndpoint,
+    responses((status = 200, body = Endpoint), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[patch("/webhooks/{id}")]
+async fn update_endpoint(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: ValidJson<UpdateEndpoint>,
+) -> Result<web::Json<Endpoint>, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let body = body.0;
+    let url = match &body.url {
+        Some(url) => Some(webhooks::check_url(url, &state.config.webhook_allow_hosts).await?),
+        None => None,
+    };
+    let changes = EndpointChanges {
+        url,
+        description: body.description.map(|text| text.trim().to_owned()),
+        events: body.events,
+        enabled: body.enabled,
+        ..Default::default()
+    };
+    let (id, audit) = (path.into_inner(), ctx.audit());
+    let endpoint = ctx
+        .tx(move |conn| webhooks::update(conn, &audit, id, changes))
+        .await?;
+    Ok(web::Json(endpoint))
+}
+
+/// Delete an endpoint and its delivery log.
+#[utoipa::path(
+    tag = "webhooks",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/webhooks/{id}")]
+async fn delete_endpoint(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let (id, audit) = (path.into_inner(), ctx.audit());
+    ctx.tx(move |conn| webhooks::delete(conn, &audit, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A new secret, shown once; the previous one keeps signing for 24 hours
+/// (deliveries carry both signatures, space-separated).
+#[utoipa::path(
+    tag = "webhooks",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = EndpointWithSecret), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/webhooks/{id}/rotate-secret")]
+async fn rotate_secret(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<EndpointWithSecret>, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let (id, audit) = (path.into_inner(), ctx.audit());
+    let rotated = ctx
+        .tx(move |conn| webhooks::rotate_secret(conn, &audit, id))
+        .await?;
+    Ok(web::Json(rotated))
+}
+
+/// The endpoint's newest messages, each with every delivery attempt.
+#[utoipa::path(
+    tag = "webhooks",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<MessageLog>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/webhooks/{id}/messages")]
+async fn list_messages(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<Vec<MessageLog>>, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let id = path.into_inner();
+    let log = ctx
+        .tx(move |conn| webhooks::log(conn, id, LOG_LIMIT))
+        .await?;
+    Ok(web::Json(log))
+}
+
+/// Send a message to the endpoint again, under the same `webhook-id`.
+#[utoipa::path(
+    tag = "webhooks",
+    params(("id" = Uuid, Path), ("msg" = String, Path, description = "The message id (`msg_...`)")),
+    responses((status = 202, body = MessageLog), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/webhooks/{id}/messages/{msg}/replay")]
+async fn replay_message(
+    ctx: TenantCtx,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let (id, msg) = path.into_inner();
+    let message = signing::parse_message_id(&msg).ok_or(ApiError::NotFound)?;
+    let audit = ctx.audit();
+    let replayed = ctx
+        .tx(move |conn| webhooks::replay(conn, &audit, id, message))
+        .await?;
+    Ok(HttpResponse::Accepted().json(replayed))
+}
+
+/// Send a `webhook.test` event to the endpoint.
+#[utoipa::path(
+    tag = "webhooks",
+    params(("id" = Uuid, Path)),
+    responses((status = 202, body = MessageLog), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/webhooks/{id}/test")]
+async fn test_endpoint(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ManageWebhooks)?;
+    let (id, audit) = (path.into_inner(), ctx.audit());
+    let sent = ctx
+        .tx(move |conn| webhooks::send_test(conn, &audit, id))
+        .await?;
+    Ok(HttpResponse::Accepted().json(sent))
+}

@@ -1,0 +1,326 @@
+//! The `webhook.deliver` job: POSTs a message to an endpoint, signed, with a
+//! 15 s timeout and no redirects, to the address the SSRF guard checked just
+//! before. Every attempt is logged. Retries follow Svix's schedule (scaled by
+//! `CMS_WEBHOOK_SCHEDULE_SCALE`) or the receiver's `Retry-After`; `410 Gone`
+//! disables the endpoint, and so do 5 days of failures (audited, warned).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ipnet::IpNet;
+use reqwest::Url;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{signing, ssrf};
+use crate::db::webhooks::{self as store, Attempt, Endpoint, EndpointChanges, Message};
+use crate::jobs::{Handler, JobContext, JobError, JobFuture};
+
+pub const DELIVER_JOB: &str = "webhook.deliver";
+pub const MAX_ATTEMPTS: i32 = 8;
+/// Per request, connection included.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// The answer kept in the log.
+pub const RESPONSE_KEPT_BYTES: usize = 2048;
+/// An endpoint failing this long is disabled.
+pub const FAILING_DAYS: i64 = 5;
+
+/// Svix's schedule: the delay before attempt n+1 is `SCHEDULE[n]`
+/// (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+pub const SCHEDULE: [Duration; 8] = [
+    Duration::ZERO,
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
+
+/// The delay after failed attempt `attempt` (1-based).
+pub fn delay_after(attempt: i32) -> Duration {
+    SCHEDULE[usize::try_from(attempt.clamp(1, 7)).unwrap_or(7)]
+}
+
+pub struct Deliver;
+
+impl Handler for Deliver {
+    fn run(&self, ctx: JobContext) -> JobFuture {
+        Box::pin(deliver(ctx))
+    }
+
+    fn backoff(&self, attempt: i32, _base: Duration) -> Duration {
+        delay_after(attempt)
+    }
+}
+
+/// What one send came to.
+enum Outcome {
+    /// The guard refused the address: never worth retrying.
+    Refused(String),
+    /// No answer (connection, timeout).
+    Failed(String),
+    Answered {
+        status: u16,
+        body: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+async fn deliver(ctx: JobContext) -> Result<(), JobError> {
+    let message_id: Uuid = ctx.arg("message_id")?;
+    let endpoint_id: Uuid = ctx.arg("endpoint_id")?;
+    let (endpoint, message) = ctx
+        .tx(move |conn| {
+            Ok((
+                store::find(conn, endpoint_id)?,
+                store::find_message(conn, message_id)?,
+            ))
+        })
+        .await?;
+    let (Some(endpoint), Some(message)) = (endpoint, message) else {
+        return Ok(()); // deleted meanwhile: nothing left to send
+    };
+    if !endpoint.enabled {
+        return Ok(());
+    }
+    let config = &ctx.state.config;
+    let started = Instant::now();
+    let outcome = send(&endpoint, &message, &config.webhook_allow_hosts).await;
+    let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    let attempt = ctx.job.attempt;
+    let (status_code, response, error) = match &outcome {
+        Outcome::Refused(error) | Outcome::Failed(error) => (None, String::new(), Some(error)),
+        Outcome::Answered { status, body, .. } => (Some(i32::from(*status)), body.clone(), None),
+    };
+    let record = Attempt {
+        id: Uuid::now_v7(),
+        tenant_id: endpoint.tenant_id,
+        message_id,
+        endpoint_id,
+        attempt,
+        status_code,
+        duration_ms,
+        response,
+        error: error.map(|error| truncate(error, 2000)),
+        created_at: Utc::now(),
+    };
+    let verdict = match outcome {
+        Outcome::Answered { status, .. } if (200..300).contains(&status) => Verdict::Delivered,
+        Outcome::Answered { status: 410, .. } => {
+            Verdict::Disable("the endpoint answered 410 Gone".into())
+        }
+        Outcome::Refused(reason) => Verdict::Discard(reason),
+        Outcome::Failed(reason) => Verdict::Retry(reason, None),
+        Outcome::Answered {
+            status,
+            retry_after,
+            ..
+        } => Verdict::Retry(format!("the endpoint answered {status}"), retry_after),
+    };
+    let audit = ctx.audit();
+    let outcome = ctx
+        .tx(move |conn| {
+            store::insert_attempt(conn, &record)?;
+            let Some(before) = store::lock(conn, endpoint_id)? else {
+                return Ok(verdict);
+            };
+            let now = Utc::now();
+            let changes = match &verdict {
+                Verdict::Delivered if before.failing_since.is_some() => EndpointChanges {
+                    failing_since: Some(None),
+                    ..Default::default()
+                },
+                Verdict::Delivered => return Ok(verdict),
+                Verdict::Disable(reason) => disable(reason),
+                _ => {
+                    let since = before.failing_since.unwrap_or(now);
+                    if now - since >= chrono::Duration::days(FAILING_DAYS) {
+                        return disable_endpoint(
+                            conn,
+                            audit.as_ref(),
+                            &before,
+                            format!("failing for {FAILING_DAYS} days"),
+                        );
+                    }
+                    if before.failing_since.is_some() {
+                        return Ok(verdict);
+                    }
+                    EndpointChanges {
+                        failing_since: Some(Some(now)),
+                        ..Default::default()
+                    }
+                }
+            };
+            if let Verdict::Disable(reason) = &verdict {
+                return disable_endpoint(conn, audit.as_ref(), &before, reason.clone());
+            }
+            store::update(conn, endpoint_id, &changes)?;
+            Ok(verdict)
+        })
+        .await?;
+    let scale = config.webhook_schedule_scale;
+    match outcome {
+        Verdict::Delivered => Ok(()),
+        Verdict::Disable(reason) | Verdict::Discard(reason) => Err(JobError::Discard(reason)),
+        Verdict::Retry(reason, Some(after)) => Err(JobError::RetryAfter(reason, after)),
+        Verdict::Retry(reason, None) => Err(JobError::RetryAfter(
+            reason,
+            delay_after(attempt).mul_f64(scale),
+        )),
+    }
+}
+
+enum Verdict {
+    Delivered,
+    Retry(String, Option<Duration>),
+    Discard(String),
+    Disable(String),
+}
+
+fn disable(reason: &str) -> EndpointChanges {
+    EndpointChanges {
+        enabled: Some(false),
+        disabled_reason: Some(Some(reason.to_owned())),
+        ..Default::default()
+    }
+}
+
+/// Disables `before`, audits it and tells its owners (a warning today; a
+/// notification once the tenant has them).
+fn disable_endpoint(
+    conn: &mut diesel::PgConnection,
+    audit: Option<&crate::db::audit::Audit>,
+    before: &Endpoint,
+    reason: String,
+) -> Result<Verdict, crate::error::ApiError> {
+    let after = store::update(conn, before.id, &disable(&reason))?;
+    if let Some(audit) = audit {
+        audit.event(
+            conn,
+            "webhook_endpoint",
+            "disable",
+            before.id,
+            Some(before),
+            Some(&after),
+        )?;
+    }
+    tracing::warn!(
+        endpoint_id = %before.id,
+        tenant_id = %before.tenant_id,
+        reason = %reason,
+        "webhook endpoint disabled"
+    );
+    Ok(Verdict::Disable(reason))
+}
+
+async fn send(endpoint: &Endpoint, message: &Message, allow: &[IpNet]) -> Outcome {
+    let url = match super::parse_url(&endpoint.url) {
+        Ok(url) => url,
+        Err(reason) => return Outcome::Refused(format!("the URL {reason}")),
+    };
+    let addresses = match ssrf::resolve(&url, allow).await {
+        Ok(addresses) => addresses,
+        Err(reason) => return Outcome::Refused(format!("refused: the URL {reason}")),
+    };
+    let client = match client_for(&url, addresses[0]) {
+        Ok(client) => client,
+        Err(err) => return Outcome::Failed(format!("cannot build the HTTP client: {err}")),
+    };
+    let body = body_of(&message.payload);
+    let id = signing::message_id(message.id);
+    let timestamp = Utc::now().timestamp();
+    let mut secrets = vec![endpoint.secret.as_str()];
+    if let (Some(previous), Some(until)) = (
+        endpoint.previous_secret.as_deref(),
+        endpoint.previous_secret_expires_at,
+    ) {
+        if until > Utc::now() {
+            secrets.push(previous);
+        }
+    }
+    let signature = match signing::signature(&secrets, &id, timestamp, &body) {
+        Ok(signature) => signature,
+        Err(reason) => return Outcome::Refused(reason),
+    };
+    let sent = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("user-agent", "cms-webhooks/1")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    let mut response = match sent {
+        Ok(response) => response,
+        Err(err) => return Outcome::Failed(format!("no answer: {}", describe(&err))),
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(|secs| Duration::from_secs(secs.min(10 * 3600)));
+    let mut kept = Vec::new();
+    while kept.len() < RESPONSE_KEPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    kept.truncate(RESPONSE_KEPT_BYTES);
+    let mut body = String::from_utf8_lossy(&kept).into_owned();
+    while body.len() > RESPONSE_KEPT_BYTES {
+        body.pop();
+    }
+    Outcome::Answered {
+        status,
+        body,
+        retry_after,
+    }
+}
+
+/// A client that connects only to `address` for the URL's host and follows
+/// no redirects.
+fn client_for(url: &Url, address: std::net::SocketAddr) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(url::Host::Domain(name)) = url.host() {
+        builder = builder.resolve(name, address);
+    }
+    builder.build()
+}
+
+fn body_of(payload: &Value) -> Vec<u8> {
+    serde_json::to_vec(payload).unwrap_or_default()
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        format!("timed out after {} s", TIMEOUT.as_secs())
+    } else if err.is_connect() {
+        "cannot connect".into()
+    } else {
+        err.to_string()
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_is_svix() {
+        let secs: Vec<u64> = (1..=8).map(|n| delay_after(n).as_secs()).collect();
+        assert_eq!(secs, [5, 300, 1800, 7200, 18000, 36000, 36000, 36000]);
+    }
+}

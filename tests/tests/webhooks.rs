@@ -1,0 +1,623 @@
+//! Outgoing webhooks against real PostgreSQL and a receiver that verifies
+//! every delivery with the reference Python `standardwebhooks` package
+//! (`tests/webhooks/receiver.py`): signatures verify (with two secrets while a
+//! rotated one is valid), failures retry on Svix's schedule (accelerated) or
+//! the receiver's Retry-After, 410 disables the endpoint, a replay re-sends
+//! the same `webhook-id`, private addresses are refused, bad input writes
+//! nothing, tenants cannot reach each other's endpoints, secrets never show
+//! again, and publishing a page sends `page.published` once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cms_tests::*;
+use serde_json::{json, Value};
+
+const OWNER: &str = "admin@example.com";
+
+/// The Python receiver on a free port; killed on drop.
+struct Receiver {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut child = Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("tests/webhooks/receiver.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect(".venv/bin/python with standardwebhooks (make tools)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line.trim().parse().expect("the receiver prints its port");
+        Receiver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client: {
+                cms_api::app::install_tls_provider();
+                reqwest::Client::new()
+            },
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Secrets to verify with (each on its own) and answers for the next deliveries.
+    async fn control(&self, secrets: &[&str], plan: Value) {
+        let status = self
+            .client
+            .post(self.url("/_control"))
+            .json(&json!({"secrets": secrets, "plan": plan}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 204);
+    }
+
+    async fn deliveries(&self) -> Vec<Value> {
+        self.client
+            .get(self.url("/_deliveries"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until at least `count` deliveries came, and answers them all.
+    async fn wait_for(&self, count: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let deliveries = self.deliveries().await;
+            if deliveries.len() >= count {
+                return deliveries;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {count} deliveries, got {}: {deliveries:#?}",
+                deliveries.len()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An api whose worker runs the retry schedule 1000 times faster and may
+/// reach the receiver on 127.0.0.1.
+async fn spawn_app() -> TestApp {
+    TestApp::spawn_with(HashMap::from([
+        ("CMS_WEBHOOK_ALLOW_HOSTS", "127.0.0.1/32".to_owned()),
+        ("CMS_WEBHOOK_SCHEDULE_SCALE", "0.001".to_owned()),
+        ("CMS_JOB_POLL_MS", "50".to_owned()),
+    ]))
+    .await
+}
+
+/// Creates an endpoint; answers (id, secret).
+async fn create(app: &TestApp, token: &str, url: &str, events: &[&str]) -> (String, String) {
+    let reply = app
+        .post(
+            "/api/v1/webhooks",
+            token,
+            json!({"url": url, "description": "receiver", "events": events}),
+        )
+        .await
+        .expect(201);
+    let secret = reply.body["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{}", reply.text);
+    (reply.body["id"].as_str().unwrap().to_owned(), secret)
+}
+
+fn gaps(deliveries: &[Value]) -> Vec<f64> {
+    deliveries
+        .windows(2)
+        .map(|pair| pair[1]["at"].as_f64().unwrap() - pair[0]["at"].as_f64().unwrap())
+        .collect()
+}
+
+fn assert_all_verified(deliveries: &[Value]) {
+    for delivery in deliveries {
+        let verified = delivery["verified"].as_array().unwrap();
+        assert!(
+            !verified.is_empty() && verified.iter().all(|ok| ok == true),
+            "a delivery did not verify with standardwebhooks: {delivery:#}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_retry_on_the_schedule_and_a_replay_resends_the_same_id() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    receiver
+        .control(
+            &[&secret],
+            json!([{"status": 500}, {"status": 500}, {"status": 500}]),
+        )
+        .await;
+    let sent = app
+        .post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let message = sent.body["id"].as_str().unwrap().to_owned();
+    assert!(message.starts_with("msg_"), "{}", sent.text);
+
+    // Attempt 1 at once, then 5 s, 5 min, 30 min scaled by 0.001.
+    let deliveries = receiver.wait_for(4, Duration::from_secs(20)).await;
+    assert_eq!(deliveries.len(), 4);
+    assert_all_verified(&deliveries);
+    assert!(deliveries.iter().all(|d| d["id"] == message.as_str()));
+    assert!(deliveries.iter().all(|d| d["path"] == "/hook"));
+    assert_eq!(deliveries[0]["payload"]["type"], "webhook.test");
+    let gaps = gaps(&deliveries);
+    assert!(gaps[0] >= 0.005 && gaps[0] < 0.3, "5 s scaled: {gaps:?}");
+    assert!(gaps[1] >= 0.3, "5 min scaled: {gaps:?}");
+    assert!(gaps[2] >= 1.8, "30 min scaled: {gaps:?}");
+    assert!(gaps[2] > gaps[1] && gaps[1] > gaps[0], "{gaps:?}");
+
+    // The log shows every attempt with its status and answer.
+    let log = wait_log(&app, &owner, &id, 4).await;
+    let attempts = log.body[0]["attempts"].as_array().unwrap();
+    let statuses: Vec<i64> = attempts
+        .iter()
+        .map(|a| a["status_code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(statuses, [500, 500, 500, 200]);
+    let numbers: Vec<i64> = attempts
+        .iter()
+        .map(|a| a["attempt"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3, 4]);
+    assert_eq!(attempts[0]["response"], "answer 500");
+    assert!(!log.text.contains(&secret), "the log shows the secret");
+
+    // A replay re-sends the same webhook-id, signed again.
+    app.post(
+        &format!("/api/v1/webhooks/{id}/messages/{message}/replay"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(202);
+    let deliveries = receiver.wait_for(5, Duration::from_secs(10)).await;
+    assert_eq!(deliveries[4]["id"], message.as_str());
+    assert_eq!(deliveries[4]["payload"], deliveries[0]["payload"]);
+    assert_all_verified(&deliveries);
+}
+
+async fn wait_log(app: &TestApp, token: &str, id: &str, attempts: usize) -> Reply {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = app
+            .get(&format!("/api/v1/webhooks/{id}/messages"), token)
+            .await
+            .expect(200);
+        let count = log.body[0]["attempts"].as_array().map_or(0, Vec::len);
+        if count >= attempts {
+            return log;
+        }
+        assert!(Instant::now() < deadline, "{}", log.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_signs_beside_the_new_one_and_secrets_never_show_again() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, old) = create(&app, &owner, &receiver.url("/hook"), &["*"]).await;
+    receiver.control(&[&old], json!([])).await;
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let first = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_all_verified(&first);
+    assert_eq!(
+        first[0]["signature"].as_str().unwrap().split(' ').count(),
+        1
+    );
+
+    let rotated = app
+        .post(
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+            &owner,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let new = rotated.body["secret"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("whsec_") && new != old);
+    assert!(
+        !rotated.text.contains(&old),
+        "rotation answered the old secret"
+    );
+
+    // Both secrets verify the next delivery on their own: two signatures.
+    receiver.control(&[&new, &old], json!([])).await;
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let deliveries = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(deliveries[1]["verified"], json!([true, true]));
+    let signature = deliveries[1]["signature"].as_str().unwrap();
+    assert_eq!(signature.split(' ').count(), 2, "{signature}");
+    assert!(signature.split(' ').all(|sig| sig.starts_with("v1,")));
+
+    // No answer after creation and rotation carries a secret.
+    wait_log(&app, &owner, &id, 1).await;
+    for path in [
+        "/api/v1/webhooks".to_owned(),
+        format!("/api/v1/webhooks/{id}"),
+        format!("/api/v1/webhooks/{id}/messages"),
+        "/api/v1/audit-log".to_owned(),
+    ] {
+        let reply = app.get(&path, &owner).await.expect(200);
+        for secret in [&old, &new] {
+            assert!(
+                !reply.text.contains(secret.as_str()),
+                "{path} shows a secret"
+            );
+            assert!(!reply.text.contains("whsec_"), "{path} shows a secret");
+        }
+    }
+    let changed = app
+        .patch(
+            &format!("/api/v1/webhooks/{id}"),
+            &owner,
+            json!({"description": "renamed"}),
+        )
+        .await
+        .expect(200);
+    assert!(!changed.text.contains("whsec_"));
+    assert_eq!(changed.body["description"], "renamed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_and_410_disables_the_endpoint() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+
+    // Retry-After: 1 s, where the scaled schedule would wait 5 ms.
+    receiver
+        .control(&[&secret], json!([{"status": 503, "retry_after": 1}]))
+        .await;
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let deliveries = receiver.wait_for(2, Duration::from_secs(10)).await;
+    let gaps = gaps(&deliveries);
+    assert!(gaps[0] >= 1.0, "Retry-After ignored: {gaps:?}");
+    assert_all_verified(&deliveries);
+
+    // 410 Gone: one attempt, then the endpoint is disabled with its reason.
+    receiver.control(&[&secret], json!([{"status": 410}])).await;
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    receiver.wait_for(3, Duration::from_secs(10)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let endpoint = loop {
+        let endpoint = app
+            .get(&format!("/api/v1/webhooks/{id}"), &owner)
+            .await
+            .expect(200);
+        if endpoint.body["enabled"] == false {
+            break endpoint;
+        }
+        assert!(Instant::now() < deadline, "{}", endpoint.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        endpoint.body["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("410"),
+        "{}",
+        endpoint.text
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.deliveries().await.len(), 3, "410 was retried");
+    // A disabled endpoint receives nothing.
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.deliveries().await.len(), 3);
+    let audit = app.get("/api/v1/audit-log", &owner).await.expect(200);
+    assert!(
+        audit.text.contains("webhook_endpoint.disable"),
+        "{}",
+        audit.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_addresses_and_bad_input_are_refused_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    for url in [
+        "http://127.0.0.1/",
+        "http://10.0.0.1/",
+        "http://169.254.169.254/",
+        "http://[::1]/",
+        "http://localhost/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://100.64.0.1/",
+    ] {
+        let reply = app
+            .post(
+                "/api/v1/webhooks",
+                &owner,
+                json!({"url": url, "events": ["page.published"]}),
+            )
+            .await
+            .expect_problem(422);
+        assert_eq!(reply.error_fields(), ["url"], "{url}: {}", reply.text);
+    }
+    for url in ["ftp://93.184.216.34/", "file:///etc/passwd", "not a url"] {
+        let reply = app
+            .post(
+                "/api/v1/webhooks",
+                &owner,
+                json!({"url": url, "events": ["page.published"]}),
+            )
+            .await
+            .expect_problem(422);
+        assert_eq!(reply.error_fields(), ["url"], "{url}: {}", reply.text);
+    }
+    let reply = app
+        .post(
+            "/api/v1/webhooks",
+            &owner,
+            json!({"url": "http://93.184.216.34/hook", "events": ["page.published", "page.exploded"]}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(reply.error_fields(), ["events.1"], "{}", reply.text);
+    let reply = app
+        .post(
+            "/api/v1/webhooks",
+            &owner,
+            json!({"url": "http://93.184.216.34/hook", "events": []}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(reply.error_fields(), ["events"], "{}", reply.text);
+    assert_eq!(app.count_rows("webhook_endpoints"), 0);
+
+    // A public address is accepted; moving it to a private one is refused.
+    let created = app
+        .post(
+            "/api/v1/webhooks",
+            &owner,
+            json!({"url": "http://93.184.216.34/hook", "events": ["*"]}),
+        )
+        .await
+        .expect(201);
+    let id = created.body["id"].as_str().unwrap();
+    let reply = app
+        .patch(
+            &format!("/api/v1/webhooks/{id}"),
+            &owner,
+            json!({"url": "http://192.168.1.1/"}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(reply.error_fields(), ["url"]);
+    let endpoint = app.get(&format!("/api/v1/webhooks/{id}"), &owner).await;
+    assert_eq!(endpoint.body["url"], "http://93.184.216.34/hook");
+    assert_eq!(endpoint.body["version"], 1);
+
+    // Editors do not manage webhooks.
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    app.get("/api/v1/webhooks", &editor)
+        .await
+        .expect_problem(403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenant_cannot_see_replay_or_delete_an_endpoint() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let alpha = app.login(OWNER, Some("alpha")).await.access;
+    let beta = app.login(OWNER, Some("beta")).await.access;
+    let (id, secret) = create(&app, &alpha, &receiver.url("/hook"), &["webhook.test"]).await;
+    receiver.control(&[&secret], json!([])).await;
+    let sent = app
+        .post(&format!("/api/v1/webhooks/{id}/test"), &alpha, json!({}))
+        .await
+        .expect(202);
+    let message = sent.body["id"].as_str().unwrap().to_owned();
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+
+    let listed = app.get("/api/v1/webhooks", &beta).await.expect(200);
+    assert_eq!(listed.body, json!([]));
+    app.get(&format!("/api/v1/webhooks/{id}"), &beta)
+        .await
+        .expect_problem(404);
+    app.get(&format!("/api/v1/webhooks/{id}/messages"), &beta)
+        .await
+        .expect_problem(404);
+    for path in [
+        format!("/api/v1/webhooks/{id}/messages/{message}/replay"),
+        format!("/api/v1/webhooks/{id}/rotate-secret"),
+        format!("/api/v1/webhooks/{id}/test"),
+    ] {
+        app.post(&path, &beta, json!({})).await.expect_problem(404);
+    }
+    app.patch(
+        &format!("/api/v1/webhooks/{id}"),
+        &beta,
+        json!({"enabled": false}),
+    )
+    .await
+    .expect_problem(404);
+    app.delete(&format!("/api/v1/webhooks/{id}"), &beta)
+        .await
+        .expect_problem(404);
+
+    // Beta's own endpoint cannot replay alpha's message either.
+    let (beta_id, _) = create(&app, &beta, &receiver.url("/beta"), &["*"]).await;
+    app.post(
+        &format!("/api/v1/webhooks/{beta_id}/messages/{message}/replay"),
+        &beta,
+        json!({}),
+    )
+    .await
+    .expect_problem(404);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.deliveries().await.len(), 1);
+    let endpoint = app
+        .get(&format!("/api/v1/webhooks/{id}"), &alpha)
+        .await
+        .expect(200);
+    assert_eq!(endpoint.body["enabled"], true);
+    assert_eq!(endpoint.body["version"], 1);
+    app.delete(&format!("/api/v1/webhooks/{id}"), &alpha)
+        .await
+        .expect(204);
+    assert_eq!(app.count_rows("webhook_endpoints"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_a_page_sends_page_published_once() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (_, secret) = create(&app, &owner, &receiver.url("/hook"), &["page.published"]).await;
+    receiver.control(&[&secret], json!([])).await;
+
+    let site = app.first_site(&owner).await;
+    let page = app
+        .draft_page(&owner, &site, "/webhooked", "Webhooked")
+        .await;
+    let page_id = page["id"].as_str().unwrap();
+    app.publish(&owner, page_id).await.expect(200);
+
+    let deliveries = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_all_verified(&deliveries);
+    let payload = &deliveries[0]["payload"];
+    assert_eq!(payload["type"], "page.published");
+    assert_eq!(payload["data"]["id"], page_id);
+    assert_eq!(payload["data"]["status"], "published");
+    assert!(payload["timestamp"].is_string());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.deliveries().await.len(), 1);
+    assert_eq!(app.count_rows("webhook_messages"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_failing_for_five_days_is_disabled_on_its_next_failure() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    let mut conn = app.admin_connection();
+    diesel::sql_query(format!(
+        "UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 minute' WHERE id = '{id}'"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    receiver.control(&[&secret], json!([{"status": 500}])).await;
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let endpoint = app
+            .get(&format!("/api/v1/webhooks/{id}"), &owner)
+            .await
+            .expect(200);
+        if endpoint.body["enabled"] == false {
+            assert_eq!(endpoint.body["disabled_reason"], "failing for 5 days");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", endpoint.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.deliveries().await.len(),
+        1,
+        "retried after disabling"
+    );
+
+    // Enabled again by hand, it starts with a clean record and receives.
+    let enabled = app
+        .patch(
+            &format!("/api/v1/webhooks/{id}"),
+            &owner,
+            json!({"enabled": true}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(enabled.body["failing_since"], Value::Null);
+    assert_eq!(enabled.body["disabled_reason"], Value::Null);
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let deliveries = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_all_verified(&deliveries);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_is_sent_to_endpoints_subscribed_to_it_only() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (_, leads) = create(&app, &owner, &receiver.url("/leads"), &["lead.created"]).await;
+    let (_, _pages_secret) =
+        create(&app, &owner, &receiver.url("/pages"), &["page.published"]).await;
+    receiver.control(&[&leads], json!([])).await;
+
+    let site = app.first_site(&owner).await;
+    let lead = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/delivery/sites/{site}/leads"),
+            None,
+            Some(&json!({"path": "/", "fields": {"name": "Ann", "phone": "+7 (900) 123-45-67"}})),
+            &[],
+        )
+        .await
+        .expect(201);
+    let deliveries = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_all_verified(&deliveries);
+    assert_eq!(deliveries[0]["path"], "/leads");
+    assert_eq!(deliveries[0]["payload"]["type"], "lead.created");
+    assert_eq!(deliveries[0]["payload"]["data"]["id"], lead.body["id"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.deliveries().await.len(),
+        1,
+        "the page.published endpoint got a lead"
+    );
+}
