@@ -54,6 +54,7 @@ use crate::state::AppState;
         (name = "audit", description = "Record of every write"),
         (name = "jobs", description = "Background jobs of the tenant: state, attempts, errors, retry and cancel"),
         (name = "webhooks", description = "Outgoing webhooks (Standard Webhooks): endpoints, secrets, delivery log, replay"),
+        (name = "notifications", description = "Patient and staff notifications: templates, settings, providers (write-only credentials) and the message log"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

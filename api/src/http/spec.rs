@@ -85,6 +85,13 @@ mod tests {
         assert!(document["servers"]
             .as_array()
             .is_some_and(|s| !s.is_empty()));
+        let declared_tags: Vec<&str> = document["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|tag| tag["name"].as_str())
+            .collect();
+        let mut operation_ids = std::collections::HashSet::new();
         let mut operations = 0;
         for item in document["paths"]
             .as_object()
@@ -96,6 +103,15 @@ mod tests {
                 assert!(operation["security"].is_array(), "{method} {operation}");
                 assert!(operation["operationId"].is_string(), "{method} {operation}");
                 assert!(operation["tags"].as_array().is_some_and(|t| !t.is_empty()));
+                for tag in operation["tags"].as_array().into_iter().flatten() {
+                    let tag = tag.as_str().unwrap_or_default();
+                    assert!(declared_tags.contains(&tag), "tag {tag} is not declared");
+                }
+                let id = operation["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    operation_ids.insert(id.to_owned()),
+                    "operationId {id} twice"
+                );
                 for (status, response) in operation["responses"].as_object().into_iter().flatten() {
                     let described = response["description"]
                         .as_str()

@@ -11,8 +11,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(templates::list_templates)
         .service(templates::put_template)
         .service(templates::preview_template)
-        .service(settings::get_settings)
-        .service(settings::put_settings)
+        .service(settings::get_notification_settings)
+        .service(settings::put_notification_settings)
         .service(providers::list_providers)
         .service(providers::put_provider)
         .service(providers::list_notifications);

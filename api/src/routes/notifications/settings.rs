@@ -19,7 +19,9 @@ use crate::notifications::{parse_time, Channel};
     security(("bearer" = []))
 )]
 #[get("/notification-settings")]
-pub(super) async fn get_settings(ctx: TenantCtx) -> Result<web::Json<Settings>, ApiError> {
+pub(super) async fn get_notification_settings(
+    ctx: TenantCtx,
+) -> Result<web::Json<Settings>, ApiError> {
     ctx.require(Permission::ManageSettings)?;
     let tenant = ctx.tenant_id;
     Ok(web::Json(
@@ -86,7 +88,7 @@ impl Validate for PutSettings {
     security(("bearer" = []))
 )]
 #[put("/notification-settings")]
-pub(super) async fn put_settings(
+pub(super) async fn put_notification_settings(
     ctx: TenantCtx,
     body: ValidJson<PutSettings>,
 ) -> Result<web::Json<Settings>, ApiError> {
