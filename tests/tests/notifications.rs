@@ -1109,3 +1109,58 @@ async fn patients_who_opted_out_get_essential_messages_but_no_reminders() {
     }
     assert_eq!(fake.delivered().len(), 1, "only the confirmation");
 }
+
+#[tokio::test]
+async fn a_patient_opts_out_of_reminders_on_their_profile() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let patient = app.login("patient@alpha.example", Some("alpha")).await;
+    let profile = app
+        .get("/api/v1/patients/me", &patient.access)
+        .await
+        .expect(200);
+    assert_eq!(profile.body["notifications_opt_out"], false);
+    let name = profile.body["name"].as_str().unwrap().to_owned();
+    let phone = profile.body["phone"].as_str().unwrap().to_owned();
+    let saved = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/patients/me",
+            Some(&patient.access),
+            Some(&json!({"name": name, "phone": phone, "notifications_opt_out": true})),
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(saved.body["notifications_opt_out"], true);
+    // A later save without the field leaves the choice as it is.
+    let kept = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/patients/me",
+            Some(&patient.access),
+            Some(&json!({"name": name, "phone": phone})),
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(kept.body["notifications_opt_out"], true);
+    let mut admin = app.admin_connection();
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct OptOut {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        notifications_opt_out: bool,
+    }
+    let stored: OptOut =
+        diesel::sql_query("SELECT notifications_opt_out FROM patients WHERE id = $1")
+            .bind::<diesel::sql_types::Uuid, _>(
+                profile.body["id"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<uuid::Uuid>()
+                    .unwrap(),
+            )
+            .get_result(&mut admin)
+            .unwrap();
+    assert!(stored.notifications_opt_out);
+}

@@ -100,6 +100,7 @@ pub fn book(
                 phone,
                 birth_date: None,
                 gender: None,
+                notifications_opt_out: false,
                 created_at: now,
             },
         )?,

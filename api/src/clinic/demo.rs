@@ -264,6 +264,7 @@ pub fn seed(
                 phone: (*phone).into(),
                 birth_date: chrono::NaiveDate::from_ymd_opt(1985 + index as i32, 3, 14),
                 gender: Some(if index % 2 == 0 { "female" } else { "male" }.into()),
+                notifications_opt_out: false,
                 created_at: now,
             },
         )?);

@@ -44,6 +44,9 @@ pub struct Patient {
     pub phone: String,
     pub birth_date: Option<NaiveDate>,
     pub gender: Option<String>,
+    /// The patient asked for no non-essential messages (reminders); booking,
+    /// confirmation, cancellation and rescheduling messages still go out.
+    pub notifications_opt_out: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -245,6 +248,8 @@ pub struct PatientChanges {
     pub phone: String,
     pub birth_date: Option<NaiveDate>,
     pub gender: Option<String>,
+    /// Unchanged when `None`.
+    pub notifications_opt_out: Option<bool>,
 }
 
 pub fn patient_by_exact_phone(

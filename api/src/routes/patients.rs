@@ -55,6 +55,9 @@ pub struct PatientProfile {
     pub birth_date: Option<NaiveDate>,
     /// `female`, `male` or `other`.
     pub gender: Option<String>,
+    /// `true`: no reminders (booking, confirmation, cancellation and
+    /// rescheduling messages still go out). Unchanged when absent.
+    pub notifications_opt_out: Option<bool>,
 }
 
 impl Validate for PatientProfile {
@@ -103,6 +106,7 @@ async fn save_my_profile(
         phone: clinic::normalize_phone(&body.phone).unwrap_or_default(),
         birth_date: body.birth_date,
         gender: body.gender,
+        notifications_opt_out: body.notifications_opt_out,
     };
     let audit = ctx.audit();
     let saved = ctx
@@ -141,6 +145,7 @@ async fn save_my_profile(
                             phone: changes.phone.clone(),
                             birth_date: changes.birth_date,
                             gender: changes.gender.clone(),
+                            notifications_opt_out: changes.notifications_opt_out.unwrap_or(false),
                             created_at: Utc::now(),
                         },
                     )?;
