@@ -16,6 +16,17 @@ use crate::db::services::{
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
 
+/// The locked row, if it exists (404) and `If-Match` names its version (412).
+fn checked<T>(
+    row: Option<T>,
+    if_match: &IfMatch,
+    version: impl Fn(&T) -> i32,
+) -> Result<T, ApiError> {
+    let row = row.ok_or(ApiError::NotFound)?;
+    if_match.check(version(&row))?;
+    Ok(row)
+}
+
 /// New links of a service or doctor: `None` keeps the current ones.
 #[derive(Debug, Default)]
 pub struct Links {
@@ -40,8 +51,7 @@ pub fn update_clinic(
     if_match: &IfMatch,
     changes: &ClinicChanges,
 ) -> Result<Clinic, ApiError> {
-    let before = clinics::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(clinics::lock(conn, id)?, if_match, |row| row.version)?;
     let after = clinics::update(conn, id, changes)?;
     audit.updated(conn, "clinic", id, &before, &after)?;
     Ok(after)
@@ -54,8 +64,7 @@ pub fn delete_clinic(
     id: Uuid,
     if_match: &IfMatch,
 ) -> Result<(), ApiError> {
-    let before = clinics::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(clinics::lock(conn, id)?, if_match, |row| row.version)?;
     clinics::delete(conn, id)?;
     audit.deleted(conn, "clinic", id, &before)
 }
@@ -77,8 +86,9 @@ pub fn update_specialization(
     if_match: &IfMatch,
     changes: &SpecializationChanges,
 ) -> Result<Specialization, ApiError> {
-    let before = clinics::lock_specialization(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(clinics::lock_specialization(conn, id)?, if_match, |row| {
+        row.version
+    })?;
     let after = clinics::update_specialization(conn, id, changes)?;
     audit.updated(conn, "specialization", id, &before, &after)?;
     Ok(after)
@@ -91,8 +101,9 @@ pub fn delete_specialization(
     id: Uuid,
     if_match: &IfMatch,
 ) -> Result<(), ApiError> {
-    let before = clinics::lock_specialization(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(clinics::lock_specialization(conn, id)?, if_match, |row| {
+        row.version
+    })?;
     clinics::delete_specialization(conn, id)?;
     audit.deleted(conn, "specialization", id, &before)
 }
@@ -127,8 +138,9 @@ pub fn update_category(
     if_match: &IfMatch,
     changes: &CategoryChanges,
 ) -> Result<ServiceCategory, ApiError> {
-    let before = services::lock_category(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(services::lock_category(conn, id)?, if_match, |row| {
+        row.version
+    })?;
     if let Some(Some(parent)) = changes.parent_id {
         if services::lock_category(conn, parent)?.is_none() {
             return Err(ApiError::invalid("parent_id", "no such category"));
@@ -152,8 +164,9 @@ pub fn delete_category(
     id: Uuid,
     if_match: &IfMatch,
 ) -> Result<(), ApiError> {
-    let before = services::lock_category(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(services::lock_category(conn, id)?, if_match, |row| {
+        row.version
+    })?;
     services::delete_category(conn, id)?;
     audit.deleted(conn, "service_category", id, &before)
 }
@@ -205,8 +218,7 @@ pub fn update_service(
     changes: &ServiceChanges,
     links: &Links,
 ) -> Result<Service, ApiError> {
-    let before = services::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(services::lock(conn, id)?, if_match, |row| row.version)?;
     if let Some(category) = changes.category_id {
         require_category(conn, "category_id", category)?;
     }
@@ -226,8 +238,7 @@ pub fn delete_service(
     id: Uuid,
     if_match: &IfMatch,
 ) -> Result<(), ApiError> {
-    let before = services::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(services::lock(conn, id)?, if_match, |row| row.version)?;
     services::delete(conn, id)?;
     audit.deleted(conn, "service", id, &before)
 }
@@ -258,8 +269,7 @@ pub fn update_doctor(
     changes: &DoctorChanges,
     links: &Links,
 ) -> Result<Doctor, ApiError> {
-    let before = doctors::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(doctors::lock(conn, id)?, if_match, |row| row.version)?;
     if let Some(specialization) = changes.specialization_id {
         require_specialization(conn, specialization)?;
     }
@@ -288,8 +298,7 @@ pub fn delete_doctor(
     id: Uuid,
     if_match: &IfMatch,
 ) -> Result<(), ApiError> {
-    let before = doctors::lock(conn, id)?.ok_or(ApiError::NotFound)?;
-    if_match.check(before.version)?;
+    let before = checked(doctors::lock(conn, id)?, if_match, |row| row.version)?;
     doctors::delete(conn, id)?;
     audit.deleted(conn, "doctor", id, &before)
 }

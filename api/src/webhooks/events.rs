@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::delivery::{DELIVER_JOB, MAX_ATTEMPTS};
 use crate::db::appointments::{Appointment, AppointmentStatus};
-use crate::db::jobs::{enqueue, NewJob};
+use crate::db::jobs::{enqueue, enqueue_many, NewJob};
 use crate::db::webhooks::{self as store, Message};
 use crate::error::ApiError;
 
@@ -44,9 +44,12 @@ pub fn emit<T: Serialize>(
         return Ok(());
     }
     let message = store_message(conn, tenant_id, event_type, data)?;
-    for endpoint in endpoints {
-        enqueue_delivery(conn, tenant_id, message.id, endpoint, None)?;
-    }
+    // One statement for every subscribed endpoint's delivery.
+    let deliveries: Vec<NewJob> = endpoints
+        .into_iter()
+        .map(|endpoint| delivery_job(tenant_id, message.id, endpoint, None))
+        .collect();
+    enqueue_many(conn, &deliveries)?;
     Ok(())
 }
 
@@ -101,17 +104,24 @@ pub fn enqueue_delivery(
     endpoint: Uuid,
     replay: Option<Uuid>,
 ) -> Result<Option<Uuid>, ApiError> {
+    Ok(enqueue(
+        conn,
+        &delivery_job(tenant_id, message, endpoint, replay),
+    )?)
+}
+
+/// The job delivering `message` to `endpoint` (once per replay).
+fn delivery_job(tenant_id: Uuid, message: Uuid, endpoint: Uuid, replay: Option<Uuid>) -> NewJob {
     let key = match replay {
         None => format!("webhook:{message}:{endpoint}"),
         Some(replay) => format!("webhook:{message}:{endpoint}:replay:{replay}"),
     };
-    let job = NewJob::new(
+    NewJob::new(
         tenant_id,
         DELIVER_JOB,
         json!({"message_id": message, "endpoint_id": endpoint}),
     )
     .queue("webhooks")
     .max_attempts(MAX_ATTEMPTS)
-    .unique(key);
-    Ok(enqueue(conn, &job)?)
+    .unique(key)
 }
