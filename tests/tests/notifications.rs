@@ -653,7 +653,7 @@ async fn tenants_see_only_their_own_templates_providers_and_messages_and_credent
     // Stored sealed: the secret is not in the table in the clear.
     assert_eq!(
         app.count_rows(&format!(
-            "notification_providers WHERE position('{SECRET}' in convert_from(ciphertext, 'LATIN1')) > 0"
+            "notification_providers WHERE position(convert_to('{SECRET}', 'UTF8') in ciphertext) > 0"
         )),
         0
     );
