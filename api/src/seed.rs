@@ -182,14 +182,14 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
                     )?;
                 }
             }
+            let audit = Audit {
+                actor: Actor {
+                    user_id: None,
+                    request_id: Some("seed".into()),
+                },
+                tenant_id,
+            };
             if routing::host(conn, demo.host)?.is_none() {
-                let audit = Audit {
-                    actor: Actor {
-                        user_id: None,
-                        request_id: Some("seed".into()),
-                    },
-                    tenant_id,
-                };
                 transfer::import(
                     conn,
                     &audit,
@@ -200,6 +200,7 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
             }
             crate::clinic::demo::seed(conn, tenant_id, demo.time_zone, &people)?;
             crate::notifications::templates::seed_defaults(conn, tenant_id)?;
+            crate::webhooks::seed_demo_endpoint(conn, &audit)?;
             crate::experiments::demo::seed(conn, demo.host)?;
             Ok(())
         })

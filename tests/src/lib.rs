@@ -404,6 +404,29 @@ impl TestApp {
         sites.body["items"][0]["id"].as_str().unwrap().to_owned()
     }
 
+    /// The demo landing's home page id and its first (demo) experiment.
+    pub async fn home_experiment(&self, token: &str) -> (String, Value) {
+        let site = self.first_site(token).await;
+        let pages = self
+            .get(&format!("/api/v1/sites/{site}/pages?path_prefix=/"), token)
+            .await
+            .expect(200);
+        let home = pages.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["path"] == "/")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let list = self
+            .get(&format!("/api/v1/pages/{home}/experiments"), token)
+            .await
+            .expect(200);
+        (home, list.body["items"][0].clone())
+    }
+
     /// A draft page with a hero and a rich-text block; answers the page JSON.
     pub async fn draft_page(&self, token: &str, site: &str, path: &str, title: &str) -> Value {
         let page = self
@@ -620,4 +643,99 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A real SMTP server (Python `aiosmtpd`, printing what it receives).
+pub struct SmtpServer {
+    child: std::process::Child,
+    pub port: u16,
+    log: std::path::PathBuf,
+}
+
+impl SmtpServer {
+    pub async fn start() -> Self {
+        let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run make tools",
+            python.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::env::temp_dir().join(format!("cms-smtp-{}.log", uuid::Uuid::now_v7()));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(python)
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        SmtpServer { child, port, log }
+    }
+
+    /// Every message received so far, as aiosmtpd printed it.
+    pub fn received(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// The site served on `host` (public lookup).
+pub async fn site_of(app: &TestApp, host: &str) -> String {
+    app.public(&format!("/api/v1/delivery/sites/by-host/{host}"), &[])
+        .await
+        .expect(200)
+        .body["site_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A weekday (Tuesday to Thursday) at least three days ahead: every demo
+/// doctor works then, and it is inside the booking horizon.
+pub fn working_day() -> chrono::NaiveDate {
+    use chrono::{Datelike, Weekday};
+    let mut day = chrono::Utc::now().date_naive() + chrono::Duration::days(3);
+    while !matches!(day.weekday(), Weekday::Tue | Weekday::Wed | Weekday::Thu) {
+        day += chrono::Duration::days(1);
+    }
+    day
+}
+
+/// The `api` binary of this build (beside the test executables' folder), for
+/// tests that run it as a process of its own.
+pub fn api_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("api");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p cms-api)",
+        path.display()
+    );
+    path
 }

@@ -12,26 +12,6 @@ use cms_tests::*;
 
 const ALPHA_HOST: &str = "alpha.localhost";
 
-async fn site_of(app: &TestApp, host: &str) -> String {
-    app.public(&format!("/api/v1/delivery/sites/by-host/{host}"), &[])
-        .await
-        .expect(200)
-        .body["site_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// A weekday (Tuesday to Thursday) at least three days ahead: every demo
-/// doctor works then, and it is inside the booking horizon.
-fn working_day() -> NaiveDate {
-    let mut day = Utc::now().date_naive() + Duration::days(3);
-    while !matches!(day.weekday(), Weekday::Tue | Weekday::Wed | Weekday::Thu) {
-        day += Duration::days(1);
-    }
-    day
-}
-
 async fn slots(
     app: &TestApp,
     site: &str,

@@ -47,29 +47,6 @@ fn shows_b(html: &str) -> bool {
     html.contains(VARIANT_B_TITLE)
 }
 
-/// Alpha's home page id and its demo experiment.
-async fn home_experiment(app: &TestApp, token: &str) -> (String, Value) {
-    let site = app.first_site(token).await;
-    let pages = app
-        .get(&format!("/api/v1/sites/{site}/pages?path_prefix=/"), token)
-        .await
-        .expect(200);
-    let home = pages.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["path"] == "/")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let list = app
-        .get(&format!("/api/v1/pages/{home}/experiments"), token)
-        .await
-        .expect(200);
-    (home, list.body["items"][0].clone())
-}
-
 async fn results(app: &TestApp, token: &str, experiment: &str) -> Value {
     app.get(&format!("/api/v1/experiments/{experiment}/results"), token)
         .await
@@ -134,7 +111,7 @@ async fn a_running_experiment_splits_visitors_stickily_and_counts_exposures_and_
     let app = TestApp::spawn().await;
     let renderer = renderer_for(&app).await;
     let editor = app.login(ALPHA_EDITOR, None).await;
-    let (_, experiment) = home_experiment(&app, &editor.access).await;
+    let (_, experiment) = app.home_experiment(&editor.access).await;
     let id = experiment["id"].as_str().unwrap().to_owned();
     assert_eq!(experiment["status"], "running");
     let site = app.first_site(&editor.access).await;
@@ -297,7 +274,7 @@ async fn do_not_track_and_refused_consent_show_the_control_and_count_nothing() {
     // The same visitors without DNT see b and are counted: the check above
     // did not pass because nobody was in b.
     visit(&renderer, "/", &in_b[0], &[]).await;
-    let (_, experiment) = home_experiment(&app, &editor.access).await;
+    let (_, experiment) = app.home_experiment(&editor.access).await;
     let counted =
         wait_for_visitors(&app, &editor.access, experiment["id"].as_str().unwrap(), 1).await;
     assert_eq!(total_visitors(&counted), 1);
@@ -320,7 +297,7 @@ async fn an_editor_previews_variant_b_uncached_and_uncounted() {
     let app = TestApp::spawn().await;
     let renderer = renderer_for(&app).await;
     let editor = app.login(ALPHA_EDITOR, None).await;
-    let (home, experiment) = home_experiment(&app, &editor.access).await;
+    let (home, experiment) = app.home_experiment(&editor.access).await;
     let token = app
         .post(
             &format!("/api/v1/pages/{home}/preview-token"),
@@ -424,7 +401,7 @@ async fn a_stopped_experiment_serves_the_control_refuses_events_and_a_winner_can
     let app = TestApp::spawn().await;
     let renderer = renderer_for(&app).await;
     let editor = app.login(ALPHA_EDITOR, None).await;
-    let (_, experiment) = home_experiment(&app, &editor.access).await;
+    let (_, experiment) = app.home_experiment(&editor.access).await;
     let id = experiment["id"].as_str().unwrap().to_owned();
 
     app.post(
@@ -518,7 +495,7 @@ async fn a_stopped_experiment_serves_the_control_refuses_events_and_a_winner_can
 async fn bad_event_batches_are_refused_whole_and_count_nothing() {
     let app = TestApp::spawn().await;
     let editor = app.login(ALPHA_EDITOR, None).await;
-    let (_, experiment) = home_experiment(&app, &editor.access).await;
+    let (_, experiment) = app.home_experiment(&editor.access).await;
     let id = experiment["id"].as_str().unwrap().to_owned();
     let unknown = uuid::Uuid::new_v4().to_string();
 
@@ -628,7 +605,7 @@ async fn event_ingestion_is_rate_limited_per_visitor_and_per_address_and_survive
     ]))
     .await;
     let editor = app.login(ALPHA_EDITOR, None).await;
-    let (_, experiment) = home_experiment(&app, &editor.access).await;
+    let (_, experiment) = app.home_experiment(&editor.access).await;
     let id = experiment["id"].as_str().unwrap().to_owned();
 
     // One visitor: 5 events a minute, the 6th is refused and not stored.

@@ -29,31 +29,8 @@ fn exposures_of(app: &TestApp, experiment: &str) -> i64 {
 async fn one_stopped_experiment_does_not_lose_the_other_experiments_exposures() {
     let app = TestApp::spawn().await;
     let editor = app.login("editor@alpha.example", None).await;
-    let site = app.first_site(&editor.access).await;
-    let pages = app
-        .get(
-            &format!("/api/v1/sites/{site}/pages?path_prefix=/"),
-            &editor.access,
-        )
-        .await
-        .expect(200);
-    let home = pages.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["path"] == "/")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let experiments = app
-        .get(&format!("/api/v1/pages/{home}/experiments"), &editor.access)
-        .await
-        .expect(200);
-    let demo = experiments.body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (home, experiment) = app.home_experiment(&editor.access).await;
+    let demo = experiment["id"].as_str().unwrap().to_owned();
     // A second running experiment on the same page, on another block.
     let blocks = app
         .get(&format!("/api/v1/pages/{home}/blocks"), &editor.access)

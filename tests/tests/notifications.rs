@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, Utc};
 use cms_api::jobs::handlers::Registry;
 use cms_api::jobs::worker::{self, WorkerConfig, WorkerHandle};
 use cms_api::notifications::schedule::{self, QuietHours};
@@ -163,25 +163,6 @@ async fn fake_answer(
 }
 
 // ---------------------------------------------------------------- helpers
-
-async fn site_of(app: &TestApp, host: &str) -> String {
-    app.public(&format!("/api/v1/delivery/sites/by-host/{host}"), &[])
-        .await
-        .expect(200)
-        .body["site_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// A Tuesday to Thursday at least three days ahead: the demo doctors work then.
-fn working_day() -> NaiveDate {
-    let mut day = Utc::now().date_naive() + chrono::Duration::days(3);
-    while !matches!(day.weekday(), Weekday::Tue | Weekday::Wed | Weekday::Thu) {
-        day += chrono::Duration::days(1);
-    }
-    day
-}
 
 async fn free_slots(app: &TestApp, site: &str, day: NaiveDate) -> Vec<String> {
     app.public(
@@ -511,16 +492,6 @@ async fn a_failing_provider_is_retried_with_growing_delays_then_discarded_and_th
 }
 
 /// The api binary next to this test's binary (`target/debug/api`).
-fn api_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("api");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo build -p cms-api)",
-        path.display()
-    );
-    path
-}
 
 #[tokio::test]
 async fn a_worker_killed_mid_send_is_rescued_and_the_message_goes_out_once() {
@@ -894,6 +865,59 @@ async fn rescheduling_moves_the_reminders_and_tells_the_patient() {
     // One job more: the rescheduling message; the reminders moved.
     assert_eq!(app.count_rows("jobs"), jobs_before + 1);
 
+    // A reminder that already went out is due again for the new time: the
+    // sent one keeps its row (key suffixed), a new one takes the key.
+    let sent_id = job_with_key(&after, &format!("reminder:{id}:24h")).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "UPDATE jobs SET state = 'completed', finished_at = now() WHERE id = $1::uuid",
+        )
+        .bind::<diesel::sql_types::Text, _>(&sent_id)
+        .execute(&mut app.admin_connection())
+        .unwrap();
+    }
+    let again = free[2].clone();
+    app.post(
+        &format!("/api/v1/appointments/{id}/reschedule"),
+        &owner.access,
+        json!({"start": again}),
+    )
+    .await
+    .expect(200);
+    let later = notification_jobs(&app, &owner.access).await;
+    let fresh = job_with_key(&later, &format!("reminder:{id}:24h")).unwrap();
+    assert_ne!(
+        fresh["id"],
+        sent_id.as_str(),
+        "a new reminder for the new time"
+    );
+    assert_eq!(fresh["state"], "available");
+    let expected = schedule::reminder_at(
+        again.parse().unwrap(),
+        chrono::Duration::hours(24),
+        chrono_tz::Europe::Moscow,
+        quiet,
+    );
+    assert_eq!(
+        fresh["run_at"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap(),
+        expected
+    );
+    let kept = job_with_key(&later, &format!("reminder:{id}:24h~{sent_id}")).unwrap();
+    assert_eq!(kept["state"], "completed");
+    // The 2 h reminder had not run: it moved rather than doubled.
+    assert_eq!(
+        job_with_key(&later, &format!("reminder:{id}:2h")).unwrap()["id"],
+        job_with_key(&after, &format!("reminder:{id}:2h")).unwrap()["id"]
+    );
+
     // A taken or unscheduled time is refused and moves nothing.
     let other = book(&app, &site, &free[1], "+7 916 444-55-67")
         .await
@@ -908,62 +932,6 @@ async fn rescheduling_moves_the_reminders_and_tells_the_patient() {
     .await
     .expect_problem(409);
     assert_eq!(app.count_rows("jobs"), jobs_now);
-}
-
-/// A real SMTP server (Python `aiosmtpd`, printing what it receives).
-struct SmtpServer {
-    child: std::process::Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl SmtpServer {
-    async fn start() -> Self {
-        let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run make tools",
-            python.display()
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = std::env::temp_dir().join(format!("cms-smtp-{}.log", uuid::Uuid::now_v7()));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = std::process::Command::new(python)
-            .args([
-                "-u",
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        SmtpServer { child, port, log }
-    }
-
-    fn received(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
 }
 
 #[tokio::test]
@@ -1073,10 +1041,12 @@ async fn patients_who_opted_out_get_essential_messages_but_no_reminders() {
     )
     .execute(&mut admin)
     .unwrap();
-    // The reminders are due now.
-    diesel::sql_query("UPDATE jobs SET run_at = now() WHERE unique_key LIKE 'reminder:%'")
-        .execute(&mut admin)
-        .unwrap();
+    // This appointment's reminders are due now (not the demo visits').
+    diesel::sql_query(format!(
+        "UPDATE jobs SET run_at = now() WHERE unique_key LIKE 'reminder:{id}:%'"
+    ))
+    .execute(&mut admin)
+    .unwrap();
 
     let worker = start_worker(&app, Duration::from_millis(50)).await;
     let keys = [

@@ -17,6 +17,8 @@ use cms_tests::*;
 use serde_json::{json, Value};
 
 const OWNER: &str = "admin@example.com";
+/// The demo seed's disabled endpoint, one per demo tenant.
+const DEMO_ENDPOINTS: i64 = 2;
 
 /// The Python receiver on a free port; killed on drop.
 struct Receiver {
@@ -111,6 +113,17 @@ async fn spawn_app() -> TestApp {
         ("CMS_JOB_POLL_MS", "50".to_owned()),
     ]))
     .await
+}
+
+/// Rotates an endpoint's secret; answers the endpoint with the new one.
+async fn rotate(app: &TestApp, token: &str, id: &str) -> Reply {
+    app.post(
+        &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        token,
+        json!({}),
+    )
+    .await
+    .expect(200)
 }
 
 /// Creates an endpoint; answers (id, secret).
@@ -240,14 +253,7 @@ async fn a_rotated_secret_signs_beside_the_new_one_and_secrets_never_show_again(
         1
     );
 
-    let rotated = app
-        .post(
-            &format!("/api/v1/webhooks/{id}/rotate-secret"),
-            &owner,
-            json!({}),
-        )
-        .await
-        .expect(200);
+    let rotated = rotate(&app, &owner, &id).await;
     let new = rotated.body["secret"].as_str().unwrap().to_owned();
     assert!(new.starts_with("whsec_") && new != old);
     assert!(
@@ -408,7 +414,7 @@ async fn private_addresses_and_bad_input_are_refused_and_nothing_is_written() {
         .await
         .expect_problem(422);
     assert_eq!(reply.error_fields(), ["events"], "{}", reply.text);
-    assert_eq!(app.count_rows("webhook_endpoints"), 0);
+    assert_eq!(app.count_rows("webhook_endpoints"), DEMO_ENDPOINTS);
 
     // A public address is accepted; moving it to a private one is refused.
     let created = app
@@ -455,8 +461,12 @@ async fn another_tenant_cannot_see_replay_or_delete_an_endpoint() {
     let message = sent.body["id"].as_str().unwrap().to_owned();
     receiver.wait_for(1, Duration::from_secs(10)).await;
 
+    // Beta lists only its own (the demo seed's) endpoint.
     let listed = app.get("/api/v1/webhooks", &beta).await.expect(200);
-    assert_eq!(listed.body, json!([]));
+    let listed = listed.body.as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["url"], "https://hooks.example.com/cms");
+    assert!(!listed.iter().any(|endpoint| endpoint["id"] == id.as_str()));
     app.get(&format!("/api/v1/webhooks/{id}"), &beta)
         .await
         .expect_problem(404);
@@ -502,7 +512,7 @@ async fn another_tenant_cannot_see_replay_or_delete_an_endpoint() {
     app.delete(&format!("/api/v1/webhooks/{id}"), &alpha)
         .await
         .expect(204);
-    assert_eq!(app.count_rows("webhook_endpoints"), 1);
+    assert_eq!(app.count_rows("webhook_endpoints"), DEMO_ENDPOINTS + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -539,6 +549,32 @@ async fn an_endpoint_failing_for_five_days_is_disabled_on_its_next_failure() {
     let receiver = Receiver::start();
     let owner = app.login(OWNER, Some("alpha")).await.access;
     let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    // The owner is told by email, through the tenant's SMTP provider.
+    let smtp = SmtpServer::start().await;
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/notification-providers/smtp",
+        Some(&owner),
+        Some(
+            &json!({"credentials": {}, "base_url": format!("smtp://127.0.0.1:{}", smtp.port),
+                     "sender": "cms@alpha.example"}),
+        ),
+        &[],
+    )
+    .await
+    .expect(200);
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/notification-settings",
+        Some(&owner),
+        Some(
+            &json!({"reminder_offsets": [1440], "quiet_start": "21:00", "quiet_end": "09:00",
+                     "channels": ["sms", "email"], "locale": "en"}),
+        ),
+        &[],
+    )
+    .await
+    .expect(200);
     let mut conn = app.admin_connection();
     diesel::sql_query(format!(
         "UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 minute' WHERE id = '{id}'"
@@ -563,7 +599,23 @@ async fn an_endpoint_failing_for_five_days_is_disabled_on_its_next_failure() {
         assert!(Instant::now() < deadline, "{}", endpoint.text);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !smtp.received().contains("Reason: failing for 5 days") {
+        assert!(
+            Instant::now() < deadline,
+            "the owner was not told; aiosmtpd got: {}",
+            smtp.received()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let email = smtp.received();
+    assert!(
+        email.contains("Subject: Webhook endpoint disabled"),
+        "{email}"
+    );
+    assert!(email.contains(&format!("To: {OWNER}")), "{email}");
+    assert!(email.contains(&receiver.url("/hook")), "{email}");
+    assert!(!email.contains(&secret), "the secret is never mailed");
     assert_eq!(
         receiver.deliveries().await.len(),
         1,
@@ -620,4 +672,271 @@ async fn a_lead_is_sent_to_endpoints_subscribed_to_it_only() {
         1,
         "the page.published endpoint got a lead"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appointment_review_and_experiment_changes_reach_a_catch_all_endpoint() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (_, secret) = create(&app, &owner, &receiver.url("/all"), &["*"]).await;
+    receiver.control(&[&secret], json!([])).await;
+
+    // A guest books; staff confirm, then cancel.
+    let site = site_of(&app, "alpha.localhost").await;
+    let day = working_day();
+    let slots = app
+        .public(
+            &format!("/api/v1/delivery/sites/{site}/available-slots?doctor=boris-petrov&service=consultation&date={day}"),
+            &[],
+        )
+        .await
+        .expect(200);
+    let start = slots.body["items"][0]["start"].as_str().unwrap().to_owned();
+    let booked = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/delivery/sites/{site}/appointments"),
+            None,
+            Some(
+                &json!({"doctor": "boris-petrov", "service": "consultation", "start": start,
+                         "name": "Guest Visitor", "phone": "+7 916 700-00-01"}),
+            ),
+            &[],
+        )
+        .await
+        .expect(201);
+    let appointment = booked.body["id"].as_str().unwrap().to_owned();
+    for status in ["confirmed", "cancelled"] {
+        app.post(
+            &format!("/api/v1/appointments/{appointment}/status"),
+            &owner,
+            json!({"status": status}),
+        )
+        .await
+        .expect(200);
+    }
+
+    // A patient reviews a doctor; staff publish it.
+    let patient = app.login("patient@alpha.example", None).await.access;
+    let doctors = app
+        .get("/api/v1/doctors?limit=200", &owner)
+        .await
+        .expect(200);
+    let doctor = doctors.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["slug"] == "kirill-morozov")
+        .unwrap()["id"]
+        .clone();
+    let review = app
+        .post(
+            "/api/v1/reviews",
+            &patient,
+            json!({"doctor_id": doctor, "rating": 5, "comment": "Kind and precise"}),
+        )
+        .await
+        .expect(201);
+    let review = review.body["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/reviews/{review}/publish"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    // The home page's demo experiment: paused, started again, completed.
+    let (_, experiment) = app.home_experiment(&owner).await;
+    let experiment = experiment["id"].as_str().unwrap().to_owned();
+    for step in ["pause", "start", "complete"] {
+        app.post(
+            &format!("/api/v1/experiments/{experiment}/{step}"),
+            &owner,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+
+    let expected = [
+        ("appointment.created", appointment.as_str()),
+        ("appointment.updated", appointment.as_str()),
+        ("appointment.cancelled", appointment.as_str()),
+        ("review.created", review.as_str()),
+        ("review.published", review.as_str()),
+        ("experiment.started", experiment.as_str()),
+        ("experiment.completed", experiment.as_str()),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let deliveries = loop {
+        let deliveries = receiver.deliveries().await;
+        let types: Vec<String> = deliveries
+            .iter()
+            .map(|d| d["payload"]["type"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if expected
+            .iter()
+            .all(|(kind, _)| types.iter().any(|t| t == kind))
+        {
+            break deliveries;
+        }
+        assert!(Instant::now() < deadline, "received only {types:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_all_verified(&deliveries);
+    for (kind, id) in expected {
+        let sent: Vec<&Value> = deliveries
+            .iter()
+            .filter(|d| d["payload"]["type"] == kind)
+            .collect();
+        assert_eq!(sent.len(), 1, "{kind} once");
+        assert_eq!(sent[0]["payload"]["data"]["id"], id, "{kind}");
+    }
+    let cancelled = deliveries
+        .iter()
+        .find(|d| d["payload"]["type"] == "appointment.cancelled")
+        .unwrap();
+    assert_eq!(cancelled["payload"]["data"]["status"], "cancelled");
+}
+
+/// Secrets leave the api only in the answers that create or rotate them:
+/// the `api serve` process (HTTP and its in-process worker), logging at
+/// `debug`, never writes an endpoint's secrets (current and rotated out, with
+/// or without `whsec_`) nor a provider credential, while it creates, rotates,
+/// signs, fails and retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_and_credentials_appear_in_no_log_line() {
+    let key = cms_api::auth::tokens::SigningKey::generate_pem().unwrap();
+    // The in-process app only provides the database and the tokens' key;
+    // requests go to the api process below.
+    let mut app = TestApp::spawn_with(HashMap::from([
+        ("CMS_JWT_PRIVATE_KEY", key.clone()),
+        ("CMS_JOBS", "off".to_owned()),
+    ]))
+    .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = std::env::temp_dir().join(format!("cms-api-{}.log", uuid::Uuid::now_v7()));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut api = Command::new(api_binary())
+        .arg("serve")
+        .env("DATABASE_URL", app.db.app_url())
+        .env("REDIS_URL", redis_url())
+        .env(
+            "CMS_REDIS_PREFIX",
+            format!("test:{}:", uuid::Uuid::now_v7().simple()),
+        )
+        .env("CMS_JWT_PRIVATE_KEY", &key)
+        .env("CMS_API_ADDR", format!("127.0.0.1:{port}"))
+        .env("CMS_WEBHOOK_ALLOW_HOSTS", "127.0.0.1/32")
+        .env("CMS_WEBHOOK_SCHEDULE_SCALE", "0.001")
+        .env("CMS_JOB_POLL_MS", "50")
+        .env("RUST_LOG", "debug")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    app.address = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the api process did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, first) = create(&app, &owner, &receiver.url("/hook"), &["*"]).await;
+    let rotated = rotate(&app, &owner, &id).await;
+    let second = rotated.body["secret"].as_str().unwrap().to_owned();
+    const CREDENTIAL: &str = "sms-api-id-7c1d0f3e9b";
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/notification-providers/sms_ru",
+        Some(&owner),
+        Some(&json!({"credentials": {"api_id": CREDENTIAL}})),
+        &[],
+    )
+    .await
+    .expect(200);
+    // One failed attempt, then a delivery signed with both secrets.
+    receiver
+        .control(&[&first, &second], json!([{"status": 500}]))
+        .await;
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let deliveries = receiver.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(deliveries[1]["verified"], json!([true, true]));
+
+    api.kill().unwrap();
+    api.wait().unwrap();
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(output.contains("webhook"), "the api logged: {output}");
+    for secret in [&first, &second] {
+        let bare = secret.trim_start_matches("whsec_");
+        assert!(!output.contains(bare), "a webhook secret was logged");
+    }
+    assert!(!output.contains(CREDENTIAL), "a credential was logged");
+}
+
+#[tokio::test]
+async fn endpoint_writes_honour_if_match() {
+    let app = spawn_app().await;
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, _) = create(&app, &owner, "http://93.184.216.34/hook", &["lead.created"]).await;
+    let read = app
+        .get(&format!("/api/v1/webhooks/{id}"), &owner)
+        .await
+        .expect(200);
+    let etag = read.header("etag").unwrap().to_owned();
+    let changed = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(&owner),
+            Some(&json!({"description": "first"})),
+            &[("If-Match", &etag)],
+        )
+        .await
+        .expect(200);
+    assert_ne!(changed.header("etag").unwrap(), etag);
+    // The same ETag again is stale: refused, nothing written.
+    app.send(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(&owner),
+        Some(&json!({"description": "second"})),
+        &[("If-Match", &etag)],
+    )
+    .await
+    .expect_problem(412);
+    app.send(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(&owner),
+        None,
+        &[("If-Match", &etag)],
+    )
+    .await
+    .expect_problem(412);
+    let now = app
+        .get(&format!("/api/v1/webhooks/{id}"), &owner)
+        .await
+        .expect(200);
+    assert_eq!(now.body["description"], "first");
+    app.send(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(&owner),
+        None,
+        &[("If-Match", now.header("etag").unwrap())],
+    )
+    .await
+    .expect(204);
 }

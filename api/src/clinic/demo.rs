@@ -312,13 +312,17 @@ pub fn seed(
             ),
         )?
         .0;
-        appointments::insert_once(
+        let (upcoming, created) = appointments::insert_once(
             conn,
             &visit(
                 at(monday_next + Duration::days(1), 7 + index as u32),
                 AppointmentStatus::Scheduled,
             ),
         )?;
+        if created {
+            // Its reminders: the jobs an owner sees in `GET /jobs` after `make run`.
+            crate::notifications::schedule_reminders(conn, &upcoming)?;
+        }
         let review = reviews::insert(
             conn,
             &Review {

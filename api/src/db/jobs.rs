@@ -195,19 +195,38 @@ pub fn reschedule(conn: &mut PgConnection, key: &str, run_at: DateTime<Utc>) -> 
     Ok(moved > 0)
 }
 
-/// Cancels the tenant's jobs whose unique key starts with `prefix` and that
-/// have not run yet (an appointment's reminders). Answers how many.
-pub fn cancel_pending(conn: &mut PgConnection, prefix: &str) -> QueryResult<usize> {
-    let pattern = format!(
+/// A LIKE pattern matching the strings that start with `prefix`.
+fn starts_with(prefix: &str) -> String {
+    format!(
         "{}%",
         prefix
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_")
-    );
+    )
+}
+
+/// Frees the unique keys starting with `prefix` of the tenant's finished jobs
+/// (completed, cancelled, discarded), so that they can be enqueued again: an
+/// appointment moved after its reminder went out gets a reminder for its new
+/// time. The old job stays, its key suffixed with `~{id}` for the history.
+/// Answers how many were freed.
+pub fn release_finished(conn: &mut PgConnection, prefix: &str) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE jobs SET unique_key = left(unique_key, 163) || '~' || id::text, updated_at = now()
+         WHERE unique_key LIKE $1 AND position('~' in unique_key) = 0
+           AND state IN ('completed', 'cancelled', 'discarded')",
+    )
+    .bind::<Text, _>(starts_with(prefix))
+    .execute(conn)
+}
+
+/// Cancels the tenant's jobs whose unique key starts with `prefix` and that
+/// have not run yet (an appointment's reminders). Answers how many.
+pub fn cancel_pending(conn: &mut PgConnection, prefix: &str) -> QueryResult<usize> {
     diesel::update(
         jobs::table
-            .filter(jobs::unique_key.like(pattern))
+            .filter(jobs::unique_key.like(starts_with(prefix)))
             .filter(jobs::state.eq_any([JobState::Available, JobState::Retryable])),
     )
     .set((

@@ -152,3 +152,15 @@ pub fn find_member(
         .first(conn)
         .optional()
 }
+
+/// The (id, email) of the tenant's owners: who is told about the tenant's
+/// integrations (a webhook endpoint disabled).
+pub fn owner_emails(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<(Uuid, String)>> {
+    users::table
+        .inner_join(memberships::table)
+        .filter(memberships::tenant_id.eq(tenant_id))
+        .filter(memberships::role.eq(crate::auth::roles::Role::Owner))
+        .select((users::id, users::email))
+        .order(users::id)
+        .load(conn)
+}

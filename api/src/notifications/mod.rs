@@ -56,6 +56,9 @@ pub enum Event {
     LeadReceived,
     #[serde(rename = "review.pending")]
     ReviewPending,
+    /// To the tenant's owners: one of their webhook endpoints was disabled.
+    #[serde(rename = "webhook.disabled")]
+    WebhookDisabled,
 }
 
 impl Event {
@@ -67,6 +70,7 @@ impl Event {
         Event::Reminder,
         Event::LeadReceived,
         Event::ReviewPending,
+        Event::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +82,7 @@ impl Event {
             Event::Reminder => "appointment.reminder",
             Event::LeadReceived => "lead.received",
             Event::ReviewPending => "review.pending",
+            Event::WebhookDisabled => "webhook.disabled",
         }
     }
 
@@ -93,9 +98,13 @@ impl Event {
         !matches!(self, Event::Reminder)
     }
 
-    /// To the clinic's staff rather than a patient.
+    /// By email to the clinic's staff (or the tenant's owners) rather than
+    /// to a patient.
     pub fn to_staff(self) -> bool {
-        matches!(self, Event::LeadReceived | Event::ReviewPending)
+        matches!(
+            self,
+            Event::LeadReceived | Event::ReviewPending | Event::WebhookDisabled
+        )
     }
 }
 
@@ -189,8 +198,11 @@ pub fn on_status_changed(
     Ok(())
 }
 
-/// An appointment moved: its reminders move with it, and the patient is told.
+/// An appointment moved: its reminders move with it (one already sent, or
+/// cancelled because its time had passed, is due again for the new time),
+/// and the patient is told.
 pub fn on_rescheduled(conn: &mut PgConnection, appointment: &Appointment) -> Result<(), ApiError> {
+    job_db::release_finished(conn, &format!("reminder:{}:", appointment.id))?;
     job_db::enqueue(
         conn,
         &appointment_job(
@@ -306,6 +318,34 @@ pub fn review_pending(
         review.id,
         json!({"author": author, "rating": review.rating, "text": review.comment}),
     )
+}
+
+/// A webhook endpoint was disabled: each of the tenant's owners is told by
+/// email (in the transaction that disables it).
+pub fn webhook_disabled(
+    conn: &mut PgConnection,
+    endpoint: &crate::db::webhooks::Endpoint,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let values = json!({"url": endpoint.url, "description": endpoint.description,
+                        "reason": reason});
+    let batch: Vec<NewJob> = crate::db::users::owner_emails(conn, endpoint.tenant_id)?
+        .into_iter()
+        .map(|(owner, email)| {
+            send_job(
+                endpoint.tenant_id,
+                Event::WebhookDisabled,
+                json!({"values": values, "to": email}),
+                format!(
+                    "notify:{}:webhook_disabled:{owner}:{}",
+                    endpoint.id,
+                    Utc::now().timestamp()
+                ),
+            )
+        })
+        .collect();
+    job_db::enqueue_many(conn, &batch)?;
+    Ok(())
 }
 
 /// Parses `HH:MM` or `HH:MM:SS`.

@@ -67,6 +67,7 @@ impl Handler for SendNotification {
                 .ok_or_else(|| JobError::Discard(format!("unknown event {event}")))?;
             let appointment: Option<Uuid> = ctx.arg("appointment_id")?;
             let values: Option<Value> = ctx.arg("values")?;
+            let to: Option<String> = ctx.arg("to")?;
             let tenant = ctx
                 .tenant_id()
                 .ok_or_else(|| JobError::Discard("a notification needs a tenant".into()))?;
@@ -76,7 +77,15 @@ impl Handler for SendNotification {
             );
             let job = ctx.job.id;
             let plan = ctx
-                .tx(move |conn| prepare(conn, &keys, tenant, job, event, appointment, values))
+                .tx(move |conn| {
+                    let message = Message {
+                        event,
+                        appointment,
+                        values,
+                        to,
+                    };
+                    prepare(conn, &keys, tenant, job, message)
+                })
                 .await?;
             let (row, transport) = match plan {
                 Plan::Done => return Ok(()),
@@ -158,22 +167,32 @@ pub fn sms_provider(keys: &Keys, provider: &Provider) -> Result<Box<dyn SmsProvi
     })
 }
 
+/// What a job's arguments ask to send.
+struct Message {
+    event: Event,
+    /// The appointment of a patient's message.
+    appointment: Option<Uuid>,
+    /// The template values of a staff message.
+    values: Option<Value>,
+    /// The address of a staff message sent to someone else than the staff
+    /// address (a tenant owner).
+    to: Option<String>,
+}
+
 /// Reads what to send and records it, in the job's first transaction.
 fn prepare(
     conn: &mut PgConnection,
     keys: &Keys,
     tenant: Uuid,
     job: Uuid,
-    event: Event,
-    appointment: Option<Uuid>,
-    values: Option<Value>,
+    message: Message,
 ) -> Result<Plan, ApiError> {
     let row = match db::by_job(conn, job)? {
         Some(row) => match row.status.as_str() {
             "sent" | "skipped" => return Ok(Plan::Done),
             _ => row,
         },
-        None => match compose(conn, tenant, job, event, appointment, values)? {
+        None => match compose(conn, tenant, job, message)? {
             Some(row) => db::insert(conn, &row)?,
             None => return Ok(Plan::Done),
         },
@@ -262,10 +281,14 @@ fn compose(
     conn: &mut PgConnection,
     tenant: Uuid,
     job: Uuid,
-    event: Event,
-    appointment_id: Option<Uuid>,
-    values: Option<Value>,
+    message: Message,
 ) -> Result<Option<Notification>, ApiError> {
+    let Message {
+        event,
+        appointment: appointment_id,
+        values,
+        to,
+    } = message;
     let settings = db::settings(conn, tenant)?;
     let mut row = Notification {
         id: Uuid::now_v7(),
@@ -287,7 +310,9 @@ fn compose(
     };
     let values = if event.to_staff() {
         row.channel = Channel::Email.as_str().into();
-        row.recipient = settings.staff_email.clone().unwrap_or_default();
+        row.recipient = to
+            .or_else(|| settings.staff_email.clone())
+            .unwrap_or_default();
         if row.recipient.is_empty() {
             row.status = "skipped".into();
             row.error = Some("no staff address is configured".into());

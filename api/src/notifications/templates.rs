@@ -68,6 +68,8 @@ pub fn default_template(
         (Event::LeadReceived, false) => ("New lead", "New lead: {{ name }} {{ phone }} {{ message }}"),
         (Event::ReviewPending, true) => ("Отзыв ждёт модерации", "Новый отзыв ждёт модерации: {{ author }} ({{ rating }}): {{ text }}"),
         (Event::ReviewPending, false) => ("Review awaiting moderation", "A new review awaits moderation: {{ author }} ({{ rating }}): {{ text }}"),
+        (Event::WebhookDisabled, true) => ("Вебхук отключён", "Вебхук отключён: {{ url }}\nОписание: {{ description }}\nПричина: {{ reason }}\nИсправьте приёмник и включите вебхук снова в настройках."),
+        (Event::WebhookDisabled, false) => ("Webhook endpoint disabled", "Webhook endpoint disabled: {{ url }}\nDescription: {{ description }}\nReason: {{ reason }}\nFix the receiver, then enable the endpoint again in the webhook settings."),
     };
     if channel == Channel::Sms {
         ("", body)
@@ -115,6 +117,9 @@ pub fn sample_values() -> Value {
         "author": "Maria",
         "rating": 5,
         "text": "Great doctor",
+        "url": "https://hooks.example.com/cms",
+        "description": "CRM sync",
+        "reason": "the endpoint answered 410 Gone",
     })
 }
 

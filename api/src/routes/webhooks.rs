@@ -11,6 +11,7 @@ use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
 use crate::db::webhooks::{self as store, Endpoint, EndpointChanges};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::etag::{ok_with_etag, IfMatch};
 use crate::http::json::{ValidJson, Validate};
 use crate::state::AppState;
 use crate::webhooks::{self, signing, EndpointWithSecret, MessageLog, NewEndpoint};
@@ -143,16 +144,13 @@ async fn list_endpoints(ctx: TenantCtx) -> Result<web::Json<Vec<Endpoint>>, ApiE
     security(("bearer" = []))
 )]
 #[get("/webhooks/{id}")]
-async fn get_endpoint(
-    ctx: TenantCtx,
-    path: web::Path<Uuid>,
-) -> Result<web::Json<Endpoint>, ApiError> {
+async fn get_endpoint(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageWebhooks)?;
     let id = path.into_inner();
     let endpoint = ctx
         .tx(move |conn| store::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
-    Ok(web::Json(endpoint))
+    Ok(ok_with_etag(endpoint.version, &endpoint))
 }
 
 /// Change an endpoint's URL, description, events, or enable/disable it.
@@ -160,7 +158,7 @@ async fn get_endpoint(
     tag = "webhooks",
     params(("id" = Uuid, Path)),
     request_body = UpdateEndpoint,
-    responses((status = 200, body = Endpoint), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = Endpoint), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[patch("/webhooks/{id}")]
@@ -168,8 +166,9 @@ async fn update_endpoint(
     ctx: TenantCtx,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: ValidJson<UpdateEndpoint>,
-) -> Result<web::Json<Endpoint>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageWebhooks)?;
     let body = body.0;
     let url = match &body.url {
@@ -185,23 +184,27 @@ async fn update_endpoint(
     };
     let (id, audit) = (path.into_inner(), ctx.audit());
     let endpoint = ctx
-        .tx(move |conn| webhooks::update(conn, &audit, id, changes))
+        .tx(move |conn| webhooks::update(conn, &audit, id, &if_match, changes))
         .await?;
-    Ok(web::Json(endpoint))
+    Ok(ok_with_etag(endpoint.version, &endpoint))
 }
 
 /// Delete an endpoint and its delivery log.
 #[utoipa::path(
     tag = "webhooks",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = []))
 )]
 #[delete("/webhooks/{id}")]
-async fn delete_endpoint(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn delete_endpoint(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageWebhooks)?;
     let (id, audit) = (path.into_inner(), ctx.audit());
-    ctx.tx(move |conn| webhooks::delete(conn, &audit, id))
+    ctx.tx(move |conn| webhooks::delete(conn, &audit, id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

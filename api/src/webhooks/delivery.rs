@@ -2,7 +2,8 @@
 //! 15 s timeout and no redirects, to the address the SSRF guard checked just
 //! before. Every attempt is logged. Retries follow Svix's schedule (scaled by
 //! `CMS_WEBHOOK_SCHEDULE_SCALE`) or the receiver's `Retry-After`; `410 Gone`
-//! disables the endpoint, and so do 5 days of failures (audited, warned).
+//! disables the endpoint, and so do 5 days of failures (audited, and each of
+//! the tenant's owners is told by email).
 
 use std::time::{Duration, Instant};
 
@@ -187,8 +188,8 @@ fn disable(reason: &str) -> EndpointChanges {
     }
 }
 
-/// Disables `before`, audits it and tells its owners (a warning today; a
-/// notification once the tenant has them).
+/// Disables `before`, audits it and tells the tenant's owners (an email
+/// each, enqueued in this transaction).
 fn disable_endpoint(
     conn: &mut diesel::PgConnection,
     audit: Option<&crate::db::audit::Audit>,
@@ -206,6 +207,7 @@ fn disable_endpoint(
             Some(&after),
         )?;
     }
+    crate::notifications::webhook_disabled(conn, &after, &reason)?;
     tracing::warn!(
         endpoint_id = %before.id,
         tenant_id = %before.tenant_id,

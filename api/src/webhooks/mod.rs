@@ -22,6 +22,7 @@ pub use events::{emit, emit_appointment_change, EVENTS};
 use crate::db::audit::Audit;
 use crate::db::webhooks::{self as store, Attempt, Endpoint, EndpointChanges, Message};
 use crate::error::{ApiError, FieldError};
+use crate::http::etag::IfMatch;
 
 /// How long a rotated-out secret keeps signing deliveries.
 pub const ROTATION_GRACE_HOURS: i64 = 24;
@@ -125,13 +126,46 @@ pub fn create(
     Ok(EndpointWithSecret { endpoint, secret })
 }
 
+/// The demo seed's endpoint: subscribed to everything, disabled until its
+/// owner points it at a real receiver. Added once per tenant.
+pub fn seed_demo_endpoint(conn: &mut PgConnection, audit: &Audit) -> Result<(), ApiError> {
+    if !store::list(conn)?.is_empty() {
+        return Ok(());
+    }
+    let created = create(
+        conn,
+        audit,
+        NewEndpoint {
+            url: "https://hooks.example.com/cms".into(),
+            description: "Demo: point it at your receiver, then enable it".into(),
+            events: vec!["*".into()],
+        },
+    )?;
+    update(
+        conn,
+        audit,
+        created.endpoint.id,
+        &IfMatch::default(),
+        EndpointChanges {
+            enabled: Some(false),
+            disabled_reason: Some(Some("demo endpoint: not enabled yet".into())),
+            ..Default::default()
+        },
+    )?;
+    Ok(())
+}
+
+/// Changes endpoint `id` if `if_match` names its current version (412
+/// otherwise).
 pub fn update(
     conn: &mut PgConnection,
     audit: &Audit,
     id: Uuid,
+    if_match: &IfMatch,
     mut changes: EndpointChanges,
 ) -> Result<Endpoint, ApiError> {
     let before = store::lock(conn, id)?.ok_or(ApiError::NotFound)?;
+    if_match.check(before.version)?;
     if changes.enabled == Some(true) {
         // Enabled again by hand: it starts with a clean record.
         changes.disabled_reason = Some(None);
@@ -176,8 +210,14 @@ pub fn rotate_secret(
     })
 }
 
-pub fn delete(conn: &mut PgConnection, audit: &Audit, id: Uuid) -> Result<(), ApiError> {
+pub fn delete(
+    conn: &mut PgConnection,
+    audit: &Audit,
+    id: Uuid,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
     let before = store::lock(conn, id)?.ok_or(ApiError::NotFound)?;
+    if_match.check(before.version)?;
     store::delete(conn, id)?;
     audit.deleted(conn, "webhook_endpoint", id, &before)?;
     Ok(())

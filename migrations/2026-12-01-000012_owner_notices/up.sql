@@ -1,0 +1,12 @@
+-- Owners are told by email when one of their webhook endpoints is disabled
+-- (410 Gone, or failing for 5 days): a template event of its own, so the
+-- tenant can word it per locale like the other messages.
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
+ALTER TABLE notification_templates DROP CONSTRAINT notification_templates_event_check;
+ALTER TABLE notification_templates ADD CONSTRAINT notification_templates_event_check
+    CHECK (event IN ('appointment.booked', 'appointment.confirmed',
+        'appointment.cancelled', 'appointment.rescheduled', 'appointment.reminder',
+        'lead.received', 'review.pending', 'webhook.disabled')) NOT VALID;
+ALTER TABLE notification_templates VALIDATE CONSTRAINT notification_templates_event_check;
