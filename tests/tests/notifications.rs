@@ -491,23 +491,27 @@ async fn a_failing_provider_is_retried_with_growing_delays_then_discarded_and_th
     worker.shutdown(Duration::from_secs(2)).await;
 }
 
-/// The api binary next to this test's binary (`target/debug/api`).
+/// What a worker process killed during a provider call left behind.
+struct KilledMidSend {
+    app: TestApp,
+    owner: Session,
+    fake: FakeSms,
+    /// The confirmation's job, found `running` after the kill.
+    job_id: String,
+    /// Everything the killed worker logged (at `debug`).
+    log: String,
+}
 
-#[tokio::test]
-async fn a_worker_killed_mid_send_is_rescued_and_the_message_goes_out_once() {
+/// Books a visit with `kind` as the SMS provider (its first call hanging for
+/// 5 s) and SIGKILLs the `api worker` process that runs the confirmation
+/// while the provider is answering.
+async fn kill_a_worker_mid_send(kind: &str, credentials: Value) -> KilledMidSend {
     let app = TestApp::spawn_with(jobs_off()).await;
     let owner = app.login(OWNER, Some("alpha")).await;
     let fake = FakeSms::start().await;
-    configure_provider(
-        &app,
-        &owner.access,
-        "smsc",
-        &fake,
-        json!({"login": "clinic", "password": SECRET}),
-    )
-    .await
-    .expect(200);
-    // The first call hangs long enough to kill the worker during it.
+    configure_provider(&app, &owner.access, kind, &fake, credentials)
+        .await
+        .expect(200);
     fake.set(|s| s.delay_next = Some(Duration::from_secs(5)));
 
     let log_path = std::env::temp_dir().join(format!("cms-worker-{}.log", uuid::Uuid::now_v7()));
@@ -556,9 +560,29 @@ async fn a_worker_killed_mid_send_is_rescued_and_the_message_goes_out_once() {
         .unwrap()
         .clone();
     assert_eq!(job["state"], "running");
-    let job_id = job["id"].as_str().unwrap().to_owned();
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    KilledMidSend {
+        job_id: job["id"].as_str().unwrap().to_owned(),
+        app,
+        owner,
+        fake,
+        log: output,
+    }
+}
 
-    // Another worker rescues it after the lease and completes it.
+#[tokio::test]
+async fn a_worker_killed_mid_send_is_rescued_and_the_message_goes_out_once() {
+    let KilledMidSend {
+        app,
+        owner,
+        fake,
+        job_id,
+        log,
+    } = kill_a_worker_mid_send("smsc", json!({"login": "clinic", "password": SECRET})).await;
+
+    // Another worker rescues it after the lease and completes it: SMSC takes
+    // our idempotency id, so sending again cannot send twice.
     let worker = start_worker(&app, Duration::from_millis(50)).await;
     let done = wait_for_job(
         &app,
@@ -596,10 +620,44 @@ async fn a_worker_killed_mid_send_is_rescued_and_the_message_goes_out_once() {
     assert_eq!(rows[0]["provider_message_id"], "1");
 
     // The worker's log lines never held the credentials.
-    let output = std::fs::read_to_string(&log_path).unwrap();
-    let _ = std::fs::remove_file(&log_path);
-    assert!(output.contains("job"), "the worker logged: {output}");
-    assert!(!output.contains(SECRET), "{output}");
+    assert!(log.contains("job"), "the worker logged: {log}");
+    assert!(!log.contains(SECRET), "{log}");
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_send_to_a_provider_without_idempotency_never_sends_twice() {
+    let KilledMidSend {
+        app,
+        owner,
+        fake,
+        job_id,
+        log,
+    } = kill_a_worker_mid_send("sms_ru", json!({"api_id": SECRET})).await;
+
+    // SMS.ru takes no idempotency id and may have sent the message: the
+    // rescued job is discarded with the reason rather than sent again.
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let discarded = wait_for_job(
+        &app,
+        &owner.access,
+        &job_id,
+        "discarded",
+        Duration::from_secs(20),
+    )
+    .await;
+    worker.shutdown(Duration::from_secs(2)).await;
+    let errors = discarded["errors"].to_string();
+    assert!(errors.contains("may have sent"), "{discarded}");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(fake.received().len(), 1, "called once, never again");
+    let log_rows = notifications_of(&app, &owner.access).await;
+    let row = log_rows
+        .iter()
+        .find(|n| n["job_id"] == job_id.as_str())
+        .unwrap();
+    assert_eq!(row["status"], "failed");
+    assert!(row["error"].as_str().unwrap().contains("may have sent"));
+    assert!(!log.contains(SECRET), "{log}");
 }
 
 #[tokio::test]
@@ -1012,6 +1070,51 @@ async fn a_lead_emails_the_staff_address_over_smtp() {
         received.contains("New lead: Ann Lead +7 (900) 123-45-67"),
         "{received}"
     );
+
+    // A patient's review waits for moderation: the staff are told too, once.
+    let patient = app.login("patient@alpha.example", None).await;
+    let doctors = app
+        .get("/api/v1/doctors?limit=200", &owner.access)
+        .await
+        .expect(200);
+    let doctor = doctors.body["items"][0]["id"].clone();
+    let jobs_before = app.count_rows("jobs");
+    app.post(
+        "/api/v1/reviews",
+        &patient.access,
+        json!({"doctor_id": doctor, "rating": 2, "comment": "Waited an hour"}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(app.count_rows("jobs"), jobs_before + 1, "one staff message");
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !smtp.received().contains("Waited an hour") {
+        assert!(
+            Instant::now() < deadline,
+            "aiosmtpd got: {}",
+            smtp.received()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.shutdown(Duration::from_secs(2)).await;
+    let received = smtp.received();
+    assert!(
+        received.contains("Subject: Review awaiting moderation"),
+        "{received}"
+    );
+    assert!(
+        received.contains("A new review awaits moderation: Maria Patient (2): Waited an hour"),
+        "{received}"
+    );
+    let log = notifications_of(&app, &owner.access).await;
+    let review_rows: Vec<&Value> = log
+        .iter()
+        .filter(|n| n["event"] == "review.pending")
+        .collect();
+    assert_eq!(review_rows.len(), 1);
+    assert_eq!(review_rows[0]["status"], "sent");
+    assert_eq!(review_rows[0]["recipient"], "staff@alpha.example");
 }
 
 #[tokio::test]

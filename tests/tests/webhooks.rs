@@ -192,7 +192,7 @@ async fn failures_retry_on_the_schedule_and_a_replay_resends_the_same_id() {
 
     // The log shows every attempt with its status and answer.
     let log = wait_log(&app, &owner, &id, 4).await;
-    let attempts = log.body[0]["attempts"].as_array().unwrap();
+    let attempts = log[0]["attempts"].as_array().unwrap();
     let statuses: Vec<i64> = attempts
         .iter()
         .map(|a| a["status_code"].as_i64().unwrap())
@@ -204,7 +204,10 @@ async fn failures_retry_on_the_schedule_and_a_replay_resends_the_same_id() {
         .collect();
     assert_eq!(numbers, [1, 2, 3, 4]);
     assert_eq!(attempts[0]["response"], "answer 500");
-    assert!(!log.text.contains(&secret), "the log shows the secret");
+    assert!(
+        !log.to_string().contains(&secret),
+        "the log shows the secret"
+    );
 
     // A replay re-sends the same webhook-id, signed again.
     app.post(
@@ -220,16 +223,20 @@ async fn failures_retry_on_the_schedule_and_a_replay_resends_the_same_id() {
     assert_all_verified(&deliveries);
 }
 
-async fn wait_log(app: &TestApp, token: &str, id: &str, attempts: usize) -> Reply {
+/// The endpoint's delivery log once its newest message has `attempts`
+/// attempts: the items of its first page.
+async fn wait_log(app: &TestApp, token: &str, id: &str, attempts: usize) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let log = app
             .get(&format!("/api/v1/webhooks/{id}/messages"), token)
             .await
             .expect(200);
-        let count = log.body[0]["attempts"].as_array().map_or(0, Vec::len);
+        let count = log.body["items"][0]["attempts"]
+            .as_array()
+            .map_or(0, Vec::len);
         if count >= attempts {
-            return log;
+            return log.body["items"].clone();
         }
         assert!(Instant::now() < deadline, "{}", log.text);
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -463,7 +470,7 @@ async fn another_tenant_cannot_see_replay_or_delete_an_endpoint() {
 
     // Beta lists only its own (the demo seed's) endpoint.
     let listed = app.get("/api/v1/webhooks", &beta).await.expect(200);
-    let listed = listed.body.as_array().unwrap();
+    let listed = listed.body["items"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["url"], "https://hooks.example.com/cms");
     assert!(!listed.iter().any(|endpoint| endpoint["id"] == id.as_str()));
@@ -939,4 +946,58 @@ async fn endpoint_writes_honour_if_match() {
     )
     .await
     .expect(204);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_log_pages_newest_first() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    receiver.control(&[&secret], json!([])).await;
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        let message = app
+            .post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+            .await
+            .expect(202);
+        sent.push(message.body["id"].as_str().unwrap().to_owned());
+        receiver.wait_for(sent.len(), Duration::from_secs(10)).await;
+    }
+    let first = app
+        .get(&format!("/api/v1/webhooks/{id}/messages?limit=2"), &owner)
+        .await
+        .expect(200);
+    let ids = |page: &Reply| -> Vec<String> {
+        page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&first), [sent[2].clone(), sent[1].clone()]);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/api/v1/webhooks/{id}/messages?limit=2&cursor={cursor}"),
+            &owner,
+        )
+        .await
+        .expect(200);
+    assert_eq!(ids(&second), [sent[0].clone()]);
+    assert_eq!(second.body["next_cursor"], Value::Null);
+    let bad = app
+        .get(&format!("/api/v1/webhooks/{id}/messages?limit=0"), &owner)
+        .await
+        .expect_problem(422);
+    assert_eq!(bad.error_fields(), ["limit"]);
+
+    // Endpoints page the same way.
+    let endpoints = app
+        .get("/api/v1/webhooks?limit=1", &owner)
+        .await
+        .expect(200);
+    assert_eq!(endpoints.body["items"].as_array().unwrap().len(), 1);
+    assert!(endpoints.body["next_cursor"].is_string());
 }

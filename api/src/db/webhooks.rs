@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::cursor::PageRequest;
 use super::schema::{webhook_attempts, webhook_endpoints, webhook_messages};
 
 /// An endpoint as the api shows it: its secrets are never serialized.
@@ -119,11 +120,25 @@ pub fn insert(conn: &mut PgConnection, endpoint: &Endpoint) -> QueryResult<Endpo
         .get_result(conn)
 }
 
-pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Endpoint>> {
-    webhook_endpoints::table
+/// A page of the tenant's endpoints, oldest first.
+pub fn list(conn: &mut PgConnection, page: &PageRequest) -> QueryResult<Vec<Endpoint>> {
+    let mut query = webhook_endpoints::table
         .order(webhook_endpoints::id)
+        .limit(page.fetch_limit())
         .select(Endpoint::as_select())
-        .load(conn)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(webhook_endpoints::id.gt(after));
+    }
+    query.load(conn)
+}
+
+/// Whether the tenant has any endpoint.
+pub fn any(conn: &mut PgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        webhook_endpoints::table.select(webhook_endpoints::id),
+    ))
+    .get_result(conn)
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Endpoint>> {
@@ -197,12 +212,14 @@ pub fn insert_attempt(conn: &mut PgConnection, attempt: &Attempt) -> QueryResult
 
 /// The newest `limit` messages attempted to `endpoint`, each with its
 /// attempts in order.
+/// A page of the messages sent to `endpoint`, newest first (the cursor
+/// continues with older ones), each with its attempts.
 pub fn log(
     conn: &mut PgConnection,
     endpoint: Uuid,
-    limit: i64,
+    page: &PageRequest,
 ) -> QueryResult<Vec<(Message, Vec<Attempt>)>> {
-    let messages: Vec<Message> = webhook_messages::table
+    let mut query = webhook_messages::table
         .filter(
             webhook_messages::id.eq_any(
                 webhook_attempts::table
@@ -211,9 +228,13 @@ pub fn log(
             ),
         )
         .order(webhook_messages::id.desc())
-        .limit(limit)
+        .limit(page.fetch_limit())
         .select(Message::as_select())
-        .load(conn)?;
+        .into_boxed();
+    if let Some(before) = page.after {
+        query = query.filter(webhook_messages::id.lt(before));
+    }
+    let messages: Vec<Message> = query.load(conn)?;
     let ids: Vec<Uuid> = messages.iter().map(|message| message.id).collect();
     let attempts: Vec<Attempt> = webhook_attempts::table
         .filter(webhook_attempts::endpoint_id.eq(endpoint))

@@ -13,11 +13,9 @@ use crate::db::webhooks::{self as store, Endpoint, EndpointChanges};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::etag::{ok_with_etag, IfMatch};
 use crate::http::json::{ValidJson, Validate};
+use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
 use crate::state::AppState;
 use crate::webhooks::{self, signing, EndpointWithSecret, MessageLog, NewEndpoint};
-
-/// The delivery log shows this many messages.
-const LOG_LIMIT: i64 = 100;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_endpoint)
@@ -126,14 +124,24 @@ async fn create_endpoint(
 /// The tenant's endpoints (without secrets).
 #[utoipa::path(
     tag = "webhooks",
-    responses((status = 200, body = Vec<Endpoint>), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = ListResponse<Endpoint>), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/webhooks")]
-async fn list_endpoints(ctx: TenantCtx) -> Result<web::Json<Vec<Endpoint>>, ApiError> {
+async fn list_endpoints(
+    ctx: TenantCtx,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ListResponse<Endpoint>>, ApiError> {
     ctx.require(Permission::ManageWebhooks)?;
-    let endpoints = ctx.tx(|conn| Ok(store::list(conn)?)).await?;
-    Ok(web::Json(endpoints))
+    let page = PageRequest::try_from(query.into_inner())?;
+    let rows = ctx
+        .tx({
+            let page = page.clone();
+            move |conn| Ok(store::list(conn, &page)?)
+        })
+        .await?;
+    Ok(web::Json(ListResponse::from_rows(rows, &page, |e| e.id)))
 }
 
 /// One endpoint (without its secret).
@@ -230,24 +238,32 @@ async fn rotate_secret(
     Ok(web::Json(rotated))
 }
 
-/// The endpoint's newest messages, each with every delivery attempt.
+/// The endpoint's delivery log: its messages, newest first (the cursor goes
+/// on to older ones), each with every delivery attempt.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<MessageLog>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = ListResponse<MessageLog>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/webhooks/{id}/messages")]
 async fn list_messages(
     ctx: TenantCtx,
     path: web::Path<Uuid>,
-) -> Result<web::Json<Vec<MessageLog>>, ApiError> {
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ListResponse<MessageLog>>, ApiError> {
     ctx.require(Permission::ManageWebhooks)?;
+    let page = PageRequest::try_from(query.into_inner())?;
     let id = path.into_inner();
     let log = ctx
-        .tx(move |conn| webhooks::log(conn, id, LOG_LIMIT))
+        .tx({
+            let page = page.clone();
+            move |conn| webhooks::log(conn, id, &page)
+        })
         .await?;
-    Ok(web::Json(log))
+    Ok(web::Json(ListResponse::from_rows(log, &page, |message| {
+        signing::parse_message_id(&message.id).unwrap_or_default()
+    })))
 }
 
 /// Send a message to the endpoint again, under the same `webhook-id`.

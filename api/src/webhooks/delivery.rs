@@ -265,8 +265,7 @@ async fn send(endpoint: &Endpoint, message: &Message, allow: &[IpNet]) -> Outcom
         .headers()
         .get("retry-after")
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .map(|secs| Duration::from_secs(secs.min(10 * 3600)));
+        .and_then(|value| parse_retry_after(value, Utc::now()));
     let mut kept = Vec::new();
     while kept.len() < RESPONSE_KEPT_BYTES {
         match response.chunk().await {
@@ -298,6 +297,23 @@ fn client_for(url: &Url, address: std::net::SocketAddr) -> reqwest::Result<reqwe
     builder.build()
 }
 
+/// The delay a `Retry-After` value asks for: delay-seconds or an HTTP-date
+/// (RFC 9110), at most 10 hours (the schedule's longest step); a date in the
+/// past asks for none.
+fn parse_retry_after(value: &str, now: chrono::DateTime<Utc>) -> Option<Duration> {
+    const LONGEST: u64 = 10 * 3600;
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs.min(LONGEST)));
+    }
+    // IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") is RFC 2822 with GMT.
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let secs = (at.with_timezone(&Utc) - now).num_seconds().max(0);
+    Some(Duration::from_secs(
+        u64::try_from(secs).unwrap_or(0).min(LONGEST),
+    ))
+}
+
 fn body_of(payload: &Value) -> Vec<u8> {
     serde_json::to_vec(payload).unwrap_or_default()
 }
@@ -319,6 +335,22 @@ fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let secs = |value: &str| parse_retry_after(value, now).map(|d| d.as_secs());
+        assert_eq!(secs("120"), Some(120));
+        assert_eq!(secs(" 7 "), Some(7));
+        assert_eq!(secs("Tue, 01 Dec 2026 08:01:30 GMT"), Some(90));
+        assert_eq!(secs("Tue, 01 Dec 2026 07:00:00 GMT"), Some(0), "past");
+        assert_eq!(secs("999999"), Some(36000), "capped");
+        assert_eq!(secs("Wed, 01 Dec 2027 08:00:00 GMT"), Some(36000), "capped");
+        assert_eq!(secs("soon"), None);
+        assert_eq!(secs("-5"), None);
+    }
 
     #[test]
     fn schedule_is_svix() {

@@ -20,6 +20,7 @@ use uuid::Uuid;
 pub use events::{emit, emit_appointment_change, EVENTS};
 
 use crate::db::audit::Audit;
+use crate::db::cursor::PageRequest;
 use crate::db::webhooks::{self as store, Attempt, Endpoint, EndpointChanges, Message};
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
@@ -129,7 +130,7 @@ pub fn create(
 /// The demo seed's endpoint: subscribed to everything, disabled until its
 /// owner points it at a real receiver. Added once per tenant.
 pub fn seed_demo_endpoint(conn: &mut PgConnection, audit: &Audit) -> Result<(), ApiError> {
-    if !store::list(conn)?.is_empty() {
+    if store::any(conn)? {
         return Ok(());
     }
     let created = create(
@@ -290,9 +291,13 @@ impl MessageLog {
 }
 
 /// The endpoint's newest messages with their attempts.
-pub fn log(conn: &mut PgConnection, id: Uuid, limit: i64) -> Result<Vec<MessageLog>, ApiError> {
+pub fn log(
+    conn: &mut PgConnection,
+    id: Uuid,
+    page: &PageRequest,
+) -> Result<Vec<MessageLog>, ApiError> {
     store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    Ok(store::log(conn, id, limit)?
+    Ok(store::log(conn, id, page)?
         .into_iter()
         .map(|(message, attempts)| MessageLog::new(message, attempts))
         .collect())
