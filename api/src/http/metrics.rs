@@ -8,23 +8,26 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::telemetry::histogram::Histogram;
+
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [
+const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    total: u64,
-}
-
 /// Per route: request counts by (method, status) and the latency histogram.
-#[derive(Default)]
 struct RouteStats {
     counts: Vec<(&'static str, u16, u64)>,
     latency: Histogram,
+}
+
+impl Default for RouteStats {
+    fn default() -> Self {
+        RouteStats {
+            counts: Vec::new(),
+            latency: Histogram::new(BUCKETS),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -85,15 +88,7 @@ impl Metrics {
             Some((_, _, count)) => *count += 1,
             None => stats.counts.push((method, status, 1)),
         }
-        let seconds = elapsed.as_secs_f64();
-        let histogram = &mut stats.latency;
-        for (bound, count) in BUCKETS.iter().zip(histogram.counts.iter_mut()) {
-            if seconds <= *bound {
-                *count += 1;
-            }
-        }
-        histogram.sum += seconds;
-        histogram.total += 1;
+        stats.latency.observe(elapsed.as_secs_f64());
     }
 
     /// The Prometheus text exposition of everything recorded so far.
@@ -130,28 +125,10 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE cms_http_request_duration_seconds histogram");
         for (route, stats) in &inner.routes {
-            let histogram = &stats.latency;
-            let route = escape(route);
-            for (bound, count) in BUCKETS.iter().zip(histogram.counts.iter()) {
-                let _ = writeln!(
-                    out,
-                    "cms_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "cms_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                histogram.total
-            );
-            let _ = writeln!(
-                out,
-                "cms_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                histogram.sum
-            );
-            let _ = writeln!(
-                out,
-                "cms_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                histogram.total
+            stats.latency.render(
+                &mut out,
+                "cms_http_request_duration_seconds",
+                &format!("route=\"{}\"", escape(route)),
             );
         }
         let _ = writeln!(

@@ -10,17 +10,28 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::db::jobs::QueueStats;
+use crate::telemetry::histogram::Histogram;
 
-const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0];
+/// Upper bounds of the run-time buckets, in seconds.
+const BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0];
 
-#[derive(Default, Clone)]
+#[derive(Clone)]
 struct QueueFigures {
     processed: u64,
     failed: u64,
     discarded: u64,
-    buckets: [u64; BUCKETS.len()],
-    seconds: f64,
-    runs: u64,
+    run_time: Histogram,
+}
+
+impl Default for QueueFigures {
+    fn default() -> Self {
+        QueueFigures {
+            processed: 0,
+            failed: 0,
+            discarded: 0,
+            run_time: Histogram::new(BUCKETS),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -47,14 +58,7 @@ impl JobMetrics {
             Outcome::Failed => figures.failed += 1,
             Outcome::Discarded => figures.discarded += 1,
         }
-        let seconds = took.as_secs_f64();
-        for (bound, count) in BUCKETS.iter().zip(figures.buckets.iter_mut()) {
-            if seconds <= *bound {
-                *count += 1;
-            }
-        }
-        figures.seconds += seconds;
-        figures.runs += 1;
+        figures.run_time.observe(took.as_secs_f64());
     }
 
     /// The Prometheus text of the counters and of `depth` (sampled now).
@@ -108,16 +112,10 @@ impl JobMetrics {
             "# HELP cms_job_duration_seconds Run time of job attempts, by queue.\n# TYPE cms_job_duration_seconds histogram"
         );
         for (queue, figures) in queues.iter() {
-            for (bound, count) in BUCKETS.iter().zip(figures.buckets.iter()) {
-                let _ = writeln!(
-                    out,
-                    "cms_job_duration_seconds_bucket{{queue=\"{queue}\",le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "cms_job_duration_seconds_bucket{{queue=\"{queue}\",le=\"+Inf\"}} {}\ncms_job_duration_seconds_sum{{queue=\"{queue}\"}} {}\ncms_job_duration_seconds_count{{queue=\"{queue}\"}} {}",
-                figures.runs, figures.seconds, figures.runs
+            figures.run_time.render(
+                &mut out,
+                "cms_job_duration_seconds",
+                &format!("queue=\"{queue}\""),
             );
         }
         out

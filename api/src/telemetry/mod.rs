@@ -1,6 +1,8 @@
 //! JSON logs on stdout: one object per line, with the request span's fields
 //! (request id, method, path) on every line logged during a request.
 
+pub mod histogram;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber; `RUST_LOG` overrides the default level.
