@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::auth::tokens::SigningKey;
+use crate::secrets::Keys;
 
 #[derive(Clone)]
 pub struct Config {
@@ -132,6 +133,7 @@ impl Config {
     /// Reads the configuration through `lookup`, so tests can supply their own values.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let secrets = SecretsKeys::from_lookup(&get)?;
         let signing_key = match (get("CMS_JWT_PRIVATE_KEY"), get("CMS_JWT_PRIVATE_KEY_FILE")) {
             (Some(pem), _) => SigningKey::from_pem(&pem),
             (None, Some(path)) => std::fs::read_to_string(&path)
@@ -236,13 +238,8 @@ impl Config {
                 })
                 .collect::<Result<_, _>>()?,
             cors_refresh: Duration::from_secs(parse_or(&get, "CMS_CORS_REFRESH_SECS", "10")?),
-            secrets_key: match get("CMS_SECRETS_KEY") {
-                Some(raw) => parse_key("CMS_SECRETS_KEY", &raw)?,
-                None => DEV_SECRETS_KEY,
-            },
-            secrets_key_old: get("CMS_SECRETS_KEY_OLD")
-                .map(|raw| parse_key("CMS_SECRETS_KEY_OLD", &raw))
-                .transpose()?,
+            secrets_key: secrets.current,
+            secrets_key_old: secrets.old,
             webhook_schedule_scale: parse_or::<f64>(&get, "CMS_WEBHOOK_SCHEDULE_SCALE", "1")
                 .and_then(|scale| {
                     if scale.is_finite() && scale > 0.0 && scale <= 1.0 {
@@ -268,6 +265,40 @@ impl Config {
                         })
                 })
                 .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+impl Config {
+    /// The keys sealing secrets at rest (provider credentials, webhook secrets).
+    pub fn secrets(&self) -> Keys {
+        Keys::new(self.secrets_key, self.secrets_key_old)
+    }
+}
+
+/// `CMS_SECRETS_KEY` and `CMS_SECRETS_KEY_OLD` alone, for commands that need
+/// no other configuration (`api seed`).
+pub struct SecretsKeys {
+    current: [u8; 32],
+    old: Option<[u8; 32]>,
+}
+
+impl SecretsKeys {
+    pub fn from_env() -> Result<Keys, ConfigError> {
+        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let keys = Self::from_lookup(&get)?;
+        Ok(Keys::new(keys.current, keys.old))
+    }
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(SecretsKeys {
+            current: match get("CMS_SECRETS_KEY") {
+                Some(raw) => parse_key("CMS_SECRETS_KEY", &raw)?,
+                None => DEV_SECRETS_KEY,
+            },
+            old: get("CMS_SECRETS_KEY_OLD")
+                .map(|raw| parse_key("CMS_SECRETS_KEY_OLD", &raw))
+                .transpose()?,
         })
     }
 }

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod kv;
 pub mod notifications;
 pub mod routes;
+pub mod secrets;
 pub mod seed;
 pub mod state;
 pub mod telemetry;

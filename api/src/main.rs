@@ -191,7 +191,8 @@ async fn run(command: Command) -> CliResult {
         } => {
             let db = Db::connect(&database_url, 2)?;
             db.ensure_role_is_bound_by_rls().await?;
-            print!("{}", seed::seed_demo(&db).await?);
+            let keys = cms_api::config::SecretsKeys::from_env()?;
+            print!("{}", seed::seed_demo(&db, &keys).await?);
             if scale > 0 {
                 print!("{}", seed::seed_scale(&db, scale, scale_pages).await?);
             }

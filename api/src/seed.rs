@@ -14,6 +14,7 @@ use crate::db::tenants::{self, NewTenant};
 use crate::db::users::{self, NewUser};
 use crate::db::{Db, Scope};
 use crate::error::ApiError;
+use crate::secrets::Keys;
 
 pub const DEMO_PASSWORD: &str = "demo-password";
 pub const PLATFORM_ADMIN_EMAIL: &str = "admin@example.com";
@@ -106,7 +107,8 @@ async fn ensure_user(
 }
 
 /// Seeds the demo data; answers a summary for the console.
-pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
+/// `keys` seal the demo webhook endpoint's secret (`CMS_SECRETS_KEY`).
+pub async fn seed_demo(db: &Db, keys: &Keys) -> Result<String, ApiError> {
     let hash = tokio::task::spawn_blocking(|| password::hash(DEMO_PASSWORD))
         .await
         .map_err(ApiError::internal)??;
@@ -162,6 +164,7 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
             doctor_user: doctor_id,
             patient_users: patient_users.clone(),
         };
+        let keys = keys.clone();
         db.tx(Scope::tenant(tenant_id, admin_id), move |conn| {
             let mut members = vec![
                 (admin_id, Role::Owner),
@@ -200,7 +203,7 @@ pub async fn seed_demo(db: &Db) -> Result<String, ApiError> {
             }
             crate::clinic::demo::seed(conn, tenant_id, demo.time_zone, &people)?;
             crate::notifications::templates::seed_defaults(conn, tenant_id)?;
-            crate::webhooks::seed_demo_endpoint(conn, &audit)?;
+            crate::webhooks::seed_demo_endpoint(conn, &audit, &keys)?;
             crate::experiments::demo::seed(conn, demo.host)?;
             Ok(())
         })

@@ -237,7 +237,9 @@ impl TestApp {
         let db = TestDatabase::create();
         let config = test_config(&db, &overrides);
         let seed_db = cms_api::db::Db::connect(&db.app_url(), 2).unwrap();
-        cms_api::seed::seed_demo(&seed_db).await.unwrap();
+        cms_api::seed::seed_demo(&seed_db, &config.secrets())
+            .await
+            .unwrap();
         let app = cms_api::Application::build(config.clone()).await.unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();

@@ -263,6 +263,22 @@ async fn a_rotated_secret_signs_beside_the_new_one_and_secrets_never_show_again(
     let rotated = rotate(&app, &owner, &id).await;
     let new = rotated.body["secret"].as_str().unwrap().to_owned();
     assert!(new.starts_with("whsec_") && new != old);
+    // Both are stored sealed: neither is in the table in the clear.
+    for secret in [&old, &new] {
+        let bare = secret.trim_start_matches("whsec_");
+        assert_eq!(
+            app.count_rows(&format!(
+                "webhook_endpoints WHERE secret LIKE '%{bare}%' OR previous_secret LIKE '%{bare}%'"
+            )),
+            0
+        );
+    }
+    assert_eq!(
+        app.count_rows(&format!(
+            "webhook_endpoints WHERE id = '{id}' AND secret LIKE 'sealed:v1:%' AND previous_secret LIKE 'sealed:v1:%'"
+        )),
+        1
+    );
     assert!(
         !rotated.text.contains(&old),
         "rotation answered the old secret"

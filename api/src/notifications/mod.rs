@@ -17,7 +17,6 @@
 pub mod email;
 pub mod phone;
 pub mod schedule;
-pub mod secrets;
 pub mod send;
 pub mod sms;
 pub mod templates;

@@ -16,7 +16,6 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::email::{Email, Smtp};
-use super::secrets::{Keys, Sealed};
 use super::sms::{Accepted, Sms, SmsAero, SmsError, SmsProvider, SmsRu, Smsc};
 use super::{templates, Channel, Event};
 use crate::db::appointments::{self, AppointmentStatus};
@@ -24,6 +23,7 @@ use crate::db::notifications::{self as db, Notification, Provider};
 use crate::db::{clinics, doctors, services};
 use crate::error::ApiError;
 use crate::jobs::{Handler, JobContext, JobError, JobFuture};
+use crate::secrets::{Keys, Sealed};
 
 /// The handler; one HTTP client for all provider calls.
 pub struct SendNotification {
@@ -71,10 +71,7 @@ impl Handler for SendNotification {
             let tenant = ctx
                 .tenant_id()
                 .ok_or_else(|| JobError::Discard("a notification needs a tenant".into()))?;
-            let keys = Keys::new(
-                ctx.state.config.secrets_key,
-                ctx.state.config.secrets_key_old,
-            );
+            let keys = ctx.state.config.secrets();
             let job = ctx.job.id;
             let plan = ctx
                 .tx(move |conn| {

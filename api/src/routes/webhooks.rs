@@ -114,9 +114,9 @@ async fn create_endpoint(
         description: body.description.trim().to_owned(),
         events: body.events,
     };
-    let audit = ctx.audit();
+    let (audit, keys) = (ctx.audit(), state.config.secrets());
     let created = ctx
-        .tx(move |conn| webhooks::create(conn, &audit, input))
+        .tx(move |conn| webhooks::create(conn, &audit, &keys, input))
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -228,12 +228,13 @@ async fn delete_endpoint(
 #[post("/webhooks/{id}/rotate-secret")]
 async fn rotate_secret(
     ctx: TenantCtx,
+    state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<EndpointWithSecret>, ApiError> {
     ctx.require(Permission::ManageWebhooks)?;
-    let (id, audit) = (path.into_inner(), ctx.audit());
+    let (id, audit, keys) = (path.into_inner(), ctx.audit(), state.config.secrets());
     let rotated = ctx
-        .tx(move |conn| webhooks::rotate_secret(conn, &audit, id))
+        .tx(move |conn| webhooks::rotate_secret(conn, &audit, &keys, id))
         .await?;
     Ok(web::Json(rotated))
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{signing, ssrf};
 use crate::db::webhooks::{self as store, Attempt, Endpoint, EndpointChanges, Message};
 use crate::jobs::{Handler, JobContext, JobError, JobFuture};
+use crate::secrets::Keys;
 
 pub const DELIVER_JOB: &str = "webhook.deliver";
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -88,7 +89,13 @@ async fn deliver(ctx: JobContext) -> Result<(), JobError> {
     }
     let config = &ctx.state.config;
     let started = Instant::now();
-    let outcome = send(&endpoint, &message, &config.webhook_allow_hosts).await;
+    let outcome = send(
+        &endpoint,
+        &message,
+        &config.secrets(),
+        &config.webhook_allow_hosts,
+    )
+    .await;
     let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
     let attempt = ctx.job.attempt;
     let (status_code, response, error) = match &outcome {
@@ -217,7 +224,7 @@ fn disable_endpoint(
     Ok(Verdict::Disable(reason))
 }
 
-async fn send(endpoint: &Endpoint, message: &Message, allow: &[IpNet]) -> Outcome {
+async fn send(endpoint: &Endpoint, message: &Message, keys: &Keys, allow: &[IpNet]) -> Outcome {
     let url = match super::parse_url(&endpoint.url) {
         Ok(url) => url,
         Err(reason) => return Outcome::Refused(format!("the URL {reason}")),
@@ -233,15 +240,24 @@ async fn send(endpoint: &Endpoint, message: &Message, allow: &[IpNet]) -> Outcom
     let body = body_of(&message.payload);
     let id = signing::message_id(message.id);
     let timestamp = Utc::now().timestamp();
-    let mut secrets = vec![endpoint.secret.as_str()];
+    let mut stored = vec![endpoint.secret.as_str()];
     if let (Some(previous), Some(until)) = (
         endpoint.previous_secret.as_deref(),
         endpoint.previous_secret_expires_at,
     ) {
         if until > Utc::now() {
-            secrets.push(previous);
+            stored.push(previous);
         }
     }
+    let secrets = match stored
+        .into_iter()
+        .map(|value| signing::open(keys, endpoint.tenant_id, value))
+        .collect::<Result<Vec<String>, String>>()
+    {
+        Ok(secrets) => secrets,
+        Err(reason) => return Outcome::Refused(reason),
+    };
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let signature = match signing::signature(&secrets, &id, timestamp, &body) {
         Ok(signature) => signature,
         Err(reason) => return Outcome::Refused(reason),

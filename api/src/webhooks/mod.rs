@@ -24,6 +24,7 @@ use crate::db::cursor::PageRequest;
 use crate::db::webhooks::{self as store, Attempt, Endpoint, EndpointChanges, Message};
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
+use crate::secrets::Keys;
 
 /// How long a rotated-out secret keeps signing deliveries.
 pub const ROTATION_GRACE_HOURS: i64 = 24;
@@ -97,9 +98,11 @@ pub struct NewEndpoint {
     pub events: Vec<String>,
 }
 
+/// Creates an endpoint with a new secret, stored sealed under `keys`.
 pub fn create(
     conn: &mut PgConnection,
     audit: &Audit,
+    keys: &Keys,
     input: NewEndpoint,
 ) -> Result<EndpointWithSecret, ApiError> {
     let now = Utc::now();
@@ -114,7 +117,7 @@ pub fn create(
             events: input.events,
             enabled: true,
             disabled_reason: None,
-            secret: secret.clone(),
+            secret: signing::seal(keys, audit.tenant_id, &secret),
             previous_secret: None,
             previous_secret_expires_at: None,
             failing_since: None,
@@ -129,13 +132,18 @@ pub fn create(
 
 /// The demo seed's endpoint: subscribed to everything, disabled until its
 /// owner points it at a real receiver. Added once per tenant.
-pub fn seed_demo_endpoint(conn: &mut PgConnection, audit: &Audit) -> Result<(), ApiError> {
+pub fn seed_demo_endpoint(
+    conn: &mut PgConnection,
+    audit: &Audit,
+    keys: &Keys,
+) -> Result<(), ApiError> {
     if store::any(conn)? {
         return Ok(());
     }
     let created = create(
         conn,
         audit,
+        keys,
         NewEndpoint {
             url: "https://hooks.example.com/cms".into(),
             description: "Demo: point it at your receiver, then enable it".into(),
@@ -181,16 +189,21 @@ pub fn update(
 pub fn rotate_secret(
     conn: &mut PgConnection,
     audit: &Audit,
+    keys: &Keys,
     id: Uuid,
 ) -> Result<EndpointWithSecret, ApiError> {
     let before = store::lock(conn, id)?.ok_or(ApiError::NotFound)?;
     let secret = signing::generate_secret();
+    // A secret stored in the clear before sealing existed is sealed now.
+    let previous = signing::open(keys, before.tenant_id, &before.secret)
+        .map(|plain| signing::seal(keys, before.tenant_id, &plain))
+        .unwrap_or_else(|_| before.secret.clone());
     let after = store::update(
         conn,
         id,
         &EndpointChanges {
-            secret: Some(secret.clone()),
-            previous_secret: Some(Some(before.secret.clone())),
+            secret: Some(signing::seal(keys, before.tenant_id, &secret)),
+            previous_secret: Some(Some(previous)),
             previous_secret_expires_at: Some(Some(
                 Utc::now() + Duration::hours(ROTATION_GRACE_HOURS),
             )),

@@ -7,6 +7,8 @@ use base64::Engine;
 use standardwebhooks::Webhook;
 use uuid::Uuid;
 
+use crate::secrets::{Keys, Sealed};
+
 /// A new endpoint secret.
 pub fn generate_secret() -> String {
     let bytes: [u8; 32] = rand::random();
@@ -34,6 +36,25 @@ pub fn signature(
     Ok(signatures.join(" "))
 }
 
+/// A secret as stored: sealed under `CMS_SECRETS_KEY` with the tenant as
+/// associated data, so a database dump alone cannot forge deliveries.
+pub fn seal(keys: &Keys, tenant: Uuid, secret: &str) -> String {
+    keys.seal(tenant, secret.as_bytes()).to_text()
+}
+
+/// The secret a stored value holds. Values stored before secrets were sealed
+/// (`whsec_...` in the clear) are read as they are; rotation replaces them.
+pub fn open(keys: &Keys, tenant: Uuid, stored: &str) -> Result<String, String> {
+    if stored.starts_with("whsec_") {
+        return Ok(stored.to_owned());
+    }
+    let sealed = Sealed::from_text(stored).ok_or("the stored secret is malformed")?;
+    let bytes = keys
+        .open(tenant, &sealed)
+        .map_err(|err| format!("the endpoint secret does not open: {err}"))?;
+    String::from_utf8(bytes).map_err(|_| "the endpoint secret is malformed".to_owned())
+}
+
 /// The `webhook-id` of a message: `msg_<uuid without dashes>`.
 pub fn message_id(id: Uuid) -> String {
     format!("msg_{}", id.simple())
@@ -56,5 +77,17 @@ mod tests {
         assert_eq!(header.split(' ').count(), 2);
         assert!(header.split(' ').all(|sig| sig.starts_with("v1,")));
         assert_eq!(parse_message_id(&id).map(message_id), Some(id));
+    }
+
+    #[test]
+    fn stored_secrets_are_sealed_per_tenant() {
+        let keys = Keys::new([7; 32], None);
+        let (tenant, secret) = (Uuid::now_v7(), generate_secret());
+        let stored = seal(&keys, tenant, &secret);
+        assert!(!stored.contains(secret.trim_start_matches("whsec_")));
+        assert_eq!(open(&keys, tenant, &stored), Ok(secret.clone()));
+        assert!(open(&keys, Uuid::now_v7(), &stored).is_err());
+        assert_eq!(open(&keys, tenant, &secret), Ok(secret.clone()), "legacy");
+        assert!(open(&keys, tenant, "junk").is_err());
     }
 }

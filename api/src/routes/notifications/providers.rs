@@ -12,7 +12,6 @@ use crate::db::notifications::{self as db, Notification, Provider};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::json::{ValidJson, Validate};
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
-use crate::notifications::secrets::Keys;
 use crate::state::AppState;
 
 /// A configured provider, without its credentials.
@@ -128,7 +127,7 @@ pub(super) async fn put_provider(
             "is required",
         ));
     }
-    let keys = Keys::new(state.config.secrets_key, state.config.secrets_key_old);
+    let keys = state.config.secrets();
     let plaintext = serde_json::to_vec(&body.credentials).unwrap_or_default();
     let sealed = keys.seal(ctx.tenant_id, &plaintext);
     let now = Utc::now();

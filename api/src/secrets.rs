@@ -1,5 +1,5 @@
-//! Provider credentials sealed at rest with ChaCha20-Poly1305 under
-//! `CMS_SECRETS_KEY`. Each sealed value names its key (`key_id`, the first
+//! Secrets sealed at rest with ChaCha20-Poly1305 under `CMS_SECRETS_KEY`:
+//! notification provider credentials and webhook signing secrets. Each sealed value names its key (`key_id`, the first
 //! 8 bytes of the key's SHA-256 in hex), so after a rotation values sealed
 //! with `CMS_SECRETS_KEY_OLD` still open until they are saved again. The
 //! tenant id is the associated data: a value copied to another tenant does
@@ -31,6 +31,39 @@ pub enum SecretError {
     UnknownKey(String),
     #[error("the sealed value does not open (tampered, or another tenant's)")]
     Corrupt,
+}
+
+/// The text form of a sealed value, for a text column:
+/// `sealed:v1:{key_id}:{nonce}:{ciphertext}` (base64, no padding).
+const TEXT_PREFIX: &str = "sealed:v1:";
+
+impl Sealed {
+    pub fn to_text(&self) -> String {
+        use base64::engine::general_purpose::STANDARD_NO_PAD;
+        use base64::Engine;
+        format!(
+            "{TEXT_PREFIX}{}:{}:{}",
+            self.key_id,
+            STANDARD_NO_PAD.encode(&self.nonce),
+            STANDARD_NO_PAD.encode(&self.ciphertext)
+        )
+    }
+
+    /// `None` when `text` is not the text form of a sealed value.
+    pub fn from_text(text: &str) -> Option<Sealed> {
+        use base64::engine::general_purpose::STANDARD_NO_PAD;
+        use base64::Engine;
+        let mut parts = text.strip_prefix(TEXT_PREFIX)?.split(':');
+        let (key_id, nonce, ciphertext) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Sealed {
+            key_id: key_id.to_owned(),
+            nonce: STANDARD_NO_PAD.decode(nonce).ok()?,
+            ciphertext: STANDARD_NO_PAD.decode(ciphertext).ok()?,
+        })
+    }
 }
 
 pub fn key_id(key: &[u8; 32]) -> String {
@@ -103,6 +136,10 @@ mod tests {
         let rotated = Keys::new([2; 32], Some([1; 32]));
         assert!(rotated.open(tenant, &sealed).is_ok());
         assert_ne!(rotated.seal(tenant, b"x").key_id, sealed.key_id);
+        // The text form round-trips; anything else is not a sealed value.
+        assert!(Sealed::from_text(&sealed.to_text()) == Some(sealed.clone()));
+        assert!(Sealed::from_text("whsec_abc").is_none());
+        assert!(Sealed::from_text(&format!("{}:x", sealed.to_text())).is_none());
         // The old key dropped: refused, naming the key.
         let dropped = Keys::new([2; 32], None);
         assert!(matches!(
