@@ -7,4 +7,3 @@ ALTER TABLE notification_templates ADD CONSTRAINT notification_templates_event_c
     CHECK (event IN ('appointment.booked', 'appointment.confirmed',
         'appointment.cancelled', 'appointment.rescheduled', 'appointment.reminder',
         'lead.received', 'review.pending')) NOT VALID;
-ALTER TABLE notification_templates VALIDATE CONSTRAINT notification_templates_event_check;
