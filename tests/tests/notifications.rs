@@ -865,6 +865,20 @@ async fn bad_templates_and_settings_answer_422_naming_the_field_and_write_nothin
         .await
         .expect_problem(422);
     assert_eq!(missing.error_fields(), vec!["credentials.api_id"]);
+    let smtp = app
+        .send(
+            Method::PUT,
+            "/api/v1/notification-providers/smtp",
+            Some(&owner.access),
+            Some(
+                &json!({"credentials": {}, "base_url": "smtp://mail.example.com?tls=sometimes",
+                         "sender": "clinic@alpha.example"}),
+            ),
+            &[],
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(smtp.error_fields(), vec!["base_url"]);
     assert_eq!(app.count_rows("notification_providers"), 0);
 }
 

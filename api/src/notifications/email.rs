@@ -1,7 +1,10 @@
-//! Email over SMTP with `lettre` (plain SMTP, optionally authenticated, to
-//! the tenant's `smtp` provider: `base_url` `smtp://host:port`, `sender` the
-//! From address). SMTP takes no idempotency id: a message whose sending was
-//! interrupted is not sent again (see `send`).
+//! Email over SMTP with `lettre` to the tenant's `smtp` provider (`base_url`,
+//! `sender` the From address, optional credentials). The URL says how:
+//! `smtps://host` (TLS from the start, port 465), `smtp://host:587?tls=required`
+//! (STARTTLS, refused without it), `smtp://host?tls=opportunistic`, or plain
+//! `smtp://host:port` for a local relay. Servers are verified against the
+//! Mozilla roots (rustls). SMTP takes no idempotency id: a message whose
+//! sending was interrupted is not sent again (see `send`).
 
 use std::time::Duration;
 
@@ -13,8 +16,8 @@ use super::sms::SmsError;
 
 /// Where and how to send.
 pub struct Smtp {
-    pub host: String,
-    pub port: u16,
+    /// The connection URL as lettre reads it (checked by `from_url`).
+    url: String,
     pub from: String,
     pub username: Option<String>,
     pub password: Option<String>,
@@ -30,23 +33,16 @@ pub struct Email {
 }
 
 impl Smtp {
-    /// From `smtp://host[:port]` (port 25 by default).
+    /// From `smtp://` or `smtps://` `host[:port][?tls=required|opportunistic]`.
     pub fn from_url(url: &str, from: &str) -> Result<Self, String> {
-        let rest = url
-            .strip_prefix("smtp://")
-            .ok_or_else(|| "the smtp provider needs an smtp://host:port base_url".to_owned())?;
-        let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) => (
-                host.to_owned(),
-                port.parse()
-                    .map_err(|_| "the smtp port is not a number".to_owned())?,
-            ),
-            None => (rest.to_owned(), 25),
-        };
+        let url = url.trim_end_matches('/');
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|_| {
+            "the smtp provider needs a base_url like smtps://host or \
+             smtp://host:587?tls=required"
+                .to_owned()
+        })?;
         Ok(Smtp {
-            host,
-            port,
+            url: url.to_owned(),
             from: from.to_owned(),
             username: None,
             password: None,
@@ -71,8 +67,8 @@ impl Smtp {
             .header(ContentType::TEXT_PLAIN)
             .body(email.body.clone())
             .map_err(|_| permanent("the message cannot be built"))?;
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
-            .port(self.port)
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.url)
+            .map_err(|_| permanent("the smtp base_url is not valid"))?
             .timeout(Some(Duration::from_secs(20)));
         if let (Some(username), Some(password)) = (&self.username, &self.password) {
             builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
@@ -89,5 +85,29 @@ impl Smtp {
         })?;
         let _ = response;
         Ok(message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls_name_the_tls_mode() {
+        for ok in [
+            "smtp://127.0.0.1:2525",
+            "smtps://smtp.example.com",
+            "smtp://smtp.example.com:587?tls=required",
+            "smtp://smtp.example.com?tls=opportunistic",
+        ] {
+            assert!(Smtp::from_url(ok, "a@b.c").is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://smtp.example.com",
+            "smtp://",
+            "smtp://h?tls=sometimes",
+        ] {
+            assert!(Smtp::from_url(bad, "a@b.c").is_err(), "{bad}");
+        }
     }
 }

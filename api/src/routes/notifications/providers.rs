@@ -127,6 +127,10 @@ pub(super) async fn put_provider(
             "is required",
         ));
     }
+    if let (true, Some(url)) = (kind == "smtp", &body.base_url) {
+        crate::notifications::email::Smtp::from_url(url, &body.sender)
+            .map_err(|reason| ApiError::invalid("base_url", reason))?;
+    }
     let keys = state.config.secrets();
     let plaintext = serde_json::to_vec(&body.credentials).unwrap_or_default();
     let sealed = keys.seal(ctx.tenant_id, &plaintext);
