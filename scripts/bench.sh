@@ -317,3 +317,6 @@ fi
 
 echo
 API_BIN=./target/release/api scripts/bench_jobs.sh
+
+echo
+API_BIN=./target/release/api scripts/bench_webhooks.sh

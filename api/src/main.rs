@@ -73,6 +73,16 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         concurrency: usize,
     },
+    /// Measure webhook deliveries: signed deliveries to an in-process receiver
+    /// that verifies them, by one worker, then delivery latency (prints JSON).
+    BenchWebhooks {
+        #[arg(long, default_value_t = 5_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 200)]
+        latency_messages: usize,
+        #[arg(long, default_value_t = 20)]
+        concurrency: usize,
+    },
     /// Copy a site (pages, blocks, custom modules, live revisions) under a new name and host.
     CloneSite {
         #[arg(long)]
@@ -218,6 +228,26 @@ async fn run(command: Command) -> CliResult {
             let state = cms_api::app::build_state(config).await?;
             let report = cms_api::jobs::bench::run(state, jobs, latency_jobs, concurrency).await?;
             println!("{}", serde_json::to_string(&report)?);
+        }
+        Command::BenchWebhooks {
+            messages,
+            latency_messages,
+            concurrency,
+        } => {
+            let mut config = Config::from_env()?;
+            config.jobs_in_serve = false;
+            // The receiver listens on loopback, which the SSRF guard refuses.
+            config.webhook_allow_hosts = vec!["127.0.0.1/32".parse()?];
+            // A failed delivery is retried at once, so a failing run ends sooner.
+            config.webhook_schedule_scale = 0.0;
+            let state = cms_api::app::build_state(config).await?;
+            let report =
+                cms_api::webhooks::bench::run(state, messages, latency_messages, concurrency)
+                    .await?;
+            println!("{}", serde_json::to_string(&report)?);
+            if let Some(problem) = report.problem() {
+                return Err(problem.into());
+            }
         }
         Command::CloneSite {
             site,

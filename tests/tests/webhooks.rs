@@ -208,6 +208,17 @@ async fn failures_retry_on_the_schedule_and_a_replay_resends_the_same_id() {
         !log.to_string().contains(&secret),
         "the log shows the secret"
     );
+    // Failing since the first attempt; the delivered fourth cleared it.
+    let endpoint = app
+        .get(&format!("/api/v1/webhooks/{id}"), &owner)
+        .await
+        .expect(200);
+    assert_eq!(
+        endpoint.body["failing_since"],
+        Value::Null,
+        "{}",
+        endpoint.text
+    );
 
     // A replay re-sends the same webhook-id, signed again.
     app.post(
@@ -1016,4 +1027,78 @@ async fn the_delivery_log_pages_newest_first() {
         .expect(200);
     assert_eq!(endpoints.body["items"].as_array().unwrap().len(), 1);
     assert!(endpoints.body["next_cursor"].is_string());
+}
+
+/// Deliveries to one endpoint run side by side (the `webhooks` queue runs 20
+/// at once): each is sent once and logged once, and none fails on the
+/// endpoint's row (logging an attempt used to lock it after the attempt's
+/// foreign key had share-locked it: concurrent deliveries deadlocked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_to_one_endpoint_is_delivered_and_logged_once_each() {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    let count = |conn: &mut diesel::PgConnection, sql: String| {
+        diesel::sql_query(sql)
+            .get_result::<Count>(conn)
+            .unwrap()
+            .count
+    };
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    receiver.control(&[&secret], json!([])).await;
+
+    // 40 messages and their deliveries in one commit: the worker takes them at once.
+    let mut conn = app.admin_connection();
+    diesel::sql_query(format!(
+        "WITH messages AS (
+             INSERT INTO webhook_messages (id, tenant_id, event_type, payload)
+             SELECT gen_random_uuid(), tenant_id, 'webhook.test',
+                    jsonb_build_object('type', 'webhook.test', 'data', jsonb_build_object('n', n))
+             FROM webhook_endpoints, generate_series(1, 40) AS n WHERE id = '{id}'
+             RETURNING id, tenant_id)
+         INSERT INTO jobs (id, tenant_id, queue, kind, args, max_attempts, unique_key)
+         SELECT gen_random_uuid(), tenant_id, 'webhooks', 'webhook.deliver',
+                jsonb_build_object('message_id', id, 'endpoint_id', '{id}'), 8,
+                'webhook:' || id || ':{id}'
+         FROM messages"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("NOTIFY cms_jobs, 'webhooks'")
+        .execute(&mut conn)
+        .unwrap();
+
+    let jobs = format!("FROM jobs WHERE unique_key LIKE 'webhook:%:{id}'");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(
+        &mut conn,
+        format!("SELECT count(*) AS count {jobs} AND state <> 'completed'"),
+    ) > 0
+    {
+        assert!(Instant::now() < deadline, "the deliveries did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let failed = count(
+        &mut conn,
+        format!("SELECT count(*) AS count {jobs} AND errors <> '[]'::jsonb"),
+    );
+    assert_eq!(failed, 0, "some deliveries failed an attempt");
+    let attempts = count(
+        &mut conn,
+        format!("SELECT count(*) AS count FROM webhook_attempts WHERE endpoint_id = '{id}'"),
+    );
+    assert_eq!(attempts, 40);
+    let deliveries = receiver.deliveries().await;
+    assert_all_verified(&deliveries);
+    let ids: std::collections::HashSet<&str> = deliveries
+        .iter()
+        .map(|delivery| delivery["id"].as_str().unwrap())
+        .collect();
+    assert_eq!((deliveries.len(), ids.len()), (40, 40));
 }

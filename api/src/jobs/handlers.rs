@@ -32,7 +32,10 @@ impl Registry {
             crate::notifications::SEND_JOB,
             crate::notifications::send::SendNotification::default(),
         );
-        registry.register(webhooks::delivery::DELIVER_JOB, webhooks::delivery::Deliver);
+        registry.register(
+            webhooks::delivery::DELIVER_JOB,
+            webhooks::delivery::Deliver::default(),
+        );
         registry
     }
 

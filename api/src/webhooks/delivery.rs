@@ -5,6 +5,9 @@
 //! disables the endpoint, and so do 5 days of failures (audited, and each of
 //! the tenant's owners is told by email).
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -26,6 +29,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(15);
 pub const RESPONSE_KEPT_BYTES: usize = 2048;
 /// An endpoint failing this long is disabled.
 pub const FAILING_DAYS: i64 = 5;
+/// HTTP clients kept for reuse (one per host name and checked address).
+pub const MAX_CLIENTS: usize = 1000;
 
 /// Svix's schedule: the delay before attempt n+1 is `SCHEDULE[n]`
 /// (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
@@ -45,11 +50,14 @@ pub fn delay_after(attempt: i32) -> Duration {
     SCHEDULE[usize::try_from(attempt.clamp(1, 7)).unwrap_or(7)]
 }
 
-pub struct Deliver;
+#[derive(Default)]
+pub struct Deliver {
+    clients: Arc<Clients>,
+}
 
 impl Handler for Deliver {
     fn run(&self, ctx: JobContext) -> JobFuture {
-        Box::pin(deliver(ctx))
+        Box::pin(deliver(ctx, Arc::clone(&self.clients)))
     }
 
     fn backoff(&self, attempt: i32, _base: Duration) -> Duration {
@@ -70,7 +78,7 @@ enum Outcome {
     },
 }
 
-async fn deliver(ctx: JobContext) -> Result<(), JobError> {
+async fn deliver(ctx: JobContext, clients: Arc<Clients>) -> Result<(), JobError> {
     let message_id: Uuid = ctx.arg("message_id")?;
     let endpoint_id: Uuid = ctx.arg("endpoint_id")?;
     let (endpoint, message) = ctx
@@ -90,6 +98,7 @@ async fn deliver(ctx: JobContext) -> Result<(), JobError> {
     let config = &ctx.state.config;
     let started = Instant::now();
     let outcome = send(
+        &clients,
         &endpoint,
         &message,
         &config.secrets(),
@@ -128,12 +137,24 @@ async fn deliver(ctx: JobContext) -> Result<(), JobError> {
         } => Verdict::Retry(format!("the endpoint answered {status}"), retry_after),
     };
     let audit = ctx.audit();
+    // A delivery to a healthy endpoint changes nothing on it: it only logs
+    // its attempt, without locking the endpoint, so deliveries to one endpoint
+    // do not queue behind each other's commits. (One racing a failure may
+    // leave `failing_since` set; the next delivery clears it.)
+    let healthy = endpoint.failing_since.is_none();
     let outcome = ctx
         .tx(move |conn| {
-            store::insert_attempt(conn, &record)?;
+            if healthy && matches!(verdict, Verdict::Delivered) {
+                store::insert_attempt(conn, &record)?;
+                return Ok(verdict);
+            }
+            // Lock before inserting: the attempt's foreign key takes a share
+            // lock on the endpoint, and two deliveries each holding one while
+            // waiting for this lock deadlock.
             let Some(before) = store::lock(conn, endpoint_id)? else {
                 return Ok(verdict);
             };
+            store::insert_attempt(conn, &record)?;
             let now = Utc::now();
             let changes = match &verdict {
                 Verdict::Delivered if before.failing_since.is_some() => EndpointChanges {
@@ -224,7 +245,13 @@ fn disable_endpoint(
     Ok(Verdict::Disable(reason))
 }
 
-async fn send(endpoint: &Endpoint, message: &Message, keys: &Keys, allow: &[IpNet]) -> Outcome {
+async fn send(
+    clients: &Clients,
+    endpoint: &Endpoint,
+    message: &Message,
+    keys: &Keys,
+    allow: &[IpNet],
+) -> Outcome {
     let url = match super::parse_url(&endpoint.url) {
         Ok(url) => url,
         Err(reason) => return Outcome::Refused(format!("the URL {reason}")),
@@ -233,7 +260,7 @@ async fn send(endpoint: &Endpoint, message: &Message, keys: &Keys, allow: &[IpNe
         Ok(addresses) => addresses,
         Err(reason) => return Outcome::Refused(format!("refused: the URL {reason}")),
     };
-    let client = match client_for(&url, addresses[0]) {
+    let client = match clients.get(&url, addresses[0]) {
         Ok(client) => client,
         Err(err) => return Outcome::Failed(format!("cannot build the HTTP client: {err}")),
     };
@@ -301,9 +328,54 @@ async fn send(endpoint: &Endpoint, message: &Message, keys: &Keys, allow: &[IpNe
     }
 }
 
+/// HTTP clients by host name and the address the SSRF guard checked for it,
+/// so deliveries to an endpoint reuse its keep-alive connections (building a
+/// client per delivery opened a connection each time). A client still
+/// connects only to its own address: an answer resolving elsewhere gets
+/// another client. Bounded: past `max`, an arbitrary one is dropped.
+pub struct Clients {
+    max: usize,
+    clients: Mutex<HashMap<(String, SocketAddr), Arc<reqwest::Client>>>,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Clients::bounded(MAX_CLIENTS)
+    }
+}
+
+impl Clients {
+    pub fn bounded(max: usize) -> Self {
+        Clients {
+            max: max.max(1),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client for `url`'s host at `address`, built on first use.
+    fn get(&self, url: &Url, address: SocketAddr) -> reqwest::Result<Arc<reqwest::Client>> {
+        let key = (url.host_str().unwrap_or_default().to_owned(), address);
+        if let Some(client) = self.lock().get(&key) {
+            return Ok(Arc::clone(client));
+        }
+        let client = Arc::new(client_for(url, address)?);
+        let mut clients = self.lock();
+        if clients.len() >= self.max && !clients.contains_key(&key) {
+            if let Some(evicted) = clients.keys().next().cloned() {
+                clients.remove(&evicted);
+            }
+        }
+        Ok(Arc::clone(clients.entry(key).or_insert(client)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<(String, SocketAddr), Arc<reqwest::Client>>> {
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// A client that connects only to `address` for the URL's host and follows
 /// no redirects.
-fn client_for(url: &Url, address: std::net::SocketAddr) -> reqwest::Result<reqwest::Client> {
+fn client_for(url: &Url, address: SocketAddr) -> reqwest::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none());
@@ -372,5 +444,28 @@ mod tests {
     fn schedule_is_svix() {
         let secs: Vec<u64> = (1..=8).map(|n| delay_after(n).as_secs()).collect();
         assert_eq!(secs, [5, 300, 1800, 7200, 18000, 36000, 36000, 36000]);
+    }
+
+    #[test]
+    fn clients_are_reused_per_host_and_address_and_bounded(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        crate::app::install_tls_provider();
+        let clients = Clients::bounded(3);
+        let url = Url::parse("https://hooks.example.com/in")?;
+        let (first, second): (SocketAddr, SocketAddr) =
+            ("93.184.216.34:443".parse()?, "93.184.216.35:443".parse()?);
+        let one = clients.get(&url, first)?;
+        assert!(Arc::ptr_eq(&one, &clients.get(&url, first)?));
+        let other = clients.get(&url, second)?;
+        assert!(!Arc::ptr_eq(&one, &other));
+        let elsewhere = Url::parse("https://other.example.com/in")?;
+        assert!(!Arc::ptr_eq(&one, &clients.get(&elsewhere, first)?));
+        assert_eq!(clients.lock().len(), 3);
+
+        let newest = Url::parse("https://new.example.com/in")?;
+        let kept = clients.get(&newest, first)?;
+        assert_eq!(clients.lock().len(), 3);
+        assert!(Arc::ptr_eq(&kept, &clients.get(&newest, first)?));
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! schedule (`delivery`, `signing`), and the SSRF guard on every URL (`ssrf`).
 //! Secrets are answered once, at creation and rotation, and never logged.
 
+pub mod bench;
 pub mod delivery;
 pub mod events;
 pub mod signing;
