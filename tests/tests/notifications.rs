@@ -879,6 +879,32 @@ async fn bad_templates_and_settings_answer_422_naming_the_field_and_write_nothin
         .await
         .expect_problem(422);
     assert_eq!(smtp.error_fields(), vec!["base_url"]);
+    // A login never travels in the clear, nor sits in the (answered) URL.
+    for (base_url, credentials) in [
+        (
+            "smtp://127.0.0.1:2525",
+            json!({"username": "clinic", "password": SECRET}),
+        ),
+        (
+            "smtp://mail.example.com?tls=opportunistic",
+            json!({"username": "clinic", "password": SECRET}),
+        ),
+        ("smtps://clinic:hunter2@mail.example.com", json!({})),
+    ] {
+        let refused = app
+            .send(
+                Method::PUT,
+                "/api/v1/notification-providers/smtp",
+                Some(&owner.access),
+                Some(&json!({"credentials": credentials, "base_url": base_url,
+                             "sender": "clinic@alpha.example"})),
+                &[],
+            )
+            .await
+            .expect_problem(422);
+        assert_eq!(refused.error_fields(), vec!["base_url"], "{base_url}");
+        assert!(!refused.text.contains(SECRET));
+    }
     assert_eq!(app.count_rows("notification_providers"), 0);
 }
 

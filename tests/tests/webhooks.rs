@@ -354,12 +354,21 @@ async fn retry_after_is_honoured_and_410_disables_the_endpoint() {
     assert!(gaps[0] >= 1.0, "Retry-After ignored: {gaps:?}");
     assert_all_verified(&deliveries);
 
-    // 410 Gone: one attempt, then the endpoint is disabled with its reason.
-    receiver.control(&[&secret], json!([{"status": 410}])).await;
-    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
-        .await
-        .expect(202);
-    receiver.wait_for(3, Duration::from_secs(10)).await;
+    // 410 Gone, answered slowly to two deliveries in flight at once: the
+    // endpoint is disabled with its reason, once (one audit record, one
+    // email job for its owner), and neither is retried.
+    receiver
+        .control(
+            &[&secret],
+            json!([{"status": 410, "delay": 0.5}, {"status": 410, "delay": 0.5}]),
+        )
+        .await;
+    for _ in 0..2 {
+        app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+            .await
+            .expect(202);
+    }
+    receiver.wait_for(4, Duration::from_secs(10)).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let endpoint = loop {
         let endpoint = app
@@ -380,14 +389,26 @@ async fn retry_after_is_honoured_and_410_disables_the_endpoint() {
         "{}",
         endpoint.text
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(receiver.deliveries().await.len(), 3, "410 was retried");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.deliveries().await.len(), 4, "410 was retried");
+    assert_eq!(
+        app.count_rows(&format!(
+            "audit_log WHERE entity_id = '{id}' AND action = 'webhook_endpoint.disable'"
+        )),
+        1,
+        "disabled once"
+    );
+    assert_eq!(
+        app.count_rows("jobs WHERE args->>'event' = 'webhook.disabled'"),
+        1,
+        "the owner is told once"
+    );
     // A disabled endpoint receives nothing.
     app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
         .await
         .expect(202);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(receiver.deliveries().await.len(), 3);
+    assert_eq!(receiver.deliveries().await.len(), 4);
     let audit = app.get("/api/v1/audit-log", &owner).await.expect(200);
     assert!(
         audit.text.contains("webhook_endpoint.disable"),

@@ -4,7 +4,8 @@ reference `standardwebhooks` package (pinned in tests/requirements.txt).
 Listens on 127.0.0.1, port 0, and prints the port on its first stdout line.
 - POST /_control {"secrets": [...], "plan": [{"status": 500}, ...]}: the
   secrets to verify with (each checked on its own) and answers to give to the
-  next deliveries, in order (`retry_after` adds a Retry-After header);
+  next deliveries, in order (`retry_after` adds a Retry-After header,
+  `delay` answers that many seconds late);
   afterwards deliveries are answered 200.
 - GET /_deliveries: every delivery so far, in order of arrival.
 - Any other POST is a delivery: recorded with its headers, whether each
@@ -83,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
                     "answered": answer["status"],
                 }
             )
+        if "delay" in answer:
+            time.sleep(answer["delay"])
         extra = {}
         if "retry_after" in answer:
             extra["retry-after"] = str(answer["retry_after"])

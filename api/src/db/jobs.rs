@@ -206,16 +206,17 @@ fn starts_with(prefix: &str) -> String {
     )
 }
 
-/// Frees the unique keys starting with `prefix` of the tenant's finished jobs
-/// (completed, cancelled, discarded), so that they can be enqueued again: an
-/// appointment moved after its reminder went out gets a reminder for its new
-/// time. The old job stays, its key suffixed with `~{id}` for the history.
-/// Answers how many were freed.
-pub fn release_finished(conn: &mut PgConnection, prefix: &str) -> QueryResult<usize> {
+/// Frees the unique keys starting with `prefix` of the tenant's jobs that
+/// have started or finished (running, completed, cancelled, discarded), so
+/// that they can be enqueued again: an appointment moved after (or while) its
+/// reminder went out gets a reminder for its new time. The old job stays,
+/// its key suffixed with `~{id}` for the history; a running one finishes
+/// under its lease as before. Answers how many were freed.
+pub fn release_started(conn: &mut PgConnection, prefix: &str) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE jobs SET unique_key = left(unique_key, 163) || '~' || id::text, updated_at = now()
          WHERE unique_key LIKE $1 AND position('~' in unique_key) = 0
-           AND state IN ('completed', 'cancelled', 'discarded')",
+           AND state IN ('running', 'completed', 'cancelled', 'discarded')",
     )
     .bind::<Text, _>(starts_with(prefix))
     .execute(conn)

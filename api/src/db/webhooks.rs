@@ -133,6 +133,22 @@ pub fn list(conn: &mut PgConnection, page: &PageRequest) -> QueryResult<Vec<Endp
     query.load(conn)
 }
 
+/// Clears `failing_since` after a successful delivery, if it is set (no
+/// lock taken otherwise).
+pub fn clear_failing(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        webhook_endpoints::table
+            .find(id)
+            .filter(webhook_endpoints::failing_since.is_not_null()),
+    )
+    .set((
+        webhook_endpoints::failing_since.eq(None::<DateTime<Utc>>),
+        webhook_endpoints::version.eq(webhook_endpoints::version + 1),
+        webhook_endpoints::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+}
+
 /// Whether the tenant has any endpoint.
 pub fn any(conn: &mut PgConnection) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

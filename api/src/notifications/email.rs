@@ -19,8 +19,8 @@ pub struct Smtp {
     /// The connection URL as lettre reads it (checked by `from_url`).
     url: String,
     pub from: String,
-    pub username: Option<String>,
-    pub password: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
 }
 
 /// One email to send.
@@ -34,8 +34,18 @@ pub struct Email {
 
 impl Smtp {
     /// From `smtp://` or `smtps://` `host[:port][?tls=required|opportunistic]`.
+    /// No user or password in the URL: the URL is answered and audited,
+    /// credentials are sealed apart.
     pub fn from_url(url: &str, from: &str) -> Result<Self, String> {
         let url = url.trim_end_matches('/');
+        if url.split_once("://").is_some_and(|(_, rest)| {
+            rest.split(['/', '?'])
+                .next()
+                .unwrap_or_default()
+                .contains('@')
+        }) {
+            return Err("must not hold a user or password: put them in the credentials".to_owned());
+        }
         AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|_| {
             "the smtp provider needs a base_url like smtps://host or \
              smtp://host:587?tls=required"
@@ -47,6 +57,26 @@ impl Smtp {
             username: None,
             password: None,
         })
+    }
+
+    /// Whether the connection is always encrypted (TLS from the start, or
+    /// STARTTLS required): the only ones credentials may travel on.
+    pub fn encrypted(&self) -> bool {
+        self.url.starts_with("smtps://") || self.url.contains("tls=required")
+    }
+
+    /// Sets the login, refused on a connection that may be in the clear.
+    pub fn login(&mut self, username: String, password: String) -> Result<(), String> {
+        if !self.encrypted() {
+            return Err(
+                "credentials need an encrypted connection: use smtps://host \
+                        or smtp://host:587?tls=required"
+                    .to_owned(),
+            );
+        }
+        self.username = Some(username);
+        self.password = Some(password);
+        Ok(())
     }
 
     pub async fn send(&self, email: &Email) -> Result<String, SmsError> {
@@ -106,8 +136,18 @@ mod tests {
             "http://smtp.example.com",
             "smtp://",
             "smtp://h?tls=sometimes",
+            "smtps://user:pass@smtp.example.com",
         ] {
             assert!(Smtp::from_url(bad, "a@b.c").is_err(), "{bad}");
         }
+        let login = |url: &str| {
+            Smtp::from_url(url, "a@b.c")
+                .and_then(|mut smtp| smtp.login("u".into(), "p".into()))
+                .is_ok()
+        };
+        assert!(login("smtps://smtp.example.com"));
+        assert!(login("smtp://smtp.example.com:587?tls=required"));
+        assert!(!login("smtp://smtp.example.com?tls=opportunistic"));
+        assert!(!login("smtp://127.0.0.1:25"));
     }
 }

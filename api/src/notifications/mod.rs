@@ -201,7 +201,7 @@ pub fn on_status_changed(
 /// cancelled because its time had passed, is due again for the new time),
 /// and the patient is told.
 pub fn on_rescheduled(conn: &mut PgConnection, appointment: &Appointment) -> Result<(), ApiError> {
-    job_db::release_finished(conn, &format!("reminder:{}:", appointment.id))?;
+    job_db::release_started(conn, &format!("reminder:{}:", appointment.id))?;
     job_db::enqueue(
         conn,
         &appointment_job(
@@ -335,10 +335,10 @@ pub fn webhook_disabled(
                 endpoint.tenant_id,
                 Event::WebhookDisabled,
                 json!({"values": values, "to": email}),
+                // Once per disabling: the version it left the endpoint at.
                 format!(
-                    "notify:{}:webhook_disabled:{owner}:{}",
-                    endpoint.id,
-                    Utc::now().timestamp()
+                    "notify:{}:webhook_disabled:{owner}:v{}",
+                    endpoint.id, endpoint.version
                 ),
             )
         })

@@ -254,8 +254,12 @@ fn smtp(keys: &Keys, provider: &Provider) -> Result<Smtp, String> {
             .unwrap_or("smtp://127.0.0.1:25"),
         &provider.sender,
     )?;
-    smtp.username = credentials["username"].as_str().map(str::to_owned);
-    smtp.password = credentials["password"].as_str().map(str::to_owned);
+    if let (Some(username), Some(password)) = (
+        credentials["username"].as_str(),
+        credentials["password"].as_str(),
+    ) {
+        smtp.login(username.to_owned(), password.to_owned())?;
+    }
     Ok(smtp)
 }
 

@@ -139,12 +139,15 @@ async fn deliver(ctx: JobContext, clients: Arc<Clients>) -> Result<(), JobError>
     let audit = ctx.audit();
     // A delivery to a healthy endpoint changes nothing on it: it only logs
     // its attempt, without locking the endpoint, so deliveries to one endpoint
-    // do not queue behind each other's commits. (One racing a failure may
-    // leave `failing_since` set; the next delivery clears it.)
+    // do not queue behind each other's commits. It clears a `failing_since`
+    // that a failure racing it may have set, first: an UPDATE that matches
+    // no row takes no lock, and one that does takes the row lock before the
+    // attempt's foreign key share-locks the row, the same order as below.
     let healthy = endpoint.failing_since.is_none();
     let outcome = ctx
         .tx(move |conn| {
             if healthy && matches!(verdict, Verdict::Delivered) {
+                store::clear_failing(conn, endpoint_id)?;
                 store::insert_attempt(conn, &record)?;
                 return Ok(verdict);
             }
@@ -155,6 +158,12 @@ async fn deliver(ctx: JobContext, clients: Arc<Clients>) -> Result<(), JobError>
                 return Ok(verdict);
             };
             store::insert_attempt(conn, &record)?;
+            if !before.enabled {
+                // Disabled while this attempt was under way (by another
+                // delivery's 410, or by hand): logged, nothing else changes,
+                // and the owners are not told again.
+                return Ok(Verdict::Discard("the endpoint is disabled".into()));
+            }
             let now = Utc::now();
             let changes = match &verdict {
                 Verdict::Delivered if before.failing_since.is_some() => EndpointChanges {
@@ -267,23 +276,29 @@ async fn send(
     let body = body_of(&message.payload);
     let id = signing::message_id(message.id);
     let timestamp = Utc::now().timestamp();
-    let mut stored = vec![endpoint.secret.as_str()];
+    // A current secret that does not open (its key dropped from the
+    // configuration too early) is retried: restoring the key or rotating the
+    // secret lets the delivery through. A rotated-out one that does not open
+    // is left out: the current one still signs.
+    let mut secrets = match signing::open(keys, endpoint.tenant_id, &endpoint.secret) {
+        Ok(secret) => vec![secret],
+        Err(reason) => return Outcome::Failed(reason),
+    };
     if let (Some(previous), Some(until)) = (
         endpoint.previous_secret.as_deref(),
         endpoint.previous_secret_expires_at,
     ) {
         if until > Utc::now() {
-            stored.push(previous);
+            match signing::open(keys, endpoint.tenant_id, previous) {
+                Ok(secret) => secrets.push(secret),
+                Err(reason) => tracing::warn!(
+                    endpoint_id = %endpoint.id,
+                    reason = %reason,
+                    "the rotated-out webhook secret does not open; signing with the current one"
+                ),
+            }
         }
     }
-    let secrets = match stored
-        .into_iter()
-        .map(|value| signing::open(keys, endpoint.tenant_id, value))
-        .collect::<Result<Vec<String>, String>>()
-    {
-        Ok(secrets) => secrets,
-        Err(reason) => return Outcome::Refused(reason),
-    };
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let signature = match signing::signature(&secrets, &id, timestamp, &body) {
         Ok(signature) => signature,

@@ -187,6 +187,8 @@ pub fn update(
 }
 
 /// A new secret; the current one keeps signing for 24 hours beside it.
+/// Rotating again within those hours lets the older one go at once (the
+/// way to retire a leaked secret quickly).
 pub fn rotate_secret(
     conn: &mut PgConnection,
     audit: &Audit,
@@ -195,19 +197,22 @@ pub fn rotate_secret(
 ) -> Result<EndpointWithSecret, ApiError> {
     let before = store::lock(conn, id)?.ok_or(ApiError::NotFound)?;
     let secret = signing::generate_secret();
-    // A secret stored in the clear before sealing existed is sealed now.
+    // The old secret signs beside the new one for the grace period, sealed
+    // now if it was stored in the clear before sealing existed. One that no
+    // longer opens (its key dropped) is let go: it could not sign anyway.
     let previous = signing::open(keys, before.tenant_id, &before.secret)
-        .map(|plain| signing::seal(keys, before.tenant_id, &plain))
-        .unwrap_or_else(|_| before.secret.clone());
+        .ok()
+        .map(|plain| signing::seal(keys, before.tenant_id, &plain));
+    let expires = previous
+        .as_ref()
+        .map(|_| Utc::now() + Duration::hours(ROTATION_GRACE_HOURS));
     let after = store::update(
         conn,
         id,
         &EndpointChanges {
             secret: Some(signing::seal(keys, before.tenant_id, &secret)),
-            previous_secret: Some(Some(previous)),
-            previous_secret_expires_at: Some(Some(
-                Utc::now() + Duration::hours(ROTATION_GRACE_HOURS),
-            )),
+            previous_secret: Some(previous),
+            previous_secret_expires_at: Some(expires),
             ..Default::default()
         },
     )?;

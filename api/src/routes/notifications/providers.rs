@@ -127,9 +127,15 @@ pub(super) async fn put_provider(
             "is required",
         ));
     }
-    if let (true, Some(url)) = (kind == "smtp", &body.base_url) {
-        crate::notifications::email::Smtp::from_url(url, &body.sender)
+    if kind == "smtp" {
+        let url = body.base_url.as_deref().unwrap_or("smtp://127.0.0.1:25");
+        let mut smtp = crate::notifications::email::Smtp::from_url(url, &body.sender)
             .map_err(|reason| ApiError::invalid("base_url", reason))?;
+        let field = |name: &str| body.credentials.get(name).and_then(|v| v.as_str());
+        if let (Some(username), Some(password)) = (field("username"), field("password")) {
+            smtp.login(username.to_owned(), password.to_owned())
+                .map_err(|reason| ApiError::invalid("base_url", reason))?;
+        }
     }
     let keys = state.config.secrets();
     let plaintext = serde_json::to_vec(&body.credentials).unwrap_or_default();
