@@ -13,6 +13,7 @@ pub mod experiments;
 pub mod http;
 pub mod jobs;
 pub mod kv;
+pub mod media;
 pub mod notifications;
 pub mod routes;
 pub mod secrets;
