@@ -3,3 +3,4 @@
 //! (`inspect`). Storage, renditions and the `/media` API come next.
 
 pub mod inspect;
+pub mod storage;
