@@ -1011,10 +1011,41 @@ async fn rescheduling_moves_the_reminders_and_tells_the_patient() {
     let kept = job_with_key(&later, &format!("reminder:{id}:24h~{sent_id}")).unwrap();
     assert_eq!(kept["state"], "completed");
     // The 2 h reminder had not run: it moved rather than doubled.
+    let running_id = job_with_key(&later, &format!("reminder:{id}:2h")).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
-        job_with_key(&later, &format!("reminder:{id}:2h")).unwrap()["id"],
+        running_id,
         job_with_key(&after, &format!("reminder:{id}:2h")).unwrap()["id"]
+            .as_str()
+            .unwrap()
     );
+    // One being sent while the visit moves is replaced too: it finishes
+    // under its lease, a new one takes the key for the new time.
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "UPDATE jobs SET state = 'running', attempt = 1, lease_owner = gen_random_uuid(),
+                    lease_expires_at = now() + interval '1 minute' WHERE id = $1::uuid",
+        )
+        .bind::<diesel::sql_types::Text, _>(&running_id)
+        .execute(&mut app.admin_connection())
+        .unwrap();
+    }
+    app.post(
+        &format!("/api/v1/appointments/{id}/reschedule"),
+        &owner.access,
+        json!({"start": free[3]}),
+    )
+    .await
+    .expect(200);
+    let last = notification_jobs(&app, &owner.access).await;
+    let replaced = job_with_key(&last, &format!("reminder:{id}:2h")).unwrap();
+    assert_ne!(replaced["id"], running_id.as_str());
+    assert_eq!(replaced["state"], "available");
+    let still_running = job_with_key(&last, &format!("reminder:{id}:2h~{running_id}")).unwrap();
+    assert_eq!(still_running["state"], "running");
 
     // A taken or unscheduled time is refused and moves nothing.
     let other = book(&app, &site, &free[1], "+7 916 444-55-67")

@@ -1123,3 +1123,65 @@ async fn a_burst_to_one_endpoint_is_delivered_and_logged_once_each() {
         .collect();
     assert_eq!((deliveries.len(), ids.len()), (40, 40));
 }
+
+/// A secret sealed under a key the api no longer has (dropped from
+/// `CMS_SECRETS_KEY_OLD` too early) does not lose deliveries: they are
+/// retried, nothing is sent unsigned, and once the key is back (here: the
+/// stored value restored) the retry goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_that_does_not_open_is_retried_not_dropped() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    receiver.control(&[&secret], json!([])).await;
+    let mut conn = app.admin_connection();
+    diesel::sql_query(format!(
+        "UPDATE webhook_endpoints SET secret = regexp_replace(secret, '^sealed:v1:[0-9a-f]+:', 'sealed:v1:0000000000000000:') WHERE id = '{id}'"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let job = loop {
+        let jobs = app
+            .get("/api/v1/jobs?queue=webhooks&kind=webhook.deliver", &owner)
+            .await
+            .expect(200);
+        let job = jobs.body["items"][0].clone();
+        if job["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "{}", jobs.text);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let job_id = job["id"].as_str().unwrap().to_owned();
+    // Put the stored value back, then run the job now.
+    diesel::sql_query(format!(
+        "UPDATE webhook_endpoints SET secret = regexp_replace(secret, '^sealed:v1:0000000000000000:', 'sealed:v1:' || '{}' || ':') WHERE id = '{id}'",
+        key_id_of(&app)
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let state = app
+        .get(&format!("/api/v1/jobs/{job_id}"), &owner)
+        .await
+        .expect(200);
+    assert_ne!(state.body["state"], "discarded", "{}", state.text);
+    assert!(state.text.contains("does not open"), "{}", state.text);
+    assert!(receiver.deliveries().await.is_empty(), "sent unsigned");
+    if state.body["state"] != "completed" {
+        app.post(&format!("/api/v1/jobs/{job_id}/retry"), &owner, json!({}))
+            .await;
+    }
+    let deliveries = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_all_verified(&deliveries);
+}
+
+/// The id of the key this test api seals with (the development key).
+fn key_id_of(app: &TestApp) -> String {
+    cms_api::secrets::key_id(&app.config.secrets_key)
+}
