@@ -71,23 +71,7 @@ pub fn book(
         return Err(ApiError::invalid("start", "is in the past"));
     }
     let (doctor, service) = doctor_and_service(conn, &booking.doctor, &booking.service)?;
-    let rules = super::rules(config, service.duration_minutes);
-    let (from, to) = days_around(start);
-    let offered: Vec<Slot> = super::doctor_slots(conn, doctor.id, &rules, from, to, now)?
-        .into_iter()
-        .filter(|slot| service.clinic_ids.contains(&slot.clinic))
-        .collect();
-    let Some(slot) = slots::offers(&offered, start).cloned() else {
-        let within_schedule = rules_allow_time(conn, config, &doctor, &service, start, now)?;
-        return Err(if within_schedule {
-            slot_taken(&offered, start)
-        } else {
-            ApiError::invalid(
-                "start",
-                "is not a slot of this doctor's schedule for this service (see available-slots)",
-            )
-        });
-    };
+    let (slot, offered) = offered_slot(conn, config, &doctor, &service, start, now)?;
     let patient = match booker {
         Booker::Patient(patient) => patient,
         Booker::Guest { name, phone } => appointments::patient_by_phone(
@@ -178,23 +162,7 @@ pub fn reschedule(
         &before.doctor_id.to_string(),
         &before.service_id.to_string(),
     )?;
-    let rules = super::rules(config, service.duration_minutes);
-    let (from, to) = days_around(start);
-    let offered: Vec<Slot> = super::doctor_slots(conn, doctor.id, &rules, from, to, now)?
-        .into_iter()
-        .filter(|slot| service.clinic_ids.contains(&slot.clinic))
-        .collect();
-    let Some(slot) = slots::offers(&offered, start).cloned() else {
-        let within_schedule = rules_allow_time(conn, config, &doctor, &service, start, now)?;
-        return Err(if within_schedule {
-            slot_taken(&offered, start)
-        } else {
-            ApiError::invalid(
-                "start",
-                "is not a slot of this doctor's schedule for this service (see available-slots)",
-            )
-        });
-    };
+    let (slot, offered) = offered_slot(conn, config, &doctor, &service, start, now)?;
     let moved = match appointments::move_to(
         conn,
         before.id,
@@ -243,6 +211,38 @@ pub fn doctor_and_service(
 
 /// The local dates a start may fall on: they differ from its own date by at
 /// most one day.
+/// The free slot of `doctor` for `service` starting at `start`, with every
+/// slot offered around it (for a 409 naming the nearest if the insert still
+/// loses a race): 409 when it is taken, 422 when the schedule has no such slot.
+fn offered_slot(
+    conn: &mut PgConnection,
+    config: &Config,
+    doctor: &doctors::Doctor,
+    service: &services::Service,
+    start: DateTime<FixedOffset>,
+    now: DateTime<Utc>,
+) -> Result<(Slot, Vec<Slot>), ApiError> {
+    let rules = super::rules(config, service.duration_minutes);
+    let (from, to) = days_around(start);
+    let offered: Vec<Slot> = super::doctor_slots(conn, doctor.id, &rules, from, to, now)?
+        .into_iter()
+        .filter(|slot| service.clinic_ids.contains(&slot.clinic))
+        .collect();
+    if let Some(slot) = slots::offers(&offered, start).cloned() {
+        return Ok((slot, offered));
+    }
+    Err(
+        if rules_allow_time(conn, config, doctor, service, start, now)? {
+            slot_taken(&offered, start)
+        } else {
+            ApiError::invalid(
+                "start",
+                "is not a slot of this doctor's schedule for this service (see available-slots)",
+            )
+        },
+    )
+}
+
 fn days_around(start: DateTime<FixedOffset>) -> (chrono::NaiveDate, chrono::NaiveDate) {
     let day = start.date_naive();
     (day.pred_opt().unwrap_or(day), day.succ_opt().unwrap_or(day))
