@@ -18,7 +18,7 @@ services:
 	@source scripts/lib.sh && ensure_postgres && ensure_redis
 
 tools:
-	@source scripts/lib.sh && ensure_node_tools && ensure_python_tools
+	@source scripts/lib.sh && ensure_build_tools && ensure_node_tools && ensure_python_tools
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_postgres
 ensure_redis
+ensure_build_tools
 command -v wrk >/dev/null || { log "installing wrk (apt-get)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
 DURATION="${DURATION:-10}"
@@ -29,6 +30,7 @@ trap cleanup EXIT
 export DATABASE_URL=$(python3 -c 'import sys; from urllib.parse import urlsplit, urlunsplit; u=urlsplit(sys.argv[1]); h=u.hostname+(f":{u.port}" if u.port else ""); print(urlunsplit((u.scheme, "cms_app:cms_app@"+h, "/"+sys.argv[2], u.query, "")))' "$DATABASE_ADMIN_URL" "$db")
 SCALE="${SCALE:-100}"
 log "seeding --scale $SCALE (30 published pages per landing)"
+export CMS_SECRETS_KEY="${CMS_SECRETS_KEY:-$(./target/release/api gen-secrets-key)}"
 ./target/release/api seed --scale "$SCALE" --scale-pages 30 >/dev/null
 ./target/release/api gen-key > "$key"
 export CMS_JWT_PRIVATE_KEY_FILE="$key" CMS_REDIS_PREFIX="bench:$$:" RUST_LOG=error CMS_API_ADDR="127.0.0.1:$port"

@@ -36,6 +36,7 @@ url_of() {
 }
 "$api" setup --database "$ours" >/dev/null
 export DATABASE_URL=$(url_of "$ours" "cms_app:cms_app@")
+export CMS_SECRETS_KEY="${CMS_SECRETS_KEY:-$("$api" gen-secrets-key)}"
 "$api" seed >/dev/null
 "$api" gen-key > "$key"
 export CMS_JWT_PRIVATE_KEY_FILE="$key" RUST_LOG=error

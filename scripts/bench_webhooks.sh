@@ -30,6 +30,7 @@ trap cleanup EXIT
 app_url=$(app_database_url "$db")
 "$api" setup --database "$db" >/dev/null
 export DATABASE_URL="$app_url"
+export CMS_SECRETS_KEY="${CMS_SECRETS_KEY:-$("$api" gen-secrets-key)}"
 "$api" seed >/dev/null
 "$api" gen-key > "$key"
 export CMS_JWT_PRIVATE_KEY_FILE="$key" RUST_LOG=error

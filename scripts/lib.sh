@@ -67,6 +67,15 @@ redis_ping() {
   fi
 }
 
+# Installs the build tools the Rust build needs besides cargo: `nasm`, which
+# rav1e (the AVIF encoder, feature `asm`) assembles its SIMD kernels with.
+ensure_build_tools() {
+  command -v nasm >/dev/null 2>&1 && return 0
+  log "installing nasm (apt-get)"
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm >/dev/null 2>&1) \
+    || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm >/dev/null)
+}
+
 # Installs the node tools (squawk, newman, playwright-core, lighthouse, redocly,
 # openapi-typescript, openapi-fetch, typescript) at the versions package-lock.json
 # pins, when missing. Not `npm ci`: npm leaves squawk's optional per-platform
@@ -111,6 +120,8 @@ start_stack() {
   ./target/debug/api setup --database "$STACK_DB" >/dev/null
   export DATABASE_URL
   DATABASE_URL=$(app_database_url "$STACK_DB")
+  export CMS_SECRETS_KEY
+  CMS_SECRETS_KEY=$(./target/debug/api gen-secrets-key)
   ./target/debug/api seed >/dev/null
   ./target/debug/api gen-key > "$STACK_KEY"
   export CMS_JWT_PRIVATE_KEY_FILE="$STACK_KEY"

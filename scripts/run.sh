@@ -7,6 +7,7 @@ source scripts/lib.sh
 
 ensure_postgres
 ensure_redis
+ensure_build_tools
 
 log "building api and renderer"
 cargo build --bin api --bin renderer
@@ -31,6 +32,17 @@ if [[ -z "${CMS_JWT_PRIVATE_KEY:-}" && -z "${CMS_JWT_PRIVATE_KEY_FILE:-}" ]]; th
     (umask 077 && ./target/debug/api gen-key > .dev/jwt-ed25519.pem)
   fi
   export CMS_JWT_PRIVATE_KEY_FILE=.dev/jwt-ed25519.pem
+fi
+
+# Provider credentials and webhook secrets are sealed under this key; the
+# api refuses to start without one. Kept like the signing key, generated once.
+if [[ -z "${CMS_SECRETS_KEY:-}" && -z "${CMS_SECRETS_KEY_FILE:-}" ]]; then
+  mkdir -p .dev
+  if [[ ! -s .dev/secrets.key ]]; then
+    log "generating a development secrets key in .dev/secrets.key"
+    (umask 077 && ./target/debug/api gen-secrets-key > .dev/secrets.key)
+  fi
+  export CMS_SECRETS_KEY_FILE=.dev/secrets.key
 fi
 
 log "seeding demo data"

@@ -13,7 +13,7 @@ use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::blocking::Blocking;
-use crate::config::Config;
+use crate::config::{Config, MediaStorage};
 use crate::content;
 use crate::content::cache::DeliveryCache;
 use crate::db::{Db, StartupError};
@@ -23,6 +23,7 @@ use crate::http::metrics::Metrics;
 use crate::http::request_id::observe;
 use crate::jobs;
 use crate::kv::Kv;
+use crate::media::storage::MediaStore;
 use crate::routes;
 use crate::state::AppState;
 
@@ -55,6 +56,7 @@ use crate::state::AppState;
         (name = "jobs", description = "Background jobs of the tenant: state, attempts, errors, retry and cancel"),
         (name = "webhooks", description = "Outgoing webhooks (Standard Webhooks): endpoints, secrets, delivery log, replay"),
         (name = "notifications", description = "Patient and staff notifications: templates, settings, providers (write-only credentials) and the message log"),
+        (name = "media", description = "The media library: uploads, renditions (WebP, AVIF), focal points, placeholders, usage, quota, and the files themselves"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -84,6 +86,7 @@ where
 {
     app.openapi(ApiDoc::openapi())
         .configure(routes::health::configure)
+        .configure(routes::media_files::configure)
         .service(scope::scope("/api/v1").configure(routes::configure_v1))
 }
 
@@ -135,8 +138,12 @@ pub struct Application {
 /// Redis (or says it runs without it).
 pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildError> {
     install_tls_provider();
-    let db = Db::connect(&config.database_url, config.db_pool_size)
-        .map_err(|err| BuildError::Database(err.to_string()))?;
+    let db = Db::connect_with(
+        &config.database_url,
+        config.db_pool_size,
+        config.db_checkout_timeout,
+    )
+    .map_err(|err| BuildError::Database(err.to_string()))?;
     db.ensure_role_is_bound_by_rls().await?;
     let kv =
         Kv::new(config.redis_url.as_deref(), &config.redis_prefix).map_err(BuildError::Redis)?;
@@ -148,6 +155,23 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         Some(true) => tracing::info!("Redis connected"),
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let media = match &config.media.storage {
+        MediaStorage::Local(dir) => MediaStore::local(dir)?,
+        MediaStorage::S3 {
+            bucket,
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+        } => MediaStore::s3(
+            bucket,
+            endpoint.as_deref(),
+            region,
+            access_key_id,
+            secret_access_key,
+        )?,
+    };
+    let decode_concurrency = config.media.decode_concurrency;
     let near_cache_entries = config.delivery_near_cache_entries;
     let slots_cache_ms = config.slots_cache_ms;
     Ok(web::Data::new(AppState {
@@ -156,6 +180,8 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         db,
         kv,
         cpu: Blocking::new("cpu", cores),
+        images: Blocking::new("images", decode_concurrency),
+        media,
         metrics: Metrics::default(),
         jobs: crate::jobs::metrics::JobMetrics::default(),
         cache: DeliveryCache::new(near_cache_entries),
@@ -172,8 +198,10 @@ impl Application {
         let state = build_state(config).await?;
         let listener = TcpListener::bind(listen_addr)?;
         let port = listener.local_addr()?.port();
+        let document = openapi();
+        let templates = web::Data::new(crate::http::hostile::PathTemplates::from_spec(&document));
         let spec = web::Data::new(routes::spec::SpecJson(
-            openapi()
+            document
                 .to_pretty_json()
                 .map_err(|err| BuildError::Spec(err.to_string()))?
                 .into(),
@@ -196,10 +224,16 @@ impl Application {
                     .into_utoipa_app()
                     .app_data(state.clone())
                     .app_data(spec.clone())
+                    .app_data(templates.clone())
                     .app_data(web::PathConfig::default().error_handler(path_error))
                     .app_data(web::QueryConfig::default().error_handler(query_error))
-                    // CORS inside `observe`, so refused preflights are logged and counted too.
-                    .map(|app| app.wrap(cors).wrap(from_fn(observe))),
+                    // CORS inside `observe`, so refused preflights are logged and counted
+                    // too; hostile request lines inside CORS, so browsers can read the 422.
+                    .map(|app| {
+                        app.wrap(from_fn(crate::http::hostile::refuse_hostile_values))
+                            .wrap(cors)
+                            .wrap(from_fn(observe))
+                    }),
             )
             .split_for_parts();
             drop(api);
@@ -250,6 +284,8 @@ pub enum BuildError {
     Redis(String),
     #[error("openapi: {0}")]
     Spec(String),
+    #[error("media storage: {0}")]
+    Media(#[from] crate::media::storage::StorageError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -19,6 +19,10 @@ pub struct Config {
     /// context switches (measured: p99 of a delivery miss 40 ms at 16 on 2
     /// cores, 24 ms at 8).
     pub db_pool_size: u32,
+    /// `CMS_DB_CHECKOUT_TIMEOUT_MS`, default 1000: the longest a request
+    /// waits for a database connection before it answers 503 with
+    /// `Retry-After` (while PostgreSQL is down, or every connection is busy).
+    pub db_checkout_timeout: Duration,
     /// `REDIS_URL`; unset or empty means in-process fallbacks only.
     pub redis_url: Option<String>,
     /// `CMS_REDIS_PREFIX`, default `cms:`: namespaces every key this process writes.
@@ -63,7 +67,7 @@ pub struct Config {
     /// `CMS_JOBS`, default `on`: whether `serve` runs a job worker too
     /// (`off` leaves jobs to `api worker` processes).
     pub jobs_in_serve: bool,
-    /// `CMS_JOB_QUEUES`, default `default=10,notifications=10,webhooks=20`:
+    /// `CMS_JOB_QUEUES`, default `default=10,notifications=10,webhooks=20,media=2,media_avif=1`:
     /// the queues a worker runs and how many of each queue's jobs at once.
     pub job_queues: Vec<(String, usize)>,
     /// `CMS_JOB_LEASE_SECS`, default 30: how long a claimed job is held
@@ -101,9 +105,10 @@ pub struct Config {
     pub admin_origins: Vec<String>,
     /// How often each node reloads the tenants' own allowed origins.
     pub cors_refresh: Duration,
-    /// `CMS_SECRETS_KEY` (base64 of 32 bytes): seals stored provider
-    /// credentials (ChaCha20-Poly1305). Unset: a fixed development key (never
-    /// use it in production). Rotation: see README "Notifications".
+    /// `CMS_SECRETS_KEY` (base64 of 32 bytes), or the file named by
+    /// `CMS_SECRETS_KEY_FILE`: seals stored provider credentials and webhook
+    /// secrets (ChaCha20-Poly1305). Required: there is no default key.
+    /// Rotation: see README "Notifications".
     pub secrets_key: [u8; 32],
     /// `CMS_SECRETS_KEY_OLD` (base64 of 32 bytes): the previous key, still
     /// read while credentials sealed with it are re-saved.
@@ -114,6 +119,8 @@ pub struct Config {
     /// `CMS_WEBHOOK_ALLOW_HOSTS`, default empty: IPs or CIDRs webhooks may
     /// reach although the SSRF guard refuses them (development and tests only).
     pub webhook_allow_hosts: Vec<ipnet::IpNet>,
+    /// The media library: storage, limits and rendition presets.
+    pub media: MediaConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +129,12 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
     #[error("{0} must be set")]
     Missing(&'static str),
+    #[error(
+        "CMS_SECRETS_KEY (or CMS_SECRETS_KEY_FILE) must be set: it seals provider credentials \
+         and webhook secrets at rest, and nothing starts without one. Generate one with \
+         `api gen-secrets-key > secrets.key` and set CMS_SECRETS_KEY_FILE=secrets.key"
+    )]
+    MissingSecretsKey,
 }
 
 impl Config {
@@ -149,6 +162,11 @@ impl Config {
             listen_addr: parse_or(&get, "CMS_API_ADDR", "127.0.0.1:8080")?,
             database_url: get("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?,
             db_pool_size: parse_or(&get, "CMS_DB_POOL_SIZE", &default_pool_size())?,
+            db_checkout_timeout: Duration::from_millis(parse_or(
+                &get,
+                "CMS_DB_CHECKOUT_TIMEOUT_MS",
+                "1000",
+            )?),
             redis_url: get("REDIS_URL"),
             redis_prefix: get("CMS_REDIS_PREFIX").unwrap_or_else(|| "cms:".to_owned()),
             signing_key,
@@ -202,10 +220,9 @@ impl Config {
                     })
                 }
             },
-            job_queues: parse_queues(
-                &get("CMS_JOB_QUEUES")
-                    .unwrap_or_else(|| "default=10,notifications=10,webhooks=20".into()),
-            )?,
+            job_queues: parse_queues(&get("CMS_JOB_QUEUES").unwrap_or_else(|| {
+                "default=10,notifications=10,webhooks=20,media=2,media_avif=1".into()
+            }))?,
             job_lease: Duration::from_secs(parse_or(&get, "CMS_JOB_LEASE_SECS", "30")?),
             job_poll: Duration::from_millis(parse_or(&get, "CMS_JOB_POLL_MS", "1000")?),
             job_backoff_base: Duration::from_millis(parse_or(&get, "CMS_JOB_BACKOFF_MS", "2000")?),
@@ -265,6 +282,7 @@ impl Config {
                         })
                 })
                 .collect::<Result<_, _>>()?,
+            media: MediaConfig::from_lookup(&get)?,
         })
     }
 }
@@ -292,9 +310,17 @@ impl SecretsKeys {
 
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(SecretsKeys {
-            current: match get("CMS_SECRETS_KEY") {
-                Some(raw) => parse_key("CMS_SECRETS_KEY", &raw)?,
-                None => DEV_SECRETS_KEY,
+            current: match (get("CMS_SECRETS_KEY"), get("CMS_SECRETS_KEY_FILE")) {
+                (Some(raw), _) => parse_key("CMS_SECRETS_KEY", &raw)?,
+                (None, Some(path)) => {
+                    let raw =
+                        std::fs::read_to_string(&path).map_err(|err| ConfigError::Invalid {
+                            name: "CMS_SECRETS_KEY_FILE",
+                            reason: format!("cannot read {path}: {err}"),
+                        })?;
+                    parse_key("CMS_SECRETS_KEY_FILE", &raw)?
+                }
+                (None, None) => return Err(ConfigError::MissingSecretsKey),
             },
             old: get("CMS_SECRETS_KEY_OLD")
                 .map(|raw| parse_key("CMS_SECRETS_KEY_OLD", &raw))
@@ -303,8 +329,12 @@ impl SecretsKeys {
     }
 }
 
-/// The development key used when `CMS_SECRETS_KEY` is unset.
-const DEV_SECRETS_KEY: [u8; 32] = *b"cms-development-secrets-key-0000";
+/// A new random secrets key, as `CMS_SECRETS_KEY` takes it (base64).
+pub fn generate_secrets_key() -> String {
+    use base64::Engine;
+    let key: [u8; 32] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
 
 fn parse_key(name: &'static str, raw: &str) -> Result<[u8; 32], ConfigError> {
     use base64::Engine;
@@ -380,4 +410,198 @@ where
             name,
             reason: format!("{raw:?}: {err}"),
         })
+}
+
+/// Where media live and what an upload may be (README "Media").
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    pub storage: MediaStorage,
+    /// `CMS_MEDIA_BASE_URL`, default `/media`: what media URLs start with
+    /// (the api and the renderer both serve `/media/...`; a CDN's URL here
+    /// puts it in front).
+    pub base_url: String,
+    /// `CMS_MEDIA_MAX_BYTES`, default 25 MiB: the largest upload.
+    pub max_bytes: usize,
+    /// `CMS_MEDIA_MAX_PIXELS`, default 40,000,000 (animation frames count).
+    pub max_pixels: u64,
+    /// `CMS_MEDIA_QUOTA_BYTES` / `_COUNT`, default 5 GiB and 20,000: a
+    /// tenant's quota until an admin changes it.
+    pub quota_bytes: i64,
+    pub quota_count: i32,
+    /// `CMS_MEDIA_WIDTHS`, default `320,640,960,1280,1920`.
+    pub widths: Vec<u32>,
+    /// `CMS_MEDIA_FILLS`, default `square=600x600,og=1200x630`: named crops
+    /// filled around the focal point.
+    pub fills: Vec<(String, u32, u32)>,
+    /// `CMS_MEDIA_WEBP_QUALITY` (default 80), `CMS_MEDIA_AVIF_QUALITY`
+    /// (default 60), `CMS_MEDIA_JPEG_QUALITY` (default 82).
+    pub webp_quality: f32,
+    pub avif_quality: f32,
+    pub jpeg_quality: u8,
+    /// `CMS_MEDIA_AVIF_SPEED`, default 8 (1 slowest and smallest .. 10).
+    pub avif_speed: u8,
+    /// `CMS_MEDIA_DECODE_TIMEOUT_SECS`, default 120: the time one image's
+    /// renditions may take before the job gives up on it.
+    pub decode_timeout: Duration,
+    /// `CMS_MEDIA_DECODE_CONCURRENCY`, default the core count: images
+    /// decoded at once by this process (each may hold ~200 MB at 40 MP).
+    pub decode_concurrency: usize,
+}
+
+/// `CMS_MEDIA_S3_BUCKET` set: S3-compatible storage (with `_ENDPOINT`,
+/// `_REGION`, `_ACCESS_KEY_ID`, `_SECRET_ACCESS_KEY`); otherwise the local
+/// directory `CMS_MEDIA_DIR` (default `var/media`).
+#[derive(Clone)]
+pub enum MediaStorage {
+    Local(std::path::PathBuf),
+    S3 {
+        bucket: String,
+        endpoint: Option<String>,
+        region: String,
+        access_key_id: String,
+        secret_access_key: String,
+    },
+}
+
+impl std::fmt::Debug for MediaStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MediaStorage::Local(dir) => f.debug_tuple("Local").field(dir).finish(),
+            MediaStorage::S3 {
+                bucket, endpoint, ..
+            } => f
+                .debug_struct("S3")
+                .field("bucket", bucket)
+                .field("endpoint", endpoint)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl MediaConfig {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let invalid = |name: &'static str, reason: String| ConfigError::Invalid { name, reason };
+        let storage = match get("CMS_MEDIA_S3_BUCKET") {
+            Some(bucket) => MediaStorage::S3 {
+                bucket,
+                endpoint: get("CMS_MEDIA_S3_ENDPOINT"),
+                region: get("CMS_MEDIA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: get("CMS_MEDIA_S3_ACCESS_KEY_ID")
+                    .ok_or(ConfigError::Missing("CMS_MEDIA_S3_ACCESS_KEY_ID"))?,
+                secret_access_key: get("CMS_MEDIA_S3_SECRET_ACCESS_KEY")
+                    .ok_or(ConfigError::Missing("CMS_MEDIA_S3_SECRET_ACCESS_KEY"))?,
+            },
+            None => MediaStorage::Local(
+                get("CMS_MEDIA_DIR")
+                    .unwrap_or_else(|| "var/media".into())
+                    .into(),
+            ),
+        };
+        let mut widths = Vec::new();
+        for item in get("CMS_MEDIA_WIDTHS")
+            .unwrap_or_else(|| "320,640,960,1280,1920".into())
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            match item.parse::<u32>() {
+                Ok(width) if (16..=8192).contains(&width) => widths.push(width),
+                _ => {
+                    return Err(invalid(
+                        "CMS_MEDIA_WIDTHS",
+                        format!("{item:?}: a width from 16 to 8192"),
+                    ))
+                }
+            }
+        }
+        widths.sort_unstable();
+        widths.dedup();
+        if widths.is_empty() {
+            return Err(invalid("CMS_MEDIA_WIDTHS", "at least one width".into()));
+        }
+        let mut fills = Vec::new();
+        for item in get("CMS_MEDIA_FILLS")
+            .unwrap_or_else(|| "square=600x600,og=1200x630".into())
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            let parsed = item.split_once('=').and_then(|(name, size)| {
+                let (w, h) = size.split_once('x')?;
+                let (w, h) = (w.parse::<u32>().ok()?, h.parse::<u32>().ok()?);
+                let name_ok = !name.is_empty()
+                    && name.len() <= 20
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                (name_ok && (16..=4096).contains(&w) && (16..=4096).contains(&h))
+                    .then(|| (name.to_owned(), w, h))
+            });
+            match parsed {
+                Some(fill) => fills.push(fill),
+                None => {
+                    return Err(invalid(
+                        "CMS_MEDIA_FILLS",
+                        format!("{item:?}: name=WIDTHxHEIGHT, a lowercase name and sizes 16..4096"),
+                    ))
+                }
+            }
+        }
+        let quality = |name: &'static str, default: &str| -> Result<f32, ConfigError> {
+            let value: f32 = parse_or(get, name, default)?;
+            if (1.0..=100.0).contains(&value) {
+                Ok(value)
+            } else {
+                Err(invalid(name, format!("{value}: from 1 to 100")))
+            }
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(MediaConfig {
+            storage,
+            base_url: get("CMS_MEDIA_BASE_URL")
+                .unwrap_or_else(|| "/media".into())
+                .trim_end_matches('/')
+                .to_owned(),
+            max_bytes: parse_or(get, "CMS_MEDIA_MAX_BYTES", "26214400")?,
+            max_pixels: parse_or(get, "CMS_MEDIA_MAX_PIXELS", "40000000")?,
+            quota_bytes: parse_or(get, "CMS_MEDIA_QUOTA_BYTES", "5368709120")?,
+            quota_count: parse_or(get, "CMS_MEDIA_QUOTA_COUNT", "20000")?,
+            widths,
+            fills,
+            webp_quality: quality("CMS_MEDIA_WEBP_QUALITY", "80")?,
+            avif_quality: quality("CMS_MEDIA_AVIF_QUALITY", "60")?,
+            jpeg_quality: quality("CMS_MEDIA_JPEG_QUALITY", "82")? as u8,
+            avif_speed: match parse_or::<u8>(get, "CMS_MEDIA_AVIF_SPEED", "8")? {
+                speed @ 1..=10 => speed,
+                other => {
+                    return Err(invalid(
+                        "CMS_MEDIA_AVIF_SPEED",
+                        format!("{other}: from 1 to 10"),
+                    ))
+                }
+            },
+            decode_timeout: Duration::from_secs(parse_or(
+                get,
+                "CMS_MEDIA_DECODE_TIMEOUT_SECS",
+                "120",
+            )?),
+            decode_concurrency: parse_or(get, "CMS_MEDIA_DECODE_CONCURRENCY", &cores.to_string())?,
+        })
+    }
+
+    /// Names the preset list and encoder settings: rendition keys carry it,
+    /// so changing any of them makes new keys (and regenerating makes them).
+    pub fn presets_version(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let described = format!(
+            "w{:?};f{:?};webp{};avif{}/{};jpeg{}",
+            self.widths,
+            self.fills,
+            self.webp_quality,
+            self.avif_quality,
+            self.avif_speed,
+            self.jpeg_quality
+        );
+        hex::encode(&Sha256::digest(described.as_bytes())[..4])
+    }
 }

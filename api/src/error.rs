@@ -26,6 +26,10 @@ pub enum ApiError {
     SlotTaken {
         nearest: Vec<cms_shared::slots::Slot>,
     },
+    #[error("the media is in use: remove it from what uses it (used_by), or delete with force=true as an admin")]
+    InUse {
+        used_by: Vec<cms_shared::media::MediaUse>,
+    },
     #[error(
         "the resource changed since it was read: fetch it again and retry with its current ETag"
     )]
@@ -40,6 +44,10 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the service is busy or a dependency is unavailable; retry shortly")]
     Unavailable(String),
+    /// The database connection broke or the server is shutting down or
+    /// starting: 503 like `Unavailable`, and the connection is not reused.
+    #[error("the database is unavailable; retry shortly")]
+    DatabaseLost(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -61,12 +69,13 @@ impl ApiError {
             ApiError::NotFound => "not-found",
             ApiError::Conflict(_) => "conflict",
             ApiError::SlotTaken { .. } => "slot-taken",
+            ApiError::InUse { .. } => "in-use",
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::Validation(_) => "validation-failed",
             ApiError::TooManyRequests { .. } => "too-many-requests",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::DatabaseLost(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -75,7 +84,7 @@ impl ApiError {
     fn public_detail(&self) -> String {
         match self {
             ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::DatabaseLost(_) => {
                 "the service is busy or a dependency is unavailable; retry shortly".to_owned()
             }
             other => other.to_string(),
@@ -90,13 +99,15 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::SlotTaken { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::SlotTaken { .. } | ApiError::InUse { .. } => {
+                StatusCode::CONFLICT
+            }
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::DatabaseLost(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +130,10 @@ impl ResponseError for ApiError {
                 ApiError::SlotTaken { nearest } => Some(nearest.clone()),
                 _ => None,
             },
+            used_by: match self {
+                ApiError::InUse { used_by } => Some(used_by.clone()),
+                _ => None,
+            },
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
@@ -129,7 +144,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::DatabaseLost(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             _ => {}
@@ -206,6 +221,16 @@ fn constraint_error(kind: &DatabaseErrorKind, constraint: Option<&str>) -> Optio
     Some(error)
 }
 
+/// Messages of the server ending sessions (SQLSTATE class 57: admin or
+/// crash shutdown) or not yet taking them (57P03); diesel reports their kind
+/// as `Unknown` while the connection still looks open.
+fn server_going_away(message: &str) -> bool {
+    message.contains("terminating connection")
+        || message.contains("the database system is shutting down")
+        || message.contains("the database system is starting up")
+        || message.contains("the database system is in recovery mode")
+}
+
 impl From<DieselError> for ApiError {
     fn from(error: DieselError) -> Self {
         match &error {
@@ -214,6 +239,13 @@ impl From<DieselError> for ApiError {
                 constraint_error(kind, info.constraint_name()).unwrap_or_else(|| match kind {
                     DatabaseErrorKind::SerializationFailure => {
                         ApiError::Unavailable(error.to_string())
+                    }
+                    DatabaseErrorKind::ClosedConnection
+                    | DatabaseErrorKind::UnableToSendCommand => {
+                        ApiError::DatabaseLost(error.to_string())
+                    }
+                    _ if server_going_away(info.message()) => {
+                        ApiError::DatabaseLost(error.to_string())
                     }
                     _ => ApiError::internal(&error),
                 })

@@ -113,6 +113,25 @@ enum Command {
     },
     /// Print a new Ed25519 signing key (PKCS#8 PEM).
     GenKey,
+    /// Print a new secrets key (base64 of 32 random bytes) for
+    /// `CMS_SECRETS_KEY` or the file `CMS_SECRETS_KEY_FILE` names.
+    GenSecretsKey,
+    /// Stored secrets: `reseal` seals every provider credential and webhook
+    /// secret again under the current `CMS_SECRETS_KEY`.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsAction {
+    /// Seal every stored secret under the current key (after a rotation, or
+    /// for webhook secrets stored in the clear before sealing existed). Safe
+    /// to run twice and while serving.
+    Reseal,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -288,6 +307,36 @@ async fn run(command: Command) -> CliResult {
         }
         Command::GenKey => {
             print!("{}", auth::tokens::SigningKey::generate_pem()?);
+        }
+        Command::GenSecretsKey => {
+            println!("{}", cms_api::config::generate_secrets_key());
+        }
+        Command::Secrets {
+            action: SecretsAction::Reseal,
+            database_url,
+        } => {
+            let keys = cms_api::config::SecretsKeys::from_env()?;
+            let db = Db::connect(&database_url, 2)?;
+            db.ensure_role_is_bound_by_rls().await?;
+            let total = cms_api::secrets::reseal::reseal_all(&db, &keys, |tenant, counts| {
+                println!(
+                    "{tenant}: {} resealed, {} already current, {} unreadable",
+                    counts.resealed, counts.current, counts.unreadable
+                );
+            })
+            .await?;
+            println!(
+                "all tenants: {} resealed, {} already current, {} unreadable",
+                total.resealed, total.current, total.unreadable
+            );
+            if total.unreadable > 0 {
+                return Err(format!(
+                    "{} secrets did not open with CMS_SECRETS_KEY or CMS_SECRETS_KEY_OLD: \
+                     they were left as they are",
+                    total.unreadable
+                )
+                .into());
+            }
         }
     }
     Ok(())

@@ -5,6 +5,8 @@
 //! tenant id is the associated data: a value copied to another tenant does
 //! not open.
 
+pub mod reseal;
+
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use sha2::{Digest, Sha256};
@@ -73,6 +75,11 @@ pub fn key_id(key: &[u8; 32]) -> String {
 impl Keys {
     pub fn new(current: [u8; 32], old: Option<[u8; 32]>) -> Self {
         Keys { current, old }
+    }
+
+    /// The id new values are sealed under.
+    pub fn current_key_id(&self) -> String {
+        key_id(&self.current)
     }
 
     pub fn seal(&self, tenant: Uuid, plaintext: &[u8]) -> Sealed {

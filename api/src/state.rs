@@ -20,6 +20,11 @@ pub struct AppState {
     /// CPU-heavy work (argon2): bounded by the core count so logins queue
     /// instead of starving everything else.
     pub cpu: Blocking,
+    /// Image decoding and encoding (media renditions): bounded apart from
+    /// `cpu` so a batch of renditions cannot hold up logins.
+    pub images: Blocking,
+    /// Where media originals and renditions live.
+    pub media: crate::media::storage::MediaStore,
     pub metrics: Metrics,
     /// What this process's job workers did.
     pub jobs: JobMetrics,

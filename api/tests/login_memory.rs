@@ -73,7 +73,15 @@ async fn a_burst_of_logins_leaves_the_api_process_memory_bounded() {
         &[("DATABASE_ADMIN_URL", &admin)],
     );
     let app_url = setup::database_url_with(&admin, "cms_app", "cms_app", &database);
-    api(&["seed"], &[("DATABASE_URL", &app_url)]);
+    // A secrets key of this run only: seed and serve refuse to start without one.
+    let secrets_key = cms_api::config::generate_secrets_key();
+    api(
+        &["seed"],
+        &[
+            ("DATABASE_URL", &app_url),
+            ("CMS_SECRETS_KEY", &secrets_key),
+        ],
+    );
     let key = std::env::temp_dir().join(format!("{database}.pem"));
     std::fs::write(&key, api(&["gen-key"], &[]).stdout).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -85,6 +93,7 @@ async fn a_burst_of_logins_leaves_the_api_process_memory_bounded() {
         .arg("serve")
         .env("DATABASE_URL", &app_url)
         .env("CMS_JWT_PRIVATE_KEY_FILE", &key)
+        .env("CMS_SECRETS_KEY", &secrets_key)
         .env("CMS_API_ADDR", format!("127.0.0.1:{port}"))
         .env("CMS_LOGIN_LIMIT_PER_IP", "1000000")
         .env("CMS_LOGIN_LIMIT_PER_ACCOUNT", "1000000")

@@ -70,6 +70,7 @@ fn problem_of(body: serde_json::Value) -> Problem {
         detail: String::new(),
         errors: Vec::new(),
         nearest_slots: None,
+        used_by: None,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod events;
 pub mod experiments;
 pub mod host;
+pub mod media;
 pub mod path;
 pub mod problem;
 pub mod slots;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::media::MediaUse;
 use crate::slots::Slot;
 
 /// RFC 9457 problem details.
@@ -22,6 +23,9 @@ pub struct Problem {
     /// With a 409 for a taken appointment slot: the free slots nearest to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nearest_slots: Option<Vec<Slot>>,
+    /// With a 409 for deleting a media still in use: what uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<Vec<MediaUse>>,
 }
 
 /// One invalid field of a request body or query.

@@ -131,10 +131,25 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The secrets key of this test process's apis and of the api processes its
+/// tests start (`CMS_SECRETS_KEY`): random, so no key is written anywhere.
+pub static TEST_SECRETS_KEY: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(cms_api::config::generate_secrets_key);
+
 /// The configuration a test api starts with; `overrides` replace or add variables.
 pub fn test_config(db: &TestDatabase, overrides: &HashMap<&str, String>) -> cms_api::Config {
+    config_for(&db.app_url(), &db.name, overrides)
+}
+
+/// The configuration of a test api on `database_url` (any server), keeping
+/// its media under a directory named after `name`.
+pub fn config_for(
+    database_url: &str,
+    name: &str,
+    overrides: &HashMap<&str, String>,
+) -> cms_api::Config {
     let mut vars: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".into(), db.app_url()),
+        ("DATABASE_URL".into(), database_url.to_owned()),
         ("REDIS_URL".into(), redis_url()),
         (
             "CMS_REDIS_PREFIX".into(),
@@ -142,6 +157,14 @@ pub fn test_config(db: &TestDatabase, overrides: &HashMap<&str, String>) -> cms_
         ),
         ("CMS_API_ADDR".into(), "127.0.0.1:0".into()),
         ("CMS_DB_POOL_SIZE".into(), "4".into()),
+        ("CMS_SECRETS_KEY".into(), TEST_SECRETS_KEY.clone()),
+        (
+            "CMS_MEDIA_DIR".into(),
+            std::env::temp_dir()
+                .join(format!("cms-media-{name}"))
+                .display()
+                .to_string(),
+        ),
         (
             "CMS_JWT_PRIVATE_KEY".into(),
             cms_api::auth::tokens::SigningKey::generate_pem().unwrap(),
@@ -362,6 +385,9 @@ pub async fn demo_editors(app: &TestApp) -> (Session, Session) {
         app.login("editor@beta.example", None).await,
     )
 }
+
+pub mod private_postgres;
+pub use private_postgres::PrivatePostgres;
 
 pub const ALPHA_EDITOR: &str = "editor@alpha.example";
 pub const BETA_EDITOR: &str = "editor@beta.example";
@@ -740,4 +766,97 @@ pub fn api_binary() -> std::path::PathBuf {
         path.display()
     );
     path
+}
+
+impl TestApp {
+    /// `POST /api/v1/media` with `bytes` as the `file` field named
+    /// `file_name`, and text fields.
+    pub async fn upload(
+        &self,
+        token: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(file_name.to_owned())
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+        for (name, value) in fields {
+            form = form.text((*name).to_owned(), (*value).to_owned());
+        }
+        let response = self
+            .client
+            .post(self.url("/api/v1/media"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    /// Polls a media until `done` holds for it (30 s at most).
+    pub async fn wait_media(&self, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let media = self
+                .get(&format!("/api/v1/media/{id}"), token)
+                .await
+                .expect(200)
+                .body;
+            if done(&media) {
+                return media;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "media {id} never got there: {media}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The project's Python with the test tools (`make tools`).
+pub fn venv_python() -> std::path::PathBuf {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `make tools`",
+        python.display()
+    );
+    python
+}
+
+/// An image of `width` x `height`: a colour gradient (so encoders have
+/// something to encode), as JPEG.
+pub fn gradient_jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([
+            (x * 255 / width.max(1)) as u8,
+            (y * 255 / height.max(1)) as u8,
+            seed,
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode(
+            image.as_raw(),
+            width,
+            height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+    out
 }

@@ -284,6 +284,59 @@ async fn every_tenant_owned_table_forces_row_level_security() {
     assert_eq!(protected.len(), 1);
 }
 
+/// SECURITY DEFINER functions search `pg_temp` last: a `cms_app` session
+/// that makes a temporary `domains` table, grants it to everyone and fills
+/// it with its own host does not redirect `routing_host`; and no such
+/// function is left without the safe path, nor may `cms_app` create in
+/// `public`.
+#[tokio::test]
+async fn a_temporary_table_named_like_a_routed_table_does_not_redirect_routing() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.admin_connection();
+    let unsafe_functions = diesel::sql_query(
+        "SELECT p.proname::text AS name FROM pg_proc p \
+         JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = 'public' \
+         WHERE p.prosecdef AND NOT coalesce('search_path=public, pg_temp' = ANY (p.proconfig), false)",
+    )
+    .load::<TableName>(&mut admin)
+    .unwrap();
+    let names: Vec<String> = unsafe_functions.into_iter().map(|t| t.name).collect();
+    assert!(
+        names.is_empty(),
+        "SECURITY DEFINER without pg_temp last: {names:?}"
+    );
+
+    let mut app_conn = PgConnection::establish(&app.db.app_url()).unwrap();
+    diesel::sql_query(
+        "CREATE TEMP TABLE domains (id uuid, tenant_id uuid, site_id uuid, host text)",
+    )
+    .execute(&mut app_conn)
+    .unwrap();
+    diesel::sql_query("GRANT SELECT ON pg_temp.domains TO PUBLIC")
+        .execute(&mut app_conn)
+        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO pg_temp.domains VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'evil.example')",
+    )
+    .execute(&mut app_conn)
+    .unwrap();
+    let redirected =
+        diesel::sql_query("SELECT site_id::text AS name FROM routing_host('evil.example')")
+            .load::<TableName>(&mut app_conn)
+            .unwrap();
+    assert!(
+        redirected.is_empty(),
+        "routing_host read the temporary table"
+    );
+    let real =
+        diesel::sql_query("SELECT site_id::text AS name FROM routing_host('alpha.localhost')")
+            .load::<TableName>(&mut app_conn)
+            .unwrap();
+    assert_eq!(real.len(), 1, "the real domains table is still read");
+    let created = diesel::sql_query("CREATE TABLE public.planted (id int)").execute(&mut app_conn);
+    assert!(created.is_err(), "cms_app may create tables in public");
+}
+
 /// Every column of one row, as the superuser sees it (RLS does not apply).
 fn row_text(app: &TestApp, table: &str, id: &str) -> String {
     #[derive(QueryableByName)]

@@ -519,6 +519,7 @@ async fn kill_a_worker_mid_send(kind: &str, credentials: Value) -> KilledMidSend
     let mut child = std::process::Command::new(api_binary())
         .arg("worker")
         .env("DATABASE_URL", app.db.app_url())
+        .env("CMS_SECRETS_KEY", &*cms_tests::TEST_SECRETS_KEY)
         .env("REDIS_URL", redis_url())
         .env(
             "CMS_REDIS_PREFIX",

@@ -37,6 +37,7 @@ fn udt_of(diesel_type: &str) -> String {
         "Int2" => "int2",
         "Int4" => "int4",
         "Int8" => "int8",
+        "Float4" => "float4",
         "Float8" => "float8",
         "Bool" => "bool",
         "Bytea" => "bytea",

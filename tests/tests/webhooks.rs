@@ -881,6 +881,7 @@ async fn secrets_and_credentials_appear_in_no_log_line() {
     let mut api = Command::new(api_binary())
         .arg("serve")
         .env("DATABASE_URL", app.db.app_url())
+        .env("CMS_SECRETS_KEY", &*cms_tests::TEST_SECRETS_KEY)
         .env("REDIS_URL", redis_url())
         .env(
             "CMS_REDIS_PREFIX",
@@ -1011,6 +1012,25 @@ async fn the_delivery_log_pages_newest_first() {
             .expect(202);
         sent.push(message.body["id"].as_str().unwrap().to_owned());
         receiver.wait_for(sent.len(), Duration::from_secs(10)).await;
+    }
+    // The receiver has all three; the api logs each attempt after its answer.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = app
+            .get(&format!("/api/v1/webhooks/{id}/messages"), &owner)
+            .await
+            .expect(200);
+        let logged = log.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["attempts"].as_array().is_some_and(|a| !a.is_empty()))
+            .count();
+        if logged == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", log.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let first = app
         .get(&format!("/api/v1/webhooks/{id}/messages?limit=2"), &owner)
@@ -1173,6 +1193,77 @@ async fn a_secret_that_does_not_open_is_retried_not_dropped() {
     .unwrap();
     app.post(&format!("/api/v1/jobs/{job_id}/retry"), &owner, json!({}))
         .await;
+    let deliveries = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_all_verified(&deliveries);
+}
+
+/// `api secrets reseal` against the test api's database, with its key.
+fn reseal(app: &TestApp) -> String {
+    let out = Command::new(api_binary())
+        .args(["secrets", "reseal"])
+        .env("DATABASE_URL", app.db.app_url())
+        .env("CMS_SECRETS_KEY", &*cms_tests::TEST_SECRETS_KEY)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// A secret stored in the clear (before sealing existed) is sealed by
+/// `api secrets reseal`, deliveries still verify with it, and a second run
+/// finds nothing left to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reseal_seals_a_clear_text_secret_and_deliveries_still_verify() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    receiver.control(&[&secret], json!([])).await;
+    let mut conn = app.admin_connection();
+    diesel::sql_query(format!(
+        "UPDATE webhook_endpoints SET secret = '{secret}' WHERE id = '{id}'"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+
+    let first = reseal(&app);
+    let resealed: usize = first
+        .lines()
+        .find_map(|line| line.strip_prefix("alpha: "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no line for alpha: {first}"));
+    assert!(resealed >= 1, "{first}");
+    assert!(first.contains("0 unreadable"), "{first}");
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        secret: String,
+    }
+    let stored = diesel::sql_query(format!(
+        "SELECT secret FROM webhook_endpoints WHERE id = '{id}'"
+    ))
+    .get_result::<Stored>(&mut conn)
+    .unwrap()
+    .secret;
+    assert!(
+        stored.starts_with(&format!("sealed:v1:{}:", key_id_of(&app))),
+        "{stored}"
+    );
+    assert!(!stored.contains(secret.trim_start_matches("whsec_")));
+
+    let second = reseal(&app);
+    assert!(second.contains("all tenants: 0 resealed"), "{second}");
+
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
     let deliveries = receiver.wait_for(1, Duration::from_secs(20)).await;
     assert_all_verified(&deliveries);
 }

@@ -14,6 +14,18 @@ use crate::db::pages::{self, Block, Page};
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
 
+/// Props checked against the module's schema, and their media references
+/// against the tenant's library (and alt text).
+fn checked_props(conn: &mut PgConnection, schema: &Value, props: Value) -> Result<Value, ApiError> {
+    let props = module_rules::validate_props(schema, props)?;
+    let errors = crate::media::resolve::check_block_props(conn, &props, "props")?;
+    if errors.is_empty() {
+        Ok(props)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
 /// Adds a block of module `module_key` with `props` (checked against the module's
 /// schema) at `position`: by default, and at most, the end. Answers the block
 /// and the page after.
@@ -29,7 +41,7 @@ pub fn add(
     let page = pages::lock(conn, page_id)?.ok_or(ApiError::NotFound)?;
     if_match.check(page.version)?;
     let module = module_rules::resolve(conn, &module_key)?;
-    let props = module_rules::validate_props(&module.props_schema, props)?;
+    let props = checked_props(conn, &module.props_schema, props)?;
     let existing = pages::blocks(conn, page_id)?;
     let end = existing.len() as i32;
     let position = position.map_or(end, |p| p.min(end));
@@ -68,7 +80,7 @@ pub fn update_props(
     let before = pages::find_block(conn, page_id, block_id)?.ok_or(ApiError::NotFound)?;
     if_match.check(before.version)?;
     let module = module_rules::resolve(conn, &before.module_key)?;
-    let props = module_rules::validate_props(&module.props_schema, props)?;
+    let props = checked_props(conn, &module.props_schema, props)?;
     let after = pages::update_block_props(conn, block_id, &props)?;
     audit.updated(conn, "block", block_id, &before, &after)?;
     pages::touch(conn, page_id)?;

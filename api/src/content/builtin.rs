@@ -26,7 +26,26 @@ fn url() -> Value {
     json!({"type": "string", "maxLength": 2048, "pattern": "^(https?://|/|#|mailto:|tel:)"})
 }
 
+/// An image prop: a media of the library (`{"media": id, "alt"?}`: delivery
+/// resolves it into src, sizes, sources and placeholder), or, as before the
+/// library, an image by URL with hand-made renditions.
 fn image() -> Value {
+    json!({"oneOf": [media_image(), url_image()]})
+}
+
+fn media_image() -> Value {
+    json!({
+        "type": "object",
+        "required": ["media"],
+        "properties": {
+            "media": {"type": "string", "format": "uuid", "pattern": "^[0-9a-fA-F-]{36}$"},
+            "alt": {"description": "Overrides the media's alt text here", "type": "string", "maxLength": 300}
+        },
+        "additionalProperties": false
+    })
+}
+
+fn url_image() -> Value {
     json!({
         "type": "object",
         "required": ["src"],

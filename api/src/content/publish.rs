@@ -8,17 +8,20 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::cache::Invalidation;
+use crate::config::MediaConfig;
 use crate::db::audit::Audit;
 use crate::db::jobs::{self, NewJob};
 use crate::db::modules;
 use crate::db::pages::{self, Page, PageChanges, PageStatus, Revision};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
+use crate::media::resolve;
 
 /// The delivery JSON of the page's current draft: what a publish would freeze,
 /// and what a preview shows.
 pub fn draft_snapshot(
     conn: &mut PgConnection,
+    media: &MediaConfig,
     page: &Page,
     revision_id: Option<Uuid>,
 ) -> Result<Value, ApiError> {
@@ -38,7 +41,7 @@ pub fn draft_snapshot(
             )
         })
         .collect();
-    Ok(json!({
+    let mut snapshot = json!({
         "id": page.id,
         "site_id": page.site_id,
         "revision_id": revision_id,
@@ -50,7 +53,38 @@ pub fn draft_snapshot(
         "experiments": [],
         "custom_modules": custom_modules,
         "published_at": Utc::now(),
-    }))
+    });
+    resolve::resolve_snapshot(conn, media, &mut snapshot)?;
+    Ok(snapshot)
+}
+
+/// A snapshot about to go live may not show media deleted from the library
+/// (a live page keeps showing them only until its next publish).
+fn refuse_deleted_media(conn: &mut PgConnection, snapshot: &Value) -> Result<(), ApiError> {
+    let refs = resolve::references(&snapshot["blocks"], "blocks");
+    let ids: Vec<Uuid> = refs.iter().filter_map(|r| r.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let present: Vec<Uuid> = crate::db::media::existing(conn, &ids)?
+        .into_iter()
+        .map(|media| media.id)
+        .collect();
+    let errors: Vec<FieldError> = refs
+        .iter()
+        .filter(|r| r.id.is_none_or(|id| !present.contains(&id)))
+        .map(|r| {
+            FieldError::new(
+                &format!("{}.media", r.path),
+                "was deleted from the media library: choose another image",
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 /// What changed: the page as it is now, the revision made live (if any), and
@@ -130,12 +164,14 @@ fn make_live(
 pub fn publish_now(
     conn: &mut PgConnection,
     audit: &Audit,
+    media: &MediaConfig,
     page_id: Uuid,
     if_match: &IfMatch,
 ) -> Result<Outcome, ApiError> {
     let before = pages::lock(conn, page_id)?.ok_or(ApiError::NotFound)?;
     if_match.check(before.version)?;
-    let snapshot = draft_snapshot(conn, &before, None)?;
+    let snapshot = draft_snapshot(conn, media, &before, None)?;
+    refuse_deleted_media(conn, &snapshot)?;
     make_live(conn, audit, &before, snapshot, "publish")
 }
 
@@ -156,6 +192,7 @@ pub fn publish_job_key(page_id: Uuid, at: chrono::DateTime<Utc>) -> String {
 pub fn publish_scheduled(
     conn: &mut PgConnection,
     audit: &Audit,
+    media: &MediaConfig,
     page_id: Uuid,
 ) -> Result<Option<Outcome>, ApiError> {
     let Some(before) = pages::lock_skip_locked(conn, page_id)? else {
@@ -166,7 +203,8 @@ pub fn publish_scheduled(
     if !due {
         return Ok(None);
     }
-    let snapshot = draft_snapshot(conn, &before, None)?;
+    let snapshot = draft_snapshot(conn, media, &before, None)?;
+    refuse_deleted_media(conn, &snapshot)?;
     make_live(conn, audit, &before, snapshot, "publish").map(Some)
 }
 
@@ -222,6 +260,7 @@ pub fn schedule(
 pub fn restore(
     conn: &mut PgConnection,
     audit: &Audit,
+    media: &MediaConfig,
     page_id: Uuid,
     revision_id: Uuid,
     if_match: &IfMatch,
@@ -231,6 +270,9 @@ pub fn restore(
     let old = pages::find_revision(conn, page_id, revision_id)?.ok_or(ApiError::NotFound)?;
     let mut snapshot = old.snapshot;
     snapshot["published_at"] = json!(Utc::now());
+    // Its images as they are now (renditions may have been remade since).
+    refuse_deleted_media(conn, &snapshot)?;
+    resolve::resolve_snapshot(conn, media, &mut snapshot)?;
     make_live(conn, audit, &before, snapshot, "restore")
 }
 

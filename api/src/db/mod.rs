@@ -12,6 +12,7 @@ pub mod enums;
 pub mod experiments;
 pub mod jobs;
 pub mod leads;
+pub mod media;
 pub mod memberships;
 pub mod modules;
 pub mod notifications;
@@ -40,6 +41,22 @@ use crate::blocking::Blocking;
 use crate::error::ApiError;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// A connection whose server went away (PostgreSQL restarted, or the link
+/// broke) is marked broken so that r2d2 drops it when it comes back to the
+/// pool instead of handing it to the next request: diesel only marks a
+/// connection broken when a ROLLBACK fails, not when the BEGIN does, and
+/// checkouts are not tested (that would cost a round trip each). The pool
+/// opens fresh connections as the server returns.
+fn discard_if_lost<T>(conn: &mut PgConnection, result: &Result<T, ApiError>) {
+    use diesel::connection::TransactionManager;
+    if matches!(result, Err(ApiError::DatabaseLost(_))) {
+        <PgConnection as diesel::Connection>::TransactionManager::transaction_manager_status_mut(
+            conn,
+        )
+        .set_in_error();
+    }
+}
 
 /// Whose rows a transaction may see. Row-level security reads these settings;
 /// leaving one `None` makes the matching policies match nothing.
@@ -77,13 +94,24 @@ pub struct Db {
 }
 
 impl Db {
+    /// A pool for commands (seed, setup): waits up to 5 s for a connection.
     pub fn connect(database_url: &str, pool_size: u32) -> Result<Self, ApiError> {
+        Self::connect_with(database_url, pool_size, std::time::Duration::from_secs(5))
+    }
+
+    /// A pool whose checkouts wait at most `checkout_timeout` (then the
+    /// request answers 503): what `serve` and `worker` run on.
+    pub fn connect_with(
+        database_url: &str,
+        pool_size: u32,
+        checkout_timeout: std::time::Duration,
+    ) -> Result<Self, ApiError> {
         let statements = Arc::new(AtomicU64::new(0));
         let manager = ConnectionManager::<PgConnection>::new(database_url);
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_customizer(Box::new(CountStatements(Arc::clone(&statements))))
-            .connection_timeout(std::time::Duration::from_secs(5))
+            .connection_timeout(checkout_timeout)
             // No `SELECT 1` round trip on every checkout: a broken connection
             // fails its query (the request answers 503) and r2d2 drops it.
             .test_on_check_out(false)
@@ -151,7 +179,9 @@ impl Db {
         self.blocking
             .run(move || {
                 let mut conn = pool.get()?;
-                job(&mut conn)
+                let result = job(&mut conn);
+                discard_if_lost(&mut conn, &result);
+                result
             })
             .await
     }
@@ -168,10 +198,12 @@ impl Db {
         self.blocking
             .run(move || {
                 let mut conn = pool.get()?;
-                conn.transaction(|conn| {
+                let result = conn.transaction(|conn| {
                     enter(conn)?;
                     job(conn)
-                })
+                });
+                discard_if_lost(&mut conn, &result);
+                result
             })
             .await
     }

@@ -105,3 +105,22 @@ pub fn experiments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Exp
     .bind::<Array<SqlUuid>, _>(ids)
     .load(conn)
 }
+
+#[derive(Debug, QueryableByName)]
+struct TenantRow {
+    #[diesel(sql_type = SqlUuid)]
+    tenant_id: Uuid,
+}
+
+/// Tenants with media to clean up: uploads abandoned before `before`, or
+/// media deleted by force.
+pub fn media_cleanup_tenants(
+    conn: &mut PgConnection,
+    before: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<TenantRow> =
+        diesel::sql_query("SELECT tenant_id FROM routing_media_cleanup_tenants($1)")
+            .bind::<diesel::sql_types::Timestamptz, _>(before)
+            .load(conn)?;
+    Ok(rows.into_iter().map(|row| row.tenant_id).collect())
+}

@@ -337,6 +337,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        photo_media_id -> Nullable<Uuid>,
     }
 }
 
@@ -628,3 +629,50 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_messages
 );
+
+diesel::table! {
+    media (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        sha256 -> Text,
+        kind -> Text,
+        byte_size -> Int8,
+        width -> Int4,
+        height -> Int4,
+        frames -> Int4,
+        file_name -> Text,
+        alt -> Text,
+        decorative -> Bool,
+        title -> Text,
+        tags -> Array<Text>,
+        focal_x -> Float4,
+        focal_y -> Float4,
+        crop_x -> Nullable<Int4>,
+        crop_y -> Nullable<Int4>,
+        crop_width -> Nullable<Int4>,
+        crop_height -> Nullable<Int4>,
+        status -> Text,
+        error -> Nullable<Text>,
+        placeholder -> Nullable<Text>,
+        placeholder_uri -> Nullable<Text>,
+        renditions -> Jsonb,
+        presets -> Nullable<Text>,
+        uploaded_by -> Nullable<Uuid>,
+        deleted_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media_quotas (tenant_id) {
+        tenant_id -> Uuid,
+        max_bytes -> Int8,
+        max_count -> Int4,
+        used_bytes -> Int8,
+        used_count -> Int4,
+        allow_svg -> Bool,
+        updated_at -> Timestamptz,
+    }
+}

@@ -116,6 +116,7 @@ pub fn pause(
 pub fn complete(
     conn: &mut PgConnection,
     audit: &Audit,
+    media: &crate::config::MediaConfig,
     id: Uuid,
     winner: Option<String>,
     publish: bool,
@@ -153,6 +154,7 @@ pub fn complete(
             Some(publish::publish_now(
                 conn,
                 audit,
+                media,
                 page.id,
                 &IfMatch::default(),
             )?)

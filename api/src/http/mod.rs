@@ -1,8 +1,9 @@
 //! HTTP plumbing shared by every route: typed JSON bodies, pagination,
-//! ETag/If-Match, request ids and metrics.
+//! ETag/If-Match, request ids and metrics, hostile values in the request line.
 
 pub mod cors;
 pub mod etag;
+pub mod hostile;
 pub mod json;
 pub mod metrics;
 pub mod pagination;

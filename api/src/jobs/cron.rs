@@ -56,6 +56,11 @@ pub fn schedules() -> Vec<Schedule> {
             kind: PRUNE_JOB,
             every: Duration::from_secs(3600),
         },
+        Schedule {
+            name: "media-cleanup",
+            kind: crate::media::jobs::SWEEP_JOB,
+            every: Duration::from_secs(3600),
+        },
     ]
 }
 

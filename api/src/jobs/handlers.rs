@@ -36,6 +36,15 @@ impl Registry {
             webhooks::delivery::DELIVER_JOB,
             webhooks::delivery::Deliver::default(),
         );
+        registry.register(
+            crate::media::jobs::RENDITIONS_JOB,
+            crate::media::jobs::MakeRenditions,
+        );
+        registry.register(crate::media::jobs::AVIF_JOB, crate::media::jobs::MakeAvif);
+        registry.register(
+            crate::media::jobs::SWEEP_JOB,
+            crate::media::jobs::SweepUploads,
+        );
         registry
     }
 
@@ -58,8 +67,9 @@ impl Handler for PublishPage {
             let audit = ctx
                 .audit()
                 .ok_or_else(|| JobError::Discard("a page job needs a tenant".into()))?;
+            let media = ctx.state.config.media.clone();
             let outcome = ctx
-                .tx(move |conn| publish::publish_scheduled(conn, &audit, page_id))
+                .tx(move |conn| publish::publish_scheduled(conn, &audit, &media, page_id))
                 .await?;
             match outcome {
                 Some(outcome) => {
@@ -118,10 +128,11 @@ impl Handler for PublishDuePages {
                     tenant_id: Some(item.tenant_id),
                     user_id: None,
                 };
+                let media = state.config.media.clone();
                 if let Some(outcome) = state
                     .db
                     .tx(scope, move |conn| {
-                        publish::publish_scheduled(conn, &audit, item.page_id)
+                        publish::publish_scheduled(conn, &audit, &media, item.page_id)
                     })
                     .await?
                 {

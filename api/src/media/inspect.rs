@@ -116,6 +116,55 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, Refusal> {
     })
 }
 
+/// How many frames a GIF has (image descriptors), walking its blocks
+/// without decoding any: an animation's frames count against the pixel
+/// limit. A malformed file counts the frames read so far (at least one).
+pub fn gif_frames(bytes: &[u8]) -> u64 {
+    fn skip_sub_blocks(bytes: &[u8], mut at: usize) -> Option<usize> {
+        loop {
+            let len = usize::from(*bytes.get(at)?);
+            at += 1;
+            if len == 0 {
+                return Some(at);
+            }
+            at += len;
+        }
+    }
+    let mut frames = 0u64;
+    let Some(&packed) = bytes.get(10) else {
+        return 1;
+    };
+    let mut at = 13;
+    if packed & 0x80 != 0 {
+        at += 3 * (1 << ((packed & 0x07) + 1));
+    }
+    while let Some(&block) = bytes.get(at) {
+        match block {
+            0x21 => match skip_sub_blocks(bytes, at + 2) {
+                Some(next) => at = next,
+                None => break,
+            },
+            0x2C => {
+                frames += 1;
+                let Some(&local) = bytes.get(at + 9) else {
+                    break;
+                };
+                at += 10;
+                if local & 0x80 != 0 {
+                    at += 3 * (1 << ((local & 0x07) + 1));
+                }
+                // The LZW minimum code size, then the image data.
+                match skip_sub_blocks(bytes, at + 1) {
+                    Some(next) => at = next,
+                    None => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    frames.max(1)
+}
+
 /// Just past the last End Of Image marker. Encoders may pad with a few zero
 /// bytes after it; those are allowed.
 fn jpeg_end(bytes: &[u8]) -> Option<usize> {

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,36 @@ impl MediaStore {
         })
     }
 
+    /// Objects in an S3-compatible bucket. `endpoint` (MinIO, moto, a
+    /// provider's URL) uses path-style requests; plain `http://` is allowed
+    /// only for loopback endpoints.
+    pub fn s3(
+        bucket: &str,
+        endpoint: Option<&str>,
+        region: &str,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> Result<Self, StorageError> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(region)
+            .with_access_key_id(access_key_id)
+            .with_secret_access_key(secret_access_key);
+        if let Some(endpoint) = endpoint {
+            let loopback = url::Url::parse(endpoint).ok().is_some_and(|url| {
+                matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+                    || url.host_str() == Some("localhost")
+            });
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_virtual_hosted_style_request(false)
+                .with_allow_http(loopback);
+        }
+        Ok(MediaStore {
+            store: Arc::new(builder.build()?),
+        })
+    }
+
     /// Objects in this process's memory (tests).
     pub fn in_memory() -> Self {
         MediaStore {
@@ -99,16 +130,40 @@ impl MediaStore {
         }
     }
 
-    /// Bytes `range` of the object (HTTP range requests); `None` when there
-    /// is no object.
-    pub async fn get_range(
+    /// Bytes `range` (all of them for `None`) and the object's whole size;
+    /// `None` when there is no object.
+    pub async fn read(
         &self,
         key: &MediaKey,
-        range: Range<u64>,
-    ) -> Result<Option<Bytes>, StorageError> {
-        match self.store.get_range(&key.path()?, range).await {
-            Ok(bytes) => Ok(Some(bytes)),
+        range: Option<Range<u64>>,
+    ) -> Result<Option<(Bytes, u64)>, StorageError> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
+        match self.store.get_opts(&key.path()?, options).await {
+            Ok(found) => {
+                let size = found.meta.size;
+                Ok(Some((found.bytes().await?, size)))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The object's size; `None` when there is none.
+    pub async fn size(&self, key: &MediaKey) -> Result<Option<u64>, StorageError> {
+        match self.store.head(&key.path()?).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deletes one object (none there is fine).
+    pub async fn delete(&self, key: &MediaKey) -> Result<(), StorageError> {
+        match self.store.delete(&key.path()?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(err) => Err(err.into()),
         }
     }
@@ -162,10 +217,10 @@ mod tests {
             .unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(read.as_deref(), Some(&b"0123456789"[..]));
         let range = store
-            .get_range(&original, 2..5)
+            .read(&original, Some(2..5))
             .await
             .unwrap_or_else(|err| panic!("{err}"));
-        assert_eq!(range.as_deref(), Some(&b"234"[..]));
+        assert_eq!(range, Some((Bytes::from_static(b"234"), 10)));
         // The same bytes under another tenant are another object.
         let theirs = store
             .get(&key(beta, "original.jpg"))

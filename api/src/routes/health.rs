@@ -35,7 +35,8 @@ async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// Whether the api can serve: 503 when PostgreSQL does not answer. Redis is
+/// Whether the api can serve: 503 (with `Retry-After`) when PostgreSQL does
+/// not answer within the checkout bound (`CMS_DB_CHECKOUT_TIMEOUT_MS`). Redis is
 /// reported but optional (the api falls back to in-process state without it),
 /// so its absence does not take a node out of rotation.
 #[utoipa::path(tag = "operations", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
@@ -62,7 +63,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if database_ok {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
+        HttpResponse::ServiceUnavailable()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
+            .json(body)
     }
 }
 

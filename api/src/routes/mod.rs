@@ -12,6 +12,8 @@ pub mod experiments;
 pub mod health;
 pub mod jobs;
 pub mod leads;
+pub mod media;
+pub mod media_files;
 pub mod memberships;
 pub mod modules;
 pub mod notifications;
@@ -54,5 +56,6 @@ pub fn configure_v1(cfg: &mut ServiceConfig) {
         .configure(jobs::configure)
         .configure(notifications::configure)
         .configure(webhooks::configure)
+        .configure(media::configure)
         .configure(spec::configure);
 }

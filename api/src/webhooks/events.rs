@@ -26,6 +26,7 @@ pub const EVENTS: &[&str] = &[
     "review.published",
     "experiment.started",
     "experiment.completed",
+    "media.ready",
     "webhook.test",
 ];
 

@@ -69,6 +69,7 @@ pub(super) async fn preview(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let claims = state.config.signing_key.verify_preview(&query.token)?;
+    let media = state.config.media.clone();
     let snapshot = state
         .db
         .tx(
@@ -78,7 +79,7 @@ pub(super) async fn preview(
             },
             move |conn| {
                 let page = pages::find(conn, claims.page)?.ok_or(ApiError::NotFound)?;
-                let mut snapshot = draft_snapshot(conn, &page, None)?;
+                let mut snapshot = draft_snapshot(conn, &media, &page, None)?;
                 snapshot["preview"] = json!(true);
                 if let Some(key) = &query.variant {
                     let shown = preview_variant(conn, &page, key, query.experiment)?;

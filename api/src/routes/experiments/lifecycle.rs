@@ -106,10 +106,17 @@ pub(super) async fn complete_experiment(
     ctx.require(Permission::WriteContent)?;
     let id = path.into_inner();
     let completion = body.map(|body| body.0).unwrap_or_default();
-    let audit = ctx.audit();
+    let (audit, media) = (ctx.audit(), state.config.media.clone());
     let (after, page, published) = ctx
         .tx(move |conn| {
-            lifecycle::complete(conn, &audit, id, completion.winner, completion.publish)
+            lifecycle::complete(
+                conn,
+                &audit,
+                &media,
+                id,
+                completion.winner,
+                completion.publish,
+            )
         })
         .await?;
     changed(&state, id, Some(&page)).await;

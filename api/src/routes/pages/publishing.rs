@@ -48,11 +48,11 @@ pub(super) async fn publish_page(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
     let (id, at) = (path.into_inner(), body.0.publish_at);
-    let audit = ctx.audit();
+    let (audit, media) = (ctx.audit(), state.config.media.clone());
     let outcome = ctx
         .tx(move |conn| match at {
             Some(at) if at > Utc::now() => publish::schedule(conn, &audit, id, at, &if_match),
-            _ => publish::publish_now(conn, &audit, id, &if_match),
+            _ => publish::publish_now(conn, &audit, &media, id, &if_match),
         })
         .await?;
     state

@@ -53,9 +53,9 @@ pub(super) async fn restore_revision(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
     let (id, revision) = path.into_inner();
-    let audit = ctx.audit();
+    let (audit, media) = (ctx.audit(), state.config.media.clone());
     let outcome = ctx
-        .tx(move |conn| publish::restore(conn, &audit, id, revision, &if_match))
+        .tx(move |conn| publish::restore(conn, &audit, &media, id, revision, &if_match))
         .await?;
     state
         .cache

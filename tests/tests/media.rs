@@ -1,0 +1,1050 @@
+//! The media library end to end: uploads judged from their bytes, renditions
+//! checked by an independent decoder (Pillow), quota under parallel
+//! uploads, dedupe, usage and deletes, tenant isolation, delivery's
+//! resolved images, regeneration after a preset change, and the S3 round
+//! trip against a real S3 API server (moto).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Duration;
+
+use cms_tests::{demo_editors, gradient_jpeg, venv_python, TestApp, ALPHA_EDITOR, PLATFORM_ADMIN};
+use diesel::RunQueryDsl;
+use serde_json::{json, Value};
+
+/// Pillow's view of an image file.
+fn pillow_inspect(bytes: &[u8]) -> Value {
+    let path = std::env::temp_dir().join(format!("cms-media-check-{}", uuid::Uuid::now_v7()));
+    std::fs::write(&path, bytes).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("media/pillow.py");
+    let out = Command::new(venv_python())
+        .arg(&script)
+        .arg("inspect")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A JPEG stored 2400 x 1600, red left and blue right, EXIF orientation 6
+/// (displayed 1600 x 2400, red on top) with GPS tags, made by Pillow.
+fn exif_rotated_jpeg() -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!("cms-exif-{}.jpg", uuid::Uuid::now_v7()));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("media/pillow.py");
+    let status = Command::new(venv_python())
+        .arg(&script)
+        .args(["make-exif-jpeg", path.to_str().unwrap(), "2400", "1600"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    bytes
+}
+
+fn renditions(media: &Value) -> Vec<Value> {
+    media["renditions"].as_array().cloned().unwrap_or_default()
+}
+
+fn has_avif(media: &Value) -> bool {
+    renditions(media).iter().any(|r| r["format"] == "avif")
+}
+
+async fn admin(app: &TestApp) -> String {
+    app.login(PLATFORM_ADMIN, Some("alpha")).await.access
+}
+
+#[tokio::test]
+async fn an_exif_rotated_jpeg_with_gps_gets_upright_renditions_with_no_metadata() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let uploaded = app
+        .upload(
+            &editor,
+            "holiday.jpg",
+            exif_rotated_jpeg(),
+            &[("alt", "A red and blue card"), ("tags", "cards, test")],
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(uploaded["kind"], "jpeg");
+    assert_eq!(uploaded["file_name"], "holiday.jpg");
+    assert_eq!(uploaded["tags"], json!(["cards", "test"]));
+    let id = uploaded["id"].as_str().unwrap();
+    let media = app
+        .wait_media(&editor, id, |m| m["status"] == "ready" && has_avif(m))
+        .await;
+    // Displayed size: the orientation applied.
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64()),
+        (Some(1600), Some(2400))
+    );
+    assert!(media["placeholder"].as_str().is_some_and(|p| !p.is_empty()));
+    assert!(media["placeholder_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,"));
+
+    let all = renditions(&media);
+    for format in ["webp", "avif", "jpeg"] {
+        let mut widths: Vec<u64> = all
+            .iter()
+            .filter(|r| r["format"] == format && r.get("fill").is_none())
+            .map(|r| r["width"].as_u64().unwrap())
+            .collect();
+        widths.sort_unstable();
+        // 1920 would upscale a 1600-wide image: its own width instead.
+        assert_eq!(widths, vec![320, 640, 960, 1280, 1600], "{format}: {all:?}");
+        let fills: Vec<(u64, u64)> = all
+            .iter()
+            .filter(|r| r["format"] == format && r.get("fill").is_some())
+            .map(|r| (r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap()))
+            .collect();
+        assert!(
+            fills.contains(&(600, 600)) && fills.contains(&(1200, 630)),
+            "{format}: {fills:?}"
+        );
+    }
+    for rendition in &all {
+        let url = rendition["url"].as_str().unwrap();
+        assert!(url.starts_with("/media/"), "{url}");
+        let reply = app.client.get(app.url(url)).send().await.unwrap();
+        assert_eq!(reply.status(), 200, "{url}");
+        let headers = reply.headers().clone();
+        let expected_type = match rendition["format"].as_str().unwrap() {
+            "jpeg" => "image/jpeg",
+            "webp" => "image/webp",
+            "avif" => "image/avif",
+            other => panic!("unexpected format {other}"),
+        };
+        assert_eq!(headers["content-type"], expected_type);
+        assert_eq!(
+            headers["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers.contains_key("etag"));
+        let bytes = reply.bytes().await.unwrap();
+        let seen = pillow_inspect(&bytes);
+        assert_eq!(
+            seen["format"],
+            rendition["format"].as_str().unwrap().to_uppercase(),
+            "{url}"
+        );
+        assert_eq!(seen["width"], rendition["width"], "{url}");
+        assert_eq!(seen["height"], rendition["height"], "{url}");
+        assert_eq!(seen["exif_tags"], 0, "{url} kept EXIF: {seen}");
+        assert_eq!(seen["gps"], 0, "{url} kept GPS: {seen}");
+        assert_eq!(seen["info_keys"], json!([]), "{url} kept metadata: {seen}");
+        if rendition.get("fill").is_none() {
+            // Upright: the stored left (red) half is on top.
+            let (top, bottom) = (&seen["top"], &seen["bottom"]);
+            assert!(
+                top[0].as_u64().unwrap() > 180 && top[2].as_u64().unwrap() < 80,
+                "{url}: top {top}"
+            );
+            assert!(
+                bottom[2].as_u64().unwrap() > 180 && bottom[0].as_u64().unwrap() < 80,
+                "{url}: bottom {bottom}"
+            );
+        }
+    }
+
+    // One range, conditional requests, and never the original.
+    let url = app.url(all[0]["url"].as_str().unwrap());
+    let ranged = app
+        .client
+        .get(&url)
+        .header("Range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), 206);
+    let total = all[0]["bytes"].as_u64().unwrap();
+    assert_eq!(
+        ranged.headers()["content-range"],
+        format!("bytes 0-9/{total}").as_str()
+    );
+    assert_eq!(ranged.bytes().await.unwrap().len(), 10);
+    let outside = app
+        .client
+        .get(&url)
+        .header("Range", format!("bytes={total}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), 416);
+    let etag = app.client.get(&url).send().await.unwrap().headers()["etag"].clone();
+    let again = app
+        .client
+        .get(&url)
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let original = url.rsplit_once('/').unwrap().0.to_owned() + "/original";
+    assert_eq!(
+        app.client.get(&original).send().await.unwrap().status(),
+        404
+    );
+}
+
+/// A PNG whose header claims `width` x `height`, with one tiny IDAT: a few
+/// dozen bytes that would decode into gigabytes.
+fn png_bomb(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for byte in bytes {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &header);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// A JPEG of noise: it does not compress.
+fn noise_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let image = image::RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode(
+            image.as_raw(),
+            width,
+            height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+    out
+}
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap()
+        * 1024
+}
+
+#[tokio::test]
+async fn hostile_uploads_are_refused_from_their_bytes_and_nothing_is_written() {
+    let app = TestApp::spawn_with(HashMap::from([(
+        "CMS_MEDIA_MAX_BYTES",
+        "300000".to_owned(),
+    )]))
+    .await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+
+    // A decompression bomb: refused from its header, without decoding.
+    let bomb = png_bomb(30_000, 30_000);
+    assert!(bomb.len() < 4096);
+    let before = rss_bytes();
+    let refused = app
+        .upload(&editor, "bomb.png", bomb, &[])
+        .await
+        .expect_problem(422);
+    let grew = rss_bytes().saturating_sub(before);
+    assert_eq!(refused.error_fields(), vec!["file"]);
+    assert!(refused.text.contains("30000 x 30000"), "{}", refused.text);
+    assert!(
+        grew < 8 << 20,
+        "the api grew by {grew} bytes on a header-only refusal"
+    );
+
+    let html = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+        .to_vec();
+    let reply = app
+        .upload(&editor, "photo.jpg", html, &[])
+        .await
+        .expect_problem(422);
+    assert_eq!(reply.error_fields(), vec!["file"]);
+
+    let mut polyglot = gradient_jpeg(64, 64, 1);
+    polyglot.extend_from_slice(b"<script>alert(1)</script>");
+    let reply = app
+        .upload(&editor, "polyglot.jpg", polyglot, &[])
+        .await
+        .expect_problem(422);
+    assert!(reply.text.contains("polyglot"), "{}", reply.text);
+
+    let svg = br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><circle r="5"/></svg>"#.to_vec();
+    let reply = app
+        .upload(&editor, "logo.svg", svg, &[])
+        .await
+        .expect_problem(422);
+    assert!(reply.text.contains("SVG"), "{}", reply.text);
+
+    // Larger than CMS_MEDIA_MAX_BYTES: 413 before the rest is read.
+    let big = noise_jpeg(700, 700);
+    assert!(big.len() > 300_000, "{}", big.len());
+    app.upload(&editor, "big.jpg", big, &[])
+        .await
+        .expect_problem(413);
+
+    // No file, an unknown field, not a form at all.
+    let form = reqwest::multipart::Form::new().text("alt", "no file");
+    let reply = app
+        .client
+        .post(app.url("/api/v1/media"))
+        .bearer_auth(&editor)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 422);
+    app.post("/api/v1/media", &editor, json!({"file": "x"}))
+        .await
+        .expect_problem(400);
+
+    assert_eq!(app.count_rows("media"), 0);
+    let quota = app
+        .get("/api/v1/media/quota", &editor)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (quota["used_bytes"].as_i64(), quota["used_count"].as_i64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn parallel_uploads_never_pass_the_quota() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let files: Vec<Vec<u8>> = (0..10u8)
+        .map(|seed| gradient_jpeg(300, 200, seed * 20))
+        .collect();
+    let largest = files.iter().map(Vec::len).max().unwrap() as i64;
+    let smallest = files.iter().map(Vec::len).min().unwrap() as i64;
+    // Room for three files, whichever three arrive first.
+    let max_bytes = 3 * largest + smallest / 2;
+    assert!(max_bytes < 4 * smallest);
+    let admin = admin(&app).await;
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/media/quota",
+        Some(&admin),
+        Some(&json!({"max_bytes": max_bytes})),
+        &[],
+    )
+    .await
+    .expect(200);
+    let uploads = files.into_iter().enumerate().map(|(i, bytes)| {
+        let (app, editor) = (&app, editor.clone());
+        async move { app.upload(&editor, &format!("{i}.jpg"), bytes, &[]).await }
+    });
+    let replies = futures_util::future::join_all(uploads).await;
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    let refused: Vec<_> = replies.iter().filter(|r| r.status == 422).collect();
+    assert_eq!(
+        created,
+        3,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(refused.len(), 7);
+    assert!(refused.iter().all(|r| r.text.contains("quota")));
+    let quota = app
+        .get("/api/v1/media/quota", &editor)
+        .await
+        .expect(200)
+        .body;
+    let used = quota["used_bytes"].as_i64().unwrap();
+    assert!(used <= max_bytes, "{used} > {max_bytes}");
+    assert_eq!(quota["used_count"], 3);
+    assert_eq!(app.count_rows("media"), 3);
+    // What is stored agrees: three originals on disk, within the quota.
+    let dir = match &app.config.media.storage {
+        cms_api::config::MediaStorage::Local(dir) => dir.clone(),
+        other => panic!("{other:?}"),
+    };
+    let mut originals = 0u64;
+    let mut stored = 0u64;
+    for tenant in std::fs::read_dir(&dir).unwrap() {
+        for hash in std::fs::read_dir(tenant.unwrap().path()).unwrap() {
+            let original = hash.unwrap().path().join("original");
+            if let Ok(meta) = std::fs::metadata(&original) {
+                originals += 1;
+                stored += meta.len();
+            }
+        }
+    }
+    assert_eq!(originals, 3);
+    assert!(stored as i64 <= max_bytes);
+}
+
+#[tokio::test]
+async fn the_same_bytes_finish_an_upload_whose_process_died_before_storing_them() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let bytes = gradient_jpeg(640, 480, 21);
+    let first = app
+        .upload(&editor, "a.jpg", bytes.clone(), &[("alt", "Gradient")])
+        .await
+        .expect(201)
+        .body;
+    let id = first["id"].as_str().unwrap().to_owned();
+    app.wait_media(&editor, &id, |m| m["status"] == "ready")
+        .await;
+    // As a process that died between reserving and storing leaves it: the
+    // row `uploading`, no original, no renditions, no job.
+    let dir = match &app.config.media.storage {
+        cms_api::config::MediaStorage::Local(dir) => dir.clone(),
+        other => panic!("{other:?}"),
+    };
+    let sha = app
+        .get(&format!("/api/v1/media/{id}"), &editor)
+        .await
+        .expect(200)
+        .body["renditions"][0]["url"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .rev()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let tenant_dir = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.join(&sha).exists())
+        .unwrap();
+    std::fs::remove_dir_all(tenant_dir.join(&sha)).unwrap();
+    diesel::sql_query(format!(
+        "UPDATE media SET status = 'uploading', renditions = '[]', presets = NULL WHERE id = '{id}'"
+    ))
+    .execute(&mut app.admin_connection())
+    .unwrap();
+    diesel::sql_query("DELETE FROM jobs WHERE kind LIKE 'media.%'")
+        .execute(&mut app.admin_connection())
+        .unwrap();
+
+    let again = app
+        .upload(&editor, "b.jpg", bytes, &[])
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(again["id"], first["id"]);
+    assert_ne!(again["status"], "uploading", "{again}");
+    assert!(tenant_dir.join(&sha).join("original").exists());
+    let ready = app
+        .wait_media(&editor, &id, |m| m["status"] == "ready")
+        .await;
+    assert!(!renditions(&ready).is_empty());
+    assert_eq!(app.count_rows("media"), 1);
+}
+
+/// Adds a hero block showing `image` to a new page of the tenant's first
+/// site, publishes it; answers (page id, block id, site id).
+async fn page_showing(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    image: Value,
+) -> (String, String, String) {
+    let site = app.first_site(token).await;
+    let page = app
+        .post(
+            &format!("/api/v1/sites/{site}/pages"),
+            token,
+            json!({"path": path, "title": "Media"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let page_id = page["id"].as_str().unwrap().to_owned();
+    let block = app
+        .post(
+            &format!("/api/v1/pages/{page_id}/blocks"),
+            token,
+            json!({"module": "hero", "props": {"title": "Hello", "image": image}}),
+        )
+        .await
+        .expect(201)
+        .body;
+    app.publish(token, &page_id).await.expect(200);
+    (page_id, block["id"].as_str().unwrap().to_owned(), site)
+}
+
+#[tokio::test]
+async fn identical_bytes_are_one_media_and_a_used_media_is_not_deleted() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let bytes = gradient_jpeg(800, 600, 7);
+    let first = app
+        .upload(&editor, "a.jpg", bytes.clone(), &[("alt", "Gradient")])
+        .await
+        .expect(201)
+        .body;
+    let second = app
+        .upload(&editor, "b.jpg", bytes, &[])
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(app.count_rows("media"), 1);
+    let id = first["id"].as_str().unwrap().to_owned();
+
+    // Alt text is required to show an image unless it is decorative.
+    let bare = app
+        .upload(&editor, "c.jpg", gradient_jpeg(400, 300, 9), &[])
+        .await
+        .expect(201)
+        .body;
+    let bare_id = bare["id"].as_str().unwrap().to_owned();
+    let site = app.first_site(&editor).await;
+    let page = app
+        .post(
+            &format!("/api/v1/sites/{site}/pages"),
+            &editor,
+            json!({"path": "/alt-check", "title": "Alt"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let page_id = page["id"].as_str().unwrap();
+    let refused = app
+        .post(
+            &format!("/api/v1/pages/{page_id}/blocks"),
+            &editor,
+            json!({"module": "hero", "props": {"title": "x", "image": {"media": bare_id}}}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(refused.error_fields(), vec!["props.image.alt"]);
+    // The block's own alt text will do; so does marking the media decorative.
+    app.post(
+        &format!("/api/v1/pages/{page_id}/blocks"),
+        &editor,
+        json!({"module": "hero", "props": {"title": "x", "image": {"media": bare_id, "alt": "A gradient"}}}),
+    )
+    .await
+    .expect(201);
+    let etag = app
+        .get(&format!("/api/v1/media/{bare_id}"), &editor)
+        .await
+        .expect(200)
+        .headers["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    app.send(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/media/{bare_id}"),
+        Some(&editor),
+        Some(&json!({"decorative": true})),
+        &[("If-Match", &etag)],
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/pages/{page_id}/blocks"),
+        &editor,
+        json!({"module": "hero", "props": {"title": "x", "image": {"media": bare_id}}}),
+    )
+    .await
+    .expect(201);
+
+    let (used_page, block, _) =
+        page_showing(&app, &editor, "/media-used", json!({"media": id})).await;
+    let in_use = app
+        .delete(&format!("/api/v1/media/{id}"), &editor)
+        .await
+        .expect_problem(409);
+    let used_by = in_use.body["used_by"].as_array().unwrap().clone();
+    assert!(
+        used_by.iter().any(|u| u["kind"] == "block"
+            && u["id"] == used_page.as_str()
+            && u["block_id"] == block.as_str()),
+        "{used_by:?}"
+    );
+    assert!(
+        used_by
+            .iter()
+            .any(|u| u["kind"] == "published" && u["label"] == "/media-used"),
+        "{used_by:?}"
+    );
+    let usage = app
+        .get(&format!("/api/v1/media/{id}/usage"), &editor)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(usage["items"].as_array().unwrap().len(), used_by.len());
+    // The unused filter leaves it out; the text filter finds it by alt text.
+    let unused = app
+        .get("/api/v1/media?unused=true", &editor)
+        .await
+        .expect(200)
+        .body;
+    assert!(!unused["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["id"] == id.as_str()));
+    let found = app
+        .get("/api/v1/media?q=gradi", &editor)
+        .await
+        .expect(200)
+        .body;
+    assert!(found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["id"] == id.as_str()));
+
+    // Forced deletes are for admins; the live page keeps its image until
+    // the next publish, which is refused while a block still shows it.
+    app.delete(&format!("/api/v1/media/{id}?force=true"), &editor)
+        .await
+        .expect_problem(403);
+    let media = app
+        .wait_media(&editor, &id, |m| m["status"] == "ready")
+        .await;
+    let admin = admin(&app).await;
+    app.delete(&format!("/api/v1/media/{id}?force=true"), &admin)
+        .await
+        .expect(204);
+    app.get(&format!("/api/v1/media/{id}"), &editor)
+        .await
+        .expect_problem(404);
+    let url = media["renditions"][0]["url"].as_str().unwrap();
+    assert_eq!(
+        app.client.get(app.url(url)).send().await.unwrap().status(),
+        200
+    );
+    let republish = app.publish(&editor, &used_page).await.expect_problem(422);
+    assert!(
+        republish
+            .error_fields()
+            .iter()
+            .any(|f| f.ends_with("image.media")),
+        "{}",
+        republish.text
+    );
+}
+
+#[tokio::test]
+async fn tenant_b_cannot_list_read_change_delete_or_use_a_media_of_tenant_a() {
+    let app = TestApp::spawn().await;
+    let (alpha, beta) = demo_editors(&app).await;
+    let uploaded = app
+        .upload(
+            &alpha.access,
+            "a.jpg",
+            gradient_jpeg(320, 200, 5),
+            &[("alt", "Alpha only")],
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = uploaded["id"].as_str().unwrap();
+    let listed = app
+        .get("/api/v1/media", &beta.access)
+        .await
+        .expect(200)
+        .body;
+    assert!(!listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["id"] == id));
+    app.get(&format!("/api/v1/media/{id}"), &beta.access)
+        .await
+        .expect_problem(404);
+    app.get(&format!("/api/v1/media/{id}/usage"), &beta.access)
+        .await
+        .expect_problem(404);
+    app.send(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/media/{id}"),
+        Some(&beta.access),
+        Some(&json!({"alt": "mine now"})),
+        &[("If-Match", "\"1\"")],
+    )
+    .await
+    .expect_problem(404);
+    app.delete(&format!("/api/v1/media/{id}?force=true"), &beta.access)
+        .await
+        .expect_problem(403);
+    app.delete(&format!("/api/v1/media/{id}"), &beta.access)
+        .await
+        .expect_problem(404);
+    let site = app.first_site(&beta.access).await;
+    let page = app
+        .post(
+            &format!("/api/v1/sites/{site}/pages"),
+            &beta.access,
+            json!({"path": "/steal", "title": "x"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let refused = app
+        .post(
+            &format!("/api/v1/pages/{}/blocks", page["id"].as_str().unwrap()),
+            &beta.access,
+            json!({"module": "hero", "props": {"title": "x", "image": {"media": id, "alt": "x"}}}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(refused.error_fields(), vec!["props.image.media"]);
+    // Still there for its owner.
+    app.get(&format!("/api/v1/media/{id}"), &alpha.access)
+        .await
+        .expect(200);
+}
+
+/// The hero image of a delivered page.
+async fn delivered_image(app: &TestApp, site: &str, path: &str) -> Value {
+    let page = app
+        .public(
+            &format!("/api/v1/delivery/sites/{site}/pages?path={path}"),
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    page["blocks"][0]["props"]["image"].clone()
+}
+
+#[tokio::test]
+async fn delivery_resolves_media_and_regenerating_new_presets_replaces_renditions() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let uploaded = app
+        .upload(
+            &editor,
+            "team.jpg",
+            gradient_jpeg(1000, 700, 11),
+            &[("alt", "Our team")],
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = uploaded["id"].as_str().unwrap().to_owned();
+    let media = app
+        .wait_media(&editor, &id, |m| m["status"] == "ready")
+        .await;
+    let (_, _, site) = page_showing(
+        &app,
+        &editor,
+        "/team",
+        json!({"media": id, "alt": "The team at work"}),
+    )
+    .await;
+
+    // The published snapshot holds the resolved image; AVIF made after the
+    // publish reaches the live page without a new revision.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let image = loop {
+        let image = delivered_image(&app, &site, "/team").await;
+        if image["sources"]["avif"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            break image;
+        }
+        if std::time::Instant::now() > deadline {
+            let jobs = app
+                .get("/api/v1/jobs?kind=media.avif", &admin(&app).await)
+                .await
+                .body;
+            panic!("AVIF never reached delivery: {image}; jobs {jobs}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(image["media"], id.as_str());
+    assert_eq!(image["alt"], "The team at work");
+    assert_eq!(
+        (image["width"].as_u64(), image["height"].as_u64()),
+        (Some(1000), Some(700))
+    );
+    assert!(image["src"].as_str().unwrap().ends_with(".jpg"));
+    assert!(image["placeholder"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,"));
+    let webp: Vec<u64> = image["sources"]["webp"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["width"].as_u64().unwrap())
+        .collect();
+    assert_eq!(webp, vec![320, 640, 960, 1000]);
+    assert_eq!(
+        media["presets"].as_str().unwrap(),
+        app.config.media.presets_version()
+    );
+
+    // New presets on a new node (the old one stops, as in a deploy).
+    app.handle.stop(true).await;
+    let mut config = app.config.clone();
+    config.listen_addr = "127.0.0.1:0".parse().unwrap();
+    config.media.widths = vec![400, 800];
+    let new_presets = config.media.presets_version();
+    let node = cms_api::Application::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", node.port());
+    tokio::spawn(node.run_until_stopped());
+    let client = reqwest::Client::new();
+    let admin_login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": PLATFORM_ADMIN, "password": cms_tests::DEMO_PASSWORD, "tenant": "alpha"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let admin = admin_login["access_token"].as_str().unwrap().to_owned();
+    let started = client
+        .post(format!("{base}/api/v1/media/regenerate"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let started: Value = started.json().await.unwrap();
+    assert_eq!(started["presets"], new_presets.as_str());
+    assert_eq!(started["enqueued"], 1);
+    let jobs: Value = client
+        .get(format!("{base}/api/v1/jobs?kind=media.renditions"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!jobs["items"].as_array().unwrap().is_empty(), "{jobs}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let image = loop {
+        let page: Value = client
+            .get(format!(
+                "{base}/api/v1/delivery/sites/{site}/pages?path=/team"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let image = page["blocks"][0]["props"]["image"].clone();
+        let widths: Vec<u64> = image["sources"]["webp"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["width"].as_u64().unwrap())
+            .collect();
+        if widths == vec![400, 800] {
+            break image;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "new renditions never reached delivery: {image}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(image["alt"], "The team at work");
+    // The old renditions are gone; the new ones are served.
+    let old = media["renditions"][0]["url"].as_str().unwrap();
+    assert_eq!(
+        client
+            .get(format!("{base}{old}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let new = image["sources"]["webp"][0]["src"].as_str().unwrap();
+    assert_eq!(
+        client
+            .get(format!("{base}{new}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+/// A moto S3 server on a free port, killed on drop.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl S3Server {
+    async fn start() -> Self {
+        cms_api::app::install_tls_provider();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let moto = venv_python().parent().unwrap().join("moto_server");
+        let child = Command::new(moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server (make tools)");
+        // Owned by the guard at once: a failed start still kills it.
+        let server = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client
+                .put(format!("{}/media", server.endpoint))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("moto_server did not start");
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn media_round_trip_through_a_real_s3_server() {
+    let s3 = S3Server::start().await;
+    let app = TestApp::spawn_with(HashMap::from([
+        ("CMS_MEDIA_S3_BUCKET", "media".to_owned()),
+        ("CMS_MEDIA_S3_ENDPOINT", s3.endpoint.clone()),
+        ("CMS_MEDIA_S3_ACCESS_KEY_ID", "test".to_owned()),
+        ("CMS_MEDIA_S3_SECRET_ACCESS_KEY", "test".to_owned()),
+    ]))
+    .await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let uploaded = app
+        .upload(
+            &editor,
+            "s3.jpg",
+            gradient_jpeg(700, 500, 13),
+            &[("alt", "Stored in S3")],
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = uploaded["id"].as_str().unwrap().to_owned();
+    let media = app
+        .wait_media(&editor, &id, |m| m["status"] == "ready")
+        .await;
+    let tenant = media["renditions"][0]["url"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .to_owned();
+    let sha = media["renditions"][0]["url"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .to_owned();
+    // The objects are in the bucket (read back with our own S3 client).
+    let store = cms_api::media::storage::MediaStore::s3(
+        "media",
+        Some(&s3.endpoint),
+        "us-east-1",
+        "test",
+        "test",
+    )
+    .unwrap();
+    let original = cms_api::media::storage::MediaKey {
+        tenant: tenant.parse().unwrap(),
+        sha256: sha.clone(),
+        variant: "original".into(),
+    };
+    assert!(store.size(&original).await.unwrap().is_some());
+    for rendition in renditions(&media) {
+        let url = rendition["url"].as_str().unwrap();
+        let reply = app
+            .client
+            .get(app.url(url))
+            .header("Range", "bytes=0-3")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 206, "{url}");
+        let full = app.client.get(app.url(url)).send().await.unwrap();
+        assert_eq!(full.status(), 200);
+        let bytes = full.bytes().await.unwrap();
+        assert_eq!(bytes.len() as u64, rendition["bytes"].as_u64().unwrap());
+        let seen = pillow_inspect(&bytes);
+        assert_eq!(seen["width"], rendition["width"]);
+    }
+    // Deleting an unused media deletes its objects.
+    app.delete(&format!("/api/v1/media/{id}"), &editor)
+        .await
+        .expect(204);
+    assert!(store.size(&original).await.unwrap().is_none());
+    let url = media["renditions"][0]["url"].as_str().unwrap();
+    assert_eq!(
+        app.client.get(app.url(url)).send().await.unwrap().status(),
+        404
+    );
+}
