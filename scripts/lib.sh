@@ -67,6 +67,9 @@ redis_ping() {
   fi
 }
 
+# No GSSAPI negotiation in libpq (see the Makefile): Kerberos is not used here.
+export PGGSSENCMODE="${PGGSSENCMODE:-disable}"
+
 # Installs the build tools the Rust build needs besides cargo: `nasm`, which
 # rav1e (the AVIF encoder, feature `asm`) assembles its SIMD kernels with.
 ensure_build_tools() {
@@ -127,6 +130,9 @@ start_stack() {
   export CMS_JWT_PRIVATE_KEY_FILE="$STACK_KEY"
   export CMS_REDIS_PREFIX="$name:$$:"
   export CMS_EVENTS_TRUSTED_SOURCES=127.0.0.1,::1
+  # Webhook endpoints of the collection point at 127.0.0.1:9 (nothing
+  # listens): deliveries stay on this machine.
+  export CMS_OUTBOUND_ALLOW_HOSTS=127.0.0.1/32
   export RUST_LOG="${RUST_LOG:-warn}"
   CMS_API_ADDR="127.0.0.1:$api_port" ./target/debug/api serve & STACK_PIDS+=($!)
   CMS_API_URL="http://127.0.0.1:$api_port" CMS_RENDERER_ADDR="127.0.0.1:$renderer_port" \

@@ -116,9 +116,19 @@ pub struct Config {
     /// `CMS_WEBHOOK_SCHEDULE_SCALE`, default 1: multiplies the webhook retry
     /// schedule (5 s ... 10 h); tests run accelerated clocks with 0.001.
     pub webhook_schedule_scale: f64,
-    /// `CMS_WEBHOOK_ALLOW_HOSTS`, default empty: IPs or CIDRs webhooks may
-    /// reach although the SSRF guard refuses them (development and tests only).
-    pub webhook_allow_hosts: Vec<ipnet::IpNet>,
+    /// The outbound guard's settings: `CMS_OUTBOUND_ALLOW_HOSTS` (formerly
+    /// `CMS_WEBHOOK_ALLOW_HOSTS`, still read), default empty: IPs, CIDRs
+    /// reachable although special, and host names providers may be pointed
+    /// at; `CMS_OUTBOUND_HOSTS_FILE`: a hosts file read before DNS.
+    pub outbound: crate::outbound::Outbound,
+    /// `CMS_SMTP_RELAY_URL`, default none: the operator's mail relay, used by
+    /// tenants' `smtp` providers that name no `base_url` (none otherwise:
+    /// the host's own mail server is never a default).
+    pub smtp_relay_url: Option<String>,
+    /// `CMS_PROVIDER_TIMEOUT_MS`, default 20000: the longest one call to an
+    /// SMS provider may take. Past it the outcome is unknown (the request
+    /// may have arrived): see `SmsError::Unknown`.
+    pub provider_timeout: Duration,
     /// The media library: storage, limits and rendition presets.
     pub media: MediaConfig,
 }
@@ -268,20 +278,20 @@ impl Config {
                         })
                     }
                 })?,
-            webhook_allow_hosts: get("CMS_WEBHOOK_ALLOW_HOSTS")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|item| !item.is_empty())
-                .map(|item| {
-                    item.parse::<ipnet::IpNet>()
-                        .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|err| ConfigError::Invalid {
-                            name: "CMS_WEBHOOK_ALLOW_HOSTS",
-                            reason: format!("{item:?}: an IP or CIDR ({err})"),
-                        })
-                })
-                .collect::<Result<_, _>>()?,
+            outbound: crate::outbound::Outbound {
+                hosts_file: get("CMS_OUTBOUND_HOSTS_FILE").map(Into::into),
+                ..crate::outbound::Outbound::parse_allow(
+                    &get("CMS_OUTBOUND_ALLOW_HOSTS")
+                        .or_else(|| get("CMS_WEBHOOK_ALLOW_HOSTS"))
+                        .unwrap_or_default(),
+                )
+            },
+            smtp_relay_url: get("CMS_SMTP_RELAY_URL"),
+            provider_timeout: Duration::from_millis(parse_or(
+                &get,
+                "CMS_PROVIDER_TIMEOUT_MS",
+                "20000",
+            )?),
             media: MediaConfig::from_lookup(&get)?,
         })
     }

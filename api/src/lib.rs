@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod kv;
 pub mod media;
 pub mod notifications;
+pub mod outbound;
 pub mod routes;
 pub mod secrets;
 pub mod seed;

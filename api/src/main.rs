@@ -255,8 +255,8 @@ async fn run(command: Command) -> CliResult {
         } => {
             let mut config = Config::from_env()?;
             config.jobs_in_serve = false;
-            // The receiver listens on loopback, which the SSRF guard refuses.
-            config.webhook_allow_hosts = vec!["127.0.0.1/32".parse()?];
+            // The receiver listens on loopback, which the outbound guard refuses.
+            config.outbound.allow_nets = vec!["127.0.0.1/32".parse()?];
             // A failed delivery is retried at once, so a failing run ends sooner.
             config.webhook_schedule_scale = 0.0;
             let state = cms_api::app::build_state(config).await?;

@@ -860,3 +860,39 @@ pub fn gradient_jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// A hosts file for the api's outbound guard (`CMS_OUTBOUND_HOSTS_FILE`),
+/// read on every resolution: how a test makes a name resolve to a public
+/// address when an address is saved and to 127.0.0.1 when it is used.
+pub struct HostsFile {
+    pub path: std::path::PathBuf,
+}
+
+impl HostsFile {
+    pub fn new(entries: &[(&str, &str)]) -> Self {
+        let hosts = HostsFile {
+            path: std::env::temp_dir().join(format!("cms-hosts-{}", Uuid::now_v7().simple())),
+        };
+        hosts.set(entries);
+        hosts
+    }
+
+    /// Replaces every entry: `(name, address)`.
+    pub fn set(&self, entries: &[(&str, &str)]) {
+        let text: String = entries
+            .iter()
+            .map(|(name, address)| format!("{address} {name}\n"))
+            .collect();
+        std::fs::write(&self.path, text).unwrap();
+    }
+
+    pub fn path(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+impl Drop for HostsFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

@@ -699,3 +699,34 @@ async fn a_notification_wakes_an_idle_worker_long_before_its_poll_and_priorities
     assert_eq!(seen.lock().unwrap()[0].0, ids[2].unwrap());
     running.shutdown(Duration::from_secs(2)).await;
 }
+
+/// Jobs are the owners' and admins' business: an editor can neither list,
+/// read, retry nor cancel one (403), and nothing about the job changes.
+#[tokio::test]
+async fn an_editor_may_not_read_retry_or_cancel_jobs() {
+    let app = TestApp::spawn_with(HashMap::from([("CMS_JOBS", "off".to_owned())])).await;
+    let owner = app.login(PLATFORM_ADMIN, Some("alpha")).await.access;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    // The demo seed's reminder jobs of alpha's upcoming visits.
+    let jobs = app
+        .get("/api/v1/jobs?queue=notifications", &owner)
+        .await
+        .expect(200);
+    let job = jobs.body["items"][0].clone();
+    let id = job["id"].as_str().expect("a demo reminder job").to_owned();
+    app.get("/api/v1/jobs", &editor).await.expect_problem(403);
+    app.get(&format!("/api/v1/jobs/{id}"), &editor)
+        .await
+        .expect_problem(403);
+    for action in ["retry", "cancel"] {
+        app.post(&format!("/api/v1/jobs/{id}/{action}"), &editor, json!({}))
+            .await
+            .expect_problem(403);
+    }
+    let after = app
+        .get(&format!("/api/v1/jobs/{id}"), &owner)
+        .await
+        .expect(200);
+    assert_eq!(after.body["state"], job["state"]);
+    assert_eq!(after.body["run_at"], job["run_at"]);
+}

@@ -569,6 +569,10 @@ async fn identical_bytes_are_one_media_and_a_used_media_is_not_deleted() {
     )
     .await
     .expect(201);
+    // Its renditions job changes the media too (status, renditions): read the
+    // ETag once it is done, or the edit races it.
+    app.wait_media(&editor, &bare_id, |m| m["status"] == "ready")
+        .await;
     let etag = app
         .get(&format!("/api/v1/media/{bare_id}"), &editor)
         .await

@@ -192,6 +192,24 @@ async fn book(app: &TestApp, site: &str, start: &str, phone: &str) -> Reply {
     .await
 }
 
+/// Books `start` as a guest; answers the appointment's id and its
+/// confirmation job's.
+async fn book_and_find_confirmation(
+    app: &TestApp,
+    token: &str,
+    site: &str,
+    start: &str,
+) -> (String, String) {
+    let booked = book(app, site, start, "+7 916 111-22-33").await.expect(201);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    let jobs = notification_jobs(app, token).await;
+    let job = job_with_key(&jobs, &format!("notify:{id}:booked")).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (id, job)
+}
+
 async fn notification_jobs(app: &TestApp, token: &str) -> Vec<Value> {
     app.get("/api/v1/jobs?queue=notifications&limit=100", token)
         .await
@@ -266,6 +284,8 @@ fn jobs_off() -> HashMap<&'static str, String> {
     HashMap::from([
         ("CMS_JOBS", "off".to_owned()),
         ("CMS_BOOKING_LIMIT_PER_IP", "1000".to_owned()),
+        // The fake providers and the SMTP server listen on loopback.
+        ("CMS_OUTBOUND_ALLOW_HOSTS", "127.0.0.1/32".to_owned()),
     ])
 }
 
@@ -367,6 +387,134 @@ async fn a_booking_enqueues_one_confirmation_in_its_transaction_and_a_failed_boo
     );
 }
 
+/// SMS.ru takes no idempotency id: an answer that comes after the client
+/// gave up leaves the message `unknown` (it may have been sent). The queue
+/// never sends it again; a person can, once, as a new message.
+#[tokio::test]
+async fn an_answer_after_the_timeout_is_unknown_never_resent_by_the_queue_and_staff_can_resend() {
+    let mut overrides = jobs_off();
+    overrides.insert("CMS_PROVIDER_TIMEOUT_MS", "1000".to_owned());
+    let app = TestApp::spawn_with(overrides).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let fake = FakeSms::start().await;
+    configure_provider(
+        &app,
+        &owner.access,
+        "sms_ru",
+        &fake,
+        json!({"api_id": SECRET}),
+    )
+    .await
+    .expect(200);
+    fake.set(|s| s.delay_next = Some(Duration::from_secs(3)));
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    let worker = start_worker(&app, Duration::from_millis(50)).await;
+    let (_, job) = book_and_find_confirmation(&app, &owner.access, &site, &free[0]).await;
+    let discarded = wait_for_job(
+        &app,
+        &owner.access,
+        &job,
+        "discarded",
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(discarded["attempt"], 1, "{discarded}");
+    assert!(
+        discarded["errors"]
+            .to_string()
+            .contains("may have been sent"),
+        "{discarded}"
+    );
+    let log = notifications_of(&app, &owner.access).await;
+    let message = log.iter().find(|n| n["job_id"] == job.as_str()).unwrap();
+    assert_eq!(message["status"], "unknown", "{message}");
+    // Past the late answer and many backoffs: still one request.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fake.received().len(), 1, "the queue asked again");
+
+    let resent = app
+        .post(
+            &format!(
+                "/api/v1/notifications/{}/resend",
+                message["id"].as_str().unwrap()
+            ),
+            &owner.access,
+            json!({}),
+        )
+        .await
+        .expect(202);
+    let new_job = resent.body["job_id"].as_str().unwrap().to_owned();
+    assert_ne!(resent.body["id"], message["id"]);
+    wait_for_job(
+        &app,
+        &owner.access,
+        &new_job,
+        "completed",
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(fake.received().len(), 2, "one request more");
+    // The fake did send the late one: exactly why nothing resent it by itself.
+    assert_eq!(fake.delivered().len(), 2, "the late one and the resend");
+    // A message that was sent is not resent.
+    app.post(
+        &format!(
+            "/api/v1/notifications/{}/resend",
+            resent.body["id"].as_str().unwrap()
+        ),
+        &owner.access,
+        json!({}),
+    )
+    .await
+    .expect_problem(409);
+    worker.shutdown(Duration::from_secs(2)).await;
+}
+
+/// A provider host that resolved to a public address when it was saved and
+/// resolves to 127.0.0.1 when the message goes out is refused at send time
+/// by the outbound guard: the (local) provider never hears of it.
+#[tokio::test]
+async fn a_provider_host_that_turns_local_after_saving_is_refused_at_send_time() {
+    let hosts = HostsFile::new(&[("sms.test", "93.184.216.34")]);
+    let mut overrides = jobs_off();
+    overrides.insert("CMS_OUTBOUND_ALLOW_HOSTS", "sms.test".to_owned());
+    overrides.insert("CMS_OUTBOUND_HOSTS_FILE", hosts.path());
+    let app = TestApp::spawn_with(overrides).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let fake = FakeSms::start().await;
+    let port = fake.url.rsplit(':').next().unwrap().to_owned();
+    app.send(
+        Method::PUT,
+        "/api/v1/notification-providers/sms_ru",
+        Some(&owner.access),
+        Some(&json!({"credentials": {"api_id": SECRET},
+                     "base_url": format!("http://sms.test:{port}"), "sender": "Clinic"})),
+        &[],
+    )
+    .await
+    .expect(200);
+    hosts.set(&[("sms.test", "127.0.0.1")]);
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    let worker = start_worker(&app, Duration::from_millis(100)).await;
+    let (_, job) = book_and_find_confirmation(&app, &owner.access, &site, &free[0]).await;
+    let discarded = wait_for_job(
+        &app,
+        &owner.access,
+        &job,
+        "discarded",
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(
+        discarded["errors"].to_string().contains("127.0.0.1"),
+        "{discarded}"
+    );
+    assert!(fake.received().is_empty(), "the provider was called");
+    worker.shutdown(Duration::from_secs(2)).await;
+}
+
 #[tokio::test]
 async fn a_failing_provider_is_retried_with_growing_delays_then_discarded_and_the_jobs_api_retries_it(
 ) {
@@ -388,15 +536,7 @@ async fn a_failing_provider_is_retried_with_growing_delays_then_discarded_and_th
     // Three failures, then success: one message, after growing delays.
     fake.set(|s| s.fail_next = 3);
     let worker = start_worker(&app, Duration::from_millis(100)).await;
-    let booked = book(&app, &site, &free[0], "+7 916 111-22-33")
-        .await
-        .expect(201);
-    let id = booked.body["id"].as_str().unwrap().to_owned();
-    let jobs = notification_jobs(&app, &owner.access).await;
-    let job = job_with_key(&jobs, &format!("notify:{id}:booked")).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (id, job) = book_and_find_confirmation(&app, &owner.access, &site, &free[0]).await;
     let done = wait_for_job(
         &app,
         &owner.access,
@@ -519,6 +659,7 @@ async fn kill_a_worker_mid_send(kind: &str, credentials: Value) -> KilledMidSend
     let mut child = std::process::Command::new(api_binary())
         .arg("worker")
         .env("DATABASE_URL", app.db.app_url())
+        .env("CMS_OUTBOUND_ALLOW_HOSTS", "127.0.0.1/32")
         .env("CMS_SECRETS_KEY", &*cms_tests::TEST_SECRETS_KEY)
         .env("REDIS_URL", redis_url())
         .env(
@@ -1191,6 +1332,44 @@ async fn a_lead_emails_the_staff_address_over_smtp() {
 
 #[tokio::test]
 async fn patients_who_opted_out_get_essential_messages_but_no_reminders() {
+    let (log, fake) = book_and_run_the_reminders(true).await;
+    let by_event =
+        |event: &str| -> Vec<&Value> { log.iter().filter(|n| n["event"] == event).collect() };
+    assert_eq!(by_event("appointment.booked")[0]["status"], "sent");
+    let reminders = by_event("appointment.reminder");
+    assert_eq!(reminders.len(), 2);
+    for reminder in reminders {
+        assert_eq!(reminder["status"], "skipped");
+        assert!(reminder["error"].as_str().unwrap().contains("opted out"));
+    }
+    assert_eq!(fake.delivered().len(), 1, "only the confirmation");
+}
+
+/// A patient who did not opt out gets the confirmation and both reminders,
+/// end to end through the provider.
+#[tokio::test]
+async fn a_patient_who_did_not_opt_out_gets_both_reminders() {
+    let (log, fake) = book_and_run_the_reminders(false).await;
+    let reminders: Vec<&Value> = log
+        .iter()
+        .filter(|n| n["event"] == "appointment.reminder")
+        .collect();
+    assert_eq!(reminders.len(), 2);
+    for reminder in reminders {
+        assert_eq!(reminder["status"], "sent", "{reminder}");
+        assert_eq!(reminder["recipient"], "+79165556677");
+    }
+    assert_eq!(
+        fake.delivered().len(),
+        3,
+        "the confirmation and two reminders"
+    );
+}
+
+/// Books a visit for +7 916 555-66-77 (opted out of reminders or not), makes
+/// its reminders due now and runs the worker until its three jobs are done;
+/// answers the notification log and the fake provider.
+async fn book_and_run_the_reminders(opt_out: bool) -> (Vec<Value>, FakeSms) {
     use diesel::RunQueryDsl;
     let app = TestApp::spawn_with(jobs_off()).await;
     let owner = app.login(OWNER, Some("alpha")).await;
@@ -1211,9 +1390,9 @@ async fn patients_who_opted_out_get_essential_messages_but_no_reminders() {
         .expect(201);
     let id = booked.body["id"].as_str().unwrap().to_owned();
     let mut admin = app.admin_connection();
-    diesel::sql_query(
-        "UPDATE patients SET notifications_opt_out = true WHERE phone = '+79165556677'",
-    )
+    diesel::sql_query(format!(
+        "UPDATE patients SET notifications_opt_out = {opt_out} WHERE phone = '+79165556677'"
+    ))
     .execute(&mut admin)
     .unwrap();
     // This appointment's reminders are due now (not the demo visits').
@@ -1242,17 +1421,7 @@ async fn patients_who_opted_out_get_essential_messages_but_no_reminders() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     worker.shutdown(Duration::from_secs(2)).await;
-    let log = notifications_of(&app, &owner.access).await;
-    let by_event =
-        |event: &str| -> Vec<&Value> { log.iter().filter(|n| n["event"] == event).collect() };
-    assert_eq!(by_event("appointment.booked")[0]["status"], "sent");
-    let reminders = by_event("appointment.reminder");
-    assert_eq!(reminders.len(), 2);
-    for reminder in reminders {
-        assert_eq!(reminder["status"], "skipped");
-        assert!(reminder["error"].as_str().unwrap().contains("opted out"));
-    }
-    assert_eq!(fake.delivered().len(), 1, "only the confirmation");
+    (notifications_of(&app, &owner.access).await, fake)
 }
 
 #[tokio::test]

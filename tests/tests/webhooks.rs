@@ -1165,19 +1165,7 @@ async fn a_secret_that_does_not_open_is_retried_not_dropped() {
     app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
         .await
         .expect(202);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let job = loop {
-        let jobs = app
-            .get("/api/v1/jobs?queue=webhooks&kind=webhook.deliver", &owner)
-            .await
-            .expect(200);
-        let job = jobs.body["items"][0].clone();
-        if job["errors"].as_array().is_some_and(|e| !e.is_empty()) {
-            break job;
-        }
-        assert!(Instant::now() < deadline, "{}", jobs.text);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let job = first_failed_delivery_job(&app, &owner).await;
     let job_id = job["id"].as_str().unwrap().to_owned();
     // Before the key is back: not discarded, the reason kept, nothing sent.
     assert_ne!(job["state"], "discarded", "{job}");
@@ -1195,6 +1183,91 @@ async fn a_secret_that_does_not_open_is_retried_not_dropped() {
         .await;
     let deliveries = receiver.wait_for(1, Duration::from_secs(20)).await;
     assert_all_verified(&deliveries);
+}
+
+/// A URL whose host resolved to a public address when it was saved and
+/// resolves to 127.0.0.1 at delivery is refused then: the (local) receiver
+/// never gets it, and the job says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_host_that_turns_local_after_saving_is_refused_at_send_time() {
+    let hosts = HostsFile::new(&[("hook.test", "93.184.216.34")]);
+    let app = TestApp::spawn_with(HashMap::from([
+        ("CMS_OUTBOUND_HOSTS_FILE", hosts.path()),
+        ("CMS_WEBHOOK_SCHEDULE_SCALE", "0.001".to_owned()),
+        ("CMS_JOB_POLL_MS", "50".to_owned()),
+    ]))
+    .await;
+    let receiver = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let port = receiver.base.rsplit(':').next().unwrap().to_owned();
+    let (id, secret) = create(
+        &app,
+        &owner,
+        &format!("http://hook.test:{port}/hook"),
+        &["webhook.test"],
+    )
+    .await;
+    receiver.control(&[&secret], json!([])).await;
+    hosts.set(&[("hook.test", "127.0.0.1")]);
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    let job = first_failed_delivery_job(&app, &owner).await;
+    assert!(job.to_string().contains("127.0.0.1"), "{job}");
+    assert!(
+        receiver.deliveries().await.is_empty(),
+        "delivered to 127.0.0.1"
+    );
+}
+
+/// A receiver answering 307 or 302 towards another (local) address is not
+/// followed: each is a failed attempt, retried at the endpoint itself. (A
+/// followed 307 would POST the delivery there again; a 302 would GET it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_not_followed() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start();
+    let elsewhere = Receiver::start();
+    let owner = app.login(OWNER, Some("alpha")).await.access;
+    let (id, secret) = create(&app, &owner, &receiver.url("/hook"), &["webhook.test"]).await;
+    receiver
+        .control(
+            &[&secret],
+            json!([
+                {"status": 307, "location": elsewhere.url("/stolen")},
+                {"status": 302, "location": elsewhere.url("/stolen")}
+            ]),
+        )
+        .await;
+    app.post(&format!("/api/v1/webhooks/{id}/test"), &owner, json!({}))
+        .await
+        .expect(202);
+    // The 307, the 302, then the retry at the endpoint (answered 200).
+    let deliveries = receiver.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(deliveries[0]["answered"], 307);
+    assert_eq!(deliveries[1]["answered"], 302);
+    assert!(
+        elsewhere.deliveries().await.is_empty(),
+        "the redirect was followed"
+    );
+}
+
+/// The newest delivery job once it has failed at least once (or was
+/// discarded): what it recorded.
+async fn first_failed_delivery_job(app: &TestApp, owner: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let jobs = app
+            .get("/api/v1/jobs?queue=webhooks&kind=webhook.deliver", owner)
+            .await
+            .expect(200);
+        let job = jobs.body["items"][0].clone();
+        if job["errors"].as_array().is_some_and(|e| !e.is_empty()) || job["state"] == "discarded" {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "{}", jobs.text);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// `api secrets reseal` against the test api's database, with its key.

@@ -5,7 +5,7 @@ Listens on 127.0.0.1, port 0, and prints the port on its first stdout line.
 - POST /_control {"secrets": [...], "plan": [{"status": 500}, ...]}: the
   secrets to verify with (each checked on its own) and answers to give to the
   next deliveries, in order (`retry_after` adds a Retry-After header,
-  `delay` answers that many seconds late);
+  `delay` answers that many seconds late, `location` adds a Location header);
   afterwards deliveries are answered 200.
 - GET /_deliveries: every delivery so far, in order of arrival.
 - Any other POST is a delivery: recorded with its headers, whether each
@@ -89,6 +89,8 @@ class Handler(BaseHTTPRequestHandler):
         extra = {}
         if "retry_after" in answer:
             extra["retry-after"] = str(answer["retry_after"])
+        if "location" in answer:
+            extra["location"] = answer["location"]
         self.answer(answer["status"], "answer %d" % answer["status"], extra)
 
 

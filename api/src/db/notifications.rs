@@ -219,6 +219,16 @@ pub struct Notification {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// One message of the tenant, locked.
+pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Notification>> {
+    notifications::table
+        .find(id)
+        .select(Notification::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
 pub fn by_job(conn: &mut PgConnection, job_id: Uuid) -> QueryResult<Option<Notification>> {
     notifications::table
         .filter(notifications::job_id.eq(job_id))

@@ -30,7 +30,7 @@ impl Registry {
         registry.register(NOOP_JOB, Noop);
         registry.register(
             crate::notifications::SEND_JOB,
-            crate::notifications::send::SendNotification::default(),
+            crate::notifications::send::SendNotification,
         );
         registry.register(
             webhooks::delivery::DELIVER_JOB,

@@ -10,9 +10,12 @@ use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::sms::SmsError;
+use crate::outbound::Outbound;
 
 /// Where and how to send.
 pub struct Smtp {
@@ -59,6 +62,50 @@ impl Smtp {
         })
     }
 
+    /// The host and port the URL names (lettre's default ports: 25 for plain
+    /// SMTP, 587 for STARTTLS, 465 for smtps).
+    pub fn host_and_port(&self) -> Result<(String, u16), String> {
+        let url = url::Url::parse(&self.url).map_err(|_| "is not a URL".to_owned())?;
+        let host = url.host_str().ok_or("names no host")?.to_owned();
+        let port = url.port().unwrap_or(match (url.scheme(), self.tls_mode()) {
+            ("smtps", _) => 465,
+            (_, Some(_)) => 587,
+            _ => 25,
+        });
+        Ok((host, port))
+    }
+
+    fn tls_mode(&self) -> Option<String> {
+        url::Url::parse(&self.url).ok().and_then(|url| {
+            url.query_pairs()
+                .find(|(name, _)| name == "tls")
+                .map(|(_, value)| value.into_owned())
+        })
+    }
+
+    /// The transport for this URL, connecting to `address` (checked by the
+    /// outbound guard) while TLS still verifies the host's own name.
+    fn pinned_transport(
+        &self,
+        address: std::net::SocketAddr,
+    ) -> Result<AsyncSmtpTransportBuilder, String> {
+        let mut url = url::Url::parse(&self.url).map_err(|_| "is not a URL".to_owned())?;
+        let (host, port) = self.host_and_port()?;
+        url.set_ip_host(address.ip())
+            .map_err(|_| "cannot pin the address".to_owned())?;
+        url.set_port(Some(port))
+            .map_err(|_| "cannot pin the port".to_owned())?;
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
+            .map_err(|_| "is not a valid SMTP URL".to_owned())?;
+        let params = || TlsParameters::new(host.clone()).map_err(|err| err.to_string());
+        Ok(match (url.scheme(), self.tls_mode().as_deref()) {
+            ("smtps", _) => builder.tls(Tls::Wrapper(params()?)),
+            (_, Some("required")) => builder.tls(Tls::Required(params()?)),
+            (_, Some("opportunistic")) => builder.tls(Tls::Opportunistic(params()?)),
+            _ => builder,
+        })
+    }
+
     /// Whether the connection is always encrypted (TLS from the start, or
     /// STARTTLS required): the only ones credentials may travel on.
     pub fn encrypted(&self) -> bool {
@@ -79,7 +126,10 @@ impl Smtp {
         Ok(())
     }
 
-    pub async fn send(&self, email: &Email) -> Result<String, SmsError> {
+    /// Sends `email`. A tenant's server (`guard` given) is resolved through
+    /// the outbound guard now and connected to at the checked address; the
+    /// operator's relay (`CMS_SMTP_RELAY_URL`, `guard` none) as configured.
+    pub async fn send(&self, email: &Email, guard: Option<&Outbound>) -> Result<String, SmsError> {
         let permanent = |what: &str| SmsError::Permanent(what.to_owned());
         let message_id = format!("<{}@cms>", email.id);
         let message = Message::builder()
@@ -97,9 +147,20 @@ impl Smtp {
             .header(ContentType::TEXT_PLAIN)
             .body(email.body.clone())
             .map_err(|_| permanent("the message cannot be built"))?;
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.url)
-            .map_err(|_| permanent("the smtp base_url is not valid"))?
-            .timeout(Some(Duration::from_secs(20)));
+        let builder = match guard {
+            None => AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.url)
+                .map_err(|_| permanent("the smtp base_url is not valid"))?,
+            Some(guard) => {
+                let (host, port) = self.host_and_port().map_err(|why| permanent(&why))?;
+                let addresses = guard
+                    .resolve(&host, port)
+                    .await
+                    .map_err(|why| SmsError::Permanent(format!("refused: the SMTP host {why}")))?;
+                self.pinned_transport(addresses[0])
+                    .map_err(|why| permanent(&why))?
+            }
+        };
+        let mut builder = builder.timeout(Some(Duration::from_secs(20)));
         if let (Some(username), Some(password)) = (&self.username, &self.password) {
             builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
         }

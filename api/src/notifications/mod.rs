@@ -353,3 +353,107 @@ pub fn parse_time(raw: &str) -> Option<NaiveTime> {
         .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S"))
         .ok()
 }
+
+/// Where a provider of `kind` may send, checked when it is saved: an SMS
+/// provider's `base_url` must be its public API's host or a host the
+/// operator allows, and (like an SMTP server's host) resolve to public
+/// addresses only; an SMTP provider needs a `base_url` unless the operator
+/// configured a relay. 422 naming `base_url` otherwise. Sends check again.
+pub async fn check_provider_address(
+    guard: &crate::outbound::Outbound,
+    relay: Option<&str>,
+    kind: &str,
+    base_url: Option<&str>,
+    sender: &str,
+) -> Result<(), ApiError> {
+    let refused = |why: String| ApiError::invalid("base_url", why);
+    if kind == "smtp" {
+        let Some(url) = base_url else {
+            return match relay {
+                Some(_) => Ok(()),
+                None => Err(refused(
+                    "is required: this server has no mail relay (CMS_SMTP_RELAY_URL), so the \
+                     smtp provider must name its server (smtps://host or \
+                     smtp://host:587?tls=required)"
+                        .into(),
+                )),
+            };
+        };
+        let smtp = email::Smtp::from_url(url, sender).map_err(refused)?;
+        let (host, port) = smtp.host_and_port().map_err(refused)?;
+        guard.resolve(&host, port).await.map_err(refused)?;
+        return Ok(());
+    }
+    let Some(raw) = base_url else {
+        return Ok(());
+    };
+    let url = reqwest::Url::parse(raw).map_err(|_| refused("is not a URL".into()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refused("must be an http or https URL".into()));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| refused("names no host".into()))?;
+    let default_host = sms::default_url(kind)
+        .and_then(|default| reqwest::Url::parse(default).ok())
+        .and_then(|default| default.host_str().map(str::to_owned));
+    if !guard.provider_host_allowed(host, default_host.as_deref()) {
+        return Err(refused(format!(
+            "may only point at the provider's API ({}) or a host the operator allows \
+             (CMS_OUTBOUND_ALLOW_HOSTS)",
+            default_host.unwrap_or_default()
+        )));
+    }
+    guard.resolve_url(&url).await.map_err(refused)?;
+    Ok(())
+}
+
+/// Sends a message again, as a new message with a job of its own, because a
+/// person decided to: the way out for a message whose outcome is `unknown`
+/// (it may have reached the patient, so nothing resends it by itself) or
+/// that `failed`. Audited on the original. 409 for any other status.
+pub fn resend(
+    conn: &mut PgConnection,
+    audit: &crate::db::audit::Audit,
+    id: Uuid,
+) -> Result<db::Notification, ApiError> {
+    let original = db::lock(conn, id)?.ok_or(ApiError::NotFound)?;
+    if !matches!(original.status.as_str(), "unknown" | "failed") {
+        return Err(ApiError::Conflict(format!(
+            "the message is {}: only one that failed or whose outcome is unknown is resent",
+            original.status
+        )));
+    }
+    let job = NewJob::new(
+        original.tenant_id,
+        SEND_JOB,
+        json!({"event": original.event, "resend_of": id}),
+    )
+    .queue(QUEUE)
+    .priority(1)
+    .max_attempts(MAX_ATTEMPTS);
+    let job_id = job_db::enqueue(conn, &job)?
+        .ok_or_else(|| ApiError::internal("a resend job without a unique key was not inserted"))?;
+    let copy = db::Notification {
+        id: Uuid::now_v7(),
+        job_id,
+        status: "pending".into(),
+        provider: None,
+        provider_message_id: None,
+        provider_status: None,
+        error: None,
+        created_at: Utc::now(),
+        sent_at: None,
+        ..original
+    };
+    let copy = db::insert(conn, &copy)?;
+    audit.event(
+        conn,
+        "notification",
+        "resend",
+        id,
+        None,
+        Some(&json!({"resent_as": copy.id, "job_id": job_id})),
+    )?;
+    Ok(copy)
+}

@@ -23,23 +23,13 @@ use crate::db::notifications::{self as db, Notification, Provider};
 use crate::db::{clinics, doctors, services};
 use crate::error::ApiError;
 use crate::jobs::{Handler, JobContext, JobError, JobFuture};
+use crate::outbound::{self, Outbound};
 use crate::secrets::{Keys, Sealed};
 
-/// The handler; one HTTP client for all provider calls.
-pub struct SendNotification {
-    http: reqwest::Client,
-}
-
-impl Default for SendNotification {
-    fn default() -> Self {
-        SendNotification {
-            http: reqwest::Client::builder()
-                .connect_timeout(std::time::Duration::from_secs(5))
-                .build()
-                .unwrap_or_default(),
-        }
-    }
-}
+/// The handler. Each provider call gets a client pinned to the address the
+/// outbound guard checked just before it.
+#[derive(Default)]
+pub struct SendNotification;
 
 /// What the job does after its first transaction.
 enum Plan {
@@ -55,12 +45,27 @@ enum Plan {
 /// A message ready for its provider.
 enum Transport {
     Sms(Box<dyn SmsProvider>, Sms),
-    Email(Smtp, Email),
+    /// `true` when the server is the tenant's own (guarded), `false` for the
+    /// operator's relay.
+    Email(Smtp, Email, bool),
+}
+
+/// A client for one SMS provider call: its base URL resolved through the
+/// outbound guard now, connected to at the checked address.
+async fn sms_client(
+    guard: &Outbound,
+    base_url: &str,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, SmsError> {
+    let refused = |why: String| SmsError::Permanent(format!("refused: the base_url {why}"));
+    let url = reqwest::Url::parse(base_url).map_err(|_| refused("is not a URL".into()))?;
+    let addresses = guard.resolve_url(&url).await.map_err(refused)?;
+    outbound::pinned_client(&url, addresses[0], timeout)
+        .map_err(|_| SmsError::Temporary("cannot build the HTTP client".into()))
 }
 
 impl Handler for SendNotification {
     fn run(&self, ctx: JobContext) -> JobFuture {
-        let http = self.http.clone();
         Box::pin(async move {
             let event: String = ctx.arg("event")?;
             let event = Event::parse(&event)
@@ -72,6 +77,7 @@ impl Handler for SendNotification {
                 .tenant_id()
                 .ok_or_else(|| JobError::Discard("a notification needs a tenant".into()))?;
             let keys = ctx.state.config.secrets();
+            let relay = ctx.state.config.smtp_relay_url.clone();
             let job = ctx.job.id;
             let plan = ctx
                 .tx(move |conn| {
@@ -81,7 +87,7 @@ impl Handler for SendNotification {
                         values,
                         to,
                     };
-                    prepare(conn, &keys, tenant, job, message)
+                    prepare(conn, &keys, relay.as_deref(), tenant, job, message)
                 })
                 .await?;
             let (row, transport) = match plan {
@@ -89,12 +95,25 @@ impl Handler for SendNotification {
                 Plan::Discard(reason) => return Err(JobError::Discard(reason)),
                 Plan::Send { row, transport } => (row, transport),
             };
+            let guard = &ctx.state.config.outbound;
             let outcome = match &transport {
-                Transport::Sms(provider, sms) => provider.send(&http, sms).await,
-                Transport::Email(smtp, email) => smtp.send(email).await.map(|id| Accepted {
-                    message_id: id,
-                    status: "accepted".into(),
-                }),
+                Transport::Sms(provider, sms) => match sms_client(
+                    guard,
+                    provider.base_url(),
+                    ctx.state.config.provider_timeout,
+                )
+                .await
+                {
+                    Ok(http) => provider.send(&http, sms).await,
+                    Err(refused) => Err(refused),
+                },
+                Transport::Email(smtp, email, own) => smtp
+                    .send(email, own.then_some(guard))
+                    .await
+                    .map(|id| Accepted {
+                        message_id: id,
+                        status: "accepted".into(),
+                    }),
             };
             match outcome {
                 Ok(accepted) => {
@@ -111,6 +130,8 @@ impl Handler for SendNotification {
                     Ok(())
                 }
                 Err(err) => {
+                    let idempotent =
+                        matches!(&transport, Transport::Sms(provider, _) if provider.idempotent());
                     let (status, outcome) = match &err {
                         SmsError::Temporary(message) => {
                             ("pending", JobError::Retry(message.clone()))
@@ -118,6 +139,19 @@ impl Handler for SendNotification {
                         SmsError::Permanent(message) => {
                             ("failed", JobError::Discard(message.clone()))
                         }
+                        // Asked again with the same idempotency id: the
+                        // provider sends it at most once.
+                        SmsError::Unknown(message) if idempotent => {
+                            ("pending", JobError::Retry(message.clone()))
+                        }
+                        // Never again by itself: staff may resend it.
+                        SmsError::Unknown(message) => (
+                            "unknown",
+                            JobError::Discard(format!(
+                                "may have been sent, so it is not sent again by itself \
+                                 (POST /notifications/{{id}}/resend sends it anew): {message}"
+                            )),
+                        ),
                     };
                     let message = err.to_string();
                     ctx.tx(move |conn| Ok(db::mark_failed(conn, row, status, &message)?))
@@ -180,6 +214,7 @@ struct Message {
 fn prepare(
     conn: &mut PgConnection,
     keys: &Keys,
+    relay: Option<&str>,
     tenant: Uuid,
     job: Uuid,
     message: Message,
@@ -213,14 +248,14 @@ fn prepare(
             };
             Transport::Sms(provider, sms)
         }),
-        Channel::Email => smtp(keys, &stored).map(|smtp| {
+        Channel::Email => smtp(keys, &stored, relay).map(|(smtp, own)| {
             let email = Email {
                 to: row.recipient.clone(),
                 subject: row.subject.clone(),
                 body: row.body.clone(),
                 id: job.simple().to_string(),
             };
-            Transport::Email(smtp, email)
+            Transport::Email(smtp, email, own)
         }),
     };
     let transport = match transport {
@@ -244,23 +279,29 @@ fn prepare(
     })
 }
 
-/// The SMTP client of a stored `smtp` provider.
-fn smtp(keys: &Keys, provider: &Provider) -> Result<Smtp, String> {
+/// The SMTP client of a stored `smtp` provider, and whether its server is
+/// the tenant's own (`base_url`) rather than the operator's relay.
+fn smtp(keys: &Keys, provider: &Provider, relay: Option<&str>) -> Result<(Smtp, bool), String> {
     let credentials = credentials(keys, provider)?;
-    let mut smtp = Smtp::from_url(
-        provider
-            .base_url
-            .as_deref()
-            .unwrap_or("smtp://127.0.0.1:25"),
-        &provider.sender,
-    )?;
+    let (url, own) = match (provider.base_url.as_deref(), relay) {
+        (Some(url), _) => (url, true),
+        (None, Some(relay)) => (relay, false),
+        (None, None) => {
+            return Err(
+                "the smtp provider names no base_url and the server has no mail \
+                        relay (CMS_SMTP_RELAY_URL)"
+                    .into(),
+            )
+        }
+    };
+    let mut smtp = Smtp::from_url(url, &provider.sender)?;
     if let (Some(username), Some(password)) = (
         credentials["username"].as_str(),
         credentials["password"].as_str(),
     ) {
         smtp.login(username.to_owned(), password.to_owned())?;
     }
-    Ok(smtp)
+    Ok((smtp, own))
 }
 
 fn credentials(keys: &Keys, provider: &Provider) -> Result<Value, String> {

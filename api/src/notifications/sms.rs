@@ -9,10 +9,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::outbound::summary;
 
 /// One SMS to send.
 #[derive(Debug, Clone)]
@@ -40,6 +41,11 @@ pub enum SmsError {
     Temporary(String),
     /// Trying again cannot help (bad credentials, bad number, refused text).
     Permanent(String),
+    /// The request may have reached the provider and nobody can tell what
+    /// it did (a timeout after sending, an unreadable answer, a success
+    /// without a message id). A provider that takes an idempotency id is
+    /// asked again; any other is not: a person decides (`resend`).
+    Unknown(String),
 }
 
 impl std::fmt::Display for SmsError {
@@ -47,6 +53,7 @@ impl std::fmt::Display for SmsError {
         match self {
             SmsError::Temporary(message) => write!(f, "temporary: {message}"),
             SmsError::Permanent(message) => write!(f, "permanent: {message}"),
+            SmsError::Unknown(message) => write!(f, "may have been sent: {message}"),
         }
     }
 }
@@ -58,13 +65,30 @@ pub trait SmsProvider: Send + Sync {
     /// Whether a repeated `send` with the same `idempotency_id` is safe.
     fn idempotent(&self) -> bool;
     fn send<'a>(&'a self, http: &'a reqwest::Client, sms: &'a Sms) -> SmsFuture<'a>;
+    /// Where it sends: the provider's public API unless the tenant pointed
+    /// it elsewhere (checked by the outbound guard on save and on send).
+    fn base_url(&self) -> &str;
 }
 
-/// How long one provider call may take.
-pub const TIMEOUT: Duration = Duration::from_secs(20);
+/// The public API of an SMS provider kind.
+pub fn default_url(kind: &str) -> Option<&'static str> {
+    match kind {
+        "sms_ru" => Some(SmsRu::DEFAULT_URL),
+        "smsc" => Some(Smsc::DEFAULT_URL),
+        "smsaero" => Some(SmsAero::DEFAULT_URL),
+        _ => None,
+    }
+}
 
+/// A failed exchange: nothing was sent when no connection was made; after
+/// that (a timeout, a broken or unreadable answer) the request may have
+/// reached the provider.
 fn transport(err: reqwest::Error) -> SmsError {
-    SmsError::Temporary(format!("provider unreachable: {}", without_url(&err)))
+    if err.is_connect() || err.is_builder() {
+        SmsError::Temporary(format!("provider unreachable: {}", without_url(&err)))
+    } else {
+        SmsError::Unknown(format!("no usable answer: {}", without_url(&err)))
+    }
 }
 
 /// A transport error without its URL (which holds credentials in the query).
@@ -94,7 +118,7 @@ async fn json_of(response: reqwest::Response) -> Result<Value, SmsError> {
     let text = response.text().await.map_err(transport)?;
     serde_json::from_str(&text).map_err(|_| {
         if status.is_success() {
-            SmsError::Temporary("provider answered something that is not JSON".into())
+            SmsError::Unknown("provider answered success with something that is not JSON".into())
         } else {
             SmsError::Permanent(format!("provider answered HTTP {status}"))
         }
@@ -121,7 +145,7 @@ impl SmsRu {
     fn read(answer: &Value, phone: &str) -> Result<Accepted, SmsError> {
         let code = answer["status_code"].as_i64().unwrap_or_default();
         if answer["status"] != "OK" {
-            let text = answer["status_text"].as_str().unwrap_or("refused");
+            let text = summary(answer["status_text"].as_str().unwrap_or("refused"));
             let message = format!("SMS.ru {code}: {text}");
             return Err(if Self::temporary(code) {
                 SmsError::Temporary(message)
@@ -138,10 +162,10 @@ impl SmsRu {
                     .as_object()
                     .and_then(|all| all.values().next())
             })
-            .ok_or_else(|| SmsError::Temporary("SMS.ru answered no message".into()))?;
+            .ok_or_else(|| SmsError::Unknown("SMS.ru answered OK without the message".into()))?;
         if sms["status"] != "OK" {
             let code = sms["status_code"].as_i64().unwrap_or_default();
-            let text = sms["status_text"].as_str().unwrap_or("refused");
+            let text = summary(sms["status_text"].as_str().unwrap_or("refused"));
             let message = format!("SMS.ru {code}: {text}");
             return Err(if Self::temporary(code) {
                 SmsError::Temporary(message)
@@ -151,7 +175,7 @@ impl SmsRu {
         }
         let id = sms["sms_id"]
             .as_str()
-            .ok_or_else(|| SmsError::Temporary("SMS.ru answered no sms_id".into()))?;
+            .ok_or_else(|| SmsError::Unknown("SMS.ru answered OK without an sms_id".into()))?;
         Ok(Accepted {
             message_id: id.to_owned(),
             status: sms["status_code"].as_i64().unwrap_or(100).to_string(),
@@ -160,6 +184,10 @@ impl SmsRu {
 }
 
 impl SmsProvider for SmsRu {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     fn idempotent(&self) -> bool {
         false
     }
@@ -179,7 +207,6 @@ impl SmsProvider for SmsRu {
             let response = http
                 .get(format!("{}/sms/send", self.base_url.trim_end_matches('/')))
                 .query(&query)
-                .timeout(TIMEOUT)
                 .send()
                 .await
                 .map_err(transport)?;
@@ -207,7 +234,7 @@ impl Smsc {
         if let Some(code) = answer["error_code"].as_i64() {
             let message = format!(
                 "SMSC {code}: {}",
-                answer["error"].as_str().unwrap_or("refused")
+                summary(answer["error"].as_str().unwrap_or("refused"))
             );
             return Err(if matches!(code, 3 | 4 | 9) {
                 SmsError::Temporary(message)
@@ -218,7 +245,7 @@ impl Smsc {
         let id = match &answer["id"] {
             Value::Number(n) => n.to_string(),
             Value::String(s) => s.clone(),
-            _ => return Err(SmsError::Temporary("SMSC answered no id".into())),
+            _ => return Err(SmsError::Unknown("SMSC answered without an id".into())),
         };
         Ok(Accepted {
             message_id: id,
@@ -228,6 +255,10 @@ impl Smsc {
 }
 
 impl SmsProvider for Smsc {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     fn idempotent(&self) -> bool {
         true
     }
@@ -252,7 +283,6 @@ impl SmsProvider for Smsc {
                     self.base_url.trim_end_matches('/')
                 ))
                 .query(&query)
-                .timeout(TIMEOUT)
                 .send()
                 .await
                 .map_err(transport)?;
@@ -285,6 +315,10 @@ impl SmsAero {
 }
 
 impl SmsProvider for SmsAero {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     fn idempotent(&self) -> bool {
         false
     }
@@ -308,17 +342,16 @@ impl SmsProvider for SmsAero {
                     ("text", sms.text.as_str()),
                     ("sign", sign),
                 ])
-                .timeout(TIMEOUT)
                 .send()
                 .await
                 .map_err(transport)?;
             let status = response.status();
             let answer: AeroAnswer = serde_json::from_value(json_of(response).await?)
-                .map_err(|_| SmsError::Temporary("SmsAero answered an unknown shape".into()))?;
+                .map_err(|_| SmsError::Unknown("SmsAero answered an unknown shape".into()))?;
             if !answer.success {
                 let message = format!(
                     "SmsAero: {}",
-                    answer.message.unwrap_or_else(|| "refused".into())
+                    summary(answer.message.as_deref().unwrap_or("refused"))
                 );
                 return Err(if status.is_success() {
                     SmsError::Permanent(message)
@@ -332,7 +365,11 @@ impl SmsProvider for SmsAero {
             let id = match &data["id"] {
                 Value::Number(n) => n.to_string(),
                 Value::String(s) => s.clone(),
-                _ => return Err(SmsError::Temporary("SmsAero answered no id".into())),
+                _ => {
+                    return Err(SmsError::Unknown(
+                        "SmsAero answered success without an id".into(),
+                    ))
+                }
             };
             Ok(Accepted {
                 message_id: id,
@@ -363,6 +400,12 @@ mod tests {
             SmsRu::read(&broke, "7"),
             Err(SmsError::Temporary(_))
         ));
+        // OK without the message's id: it may well have been sent.
+        let no_id = json!({"status":"OK","status_code":100,"sms":{"79161234567":{"status":"OK","status_code":100}}});
+        assert!(matches!(
+            SmsRu::read(&no_id, "79161234567"),
+            Err(SmsError::Unknown(_))
+        ));
         let bad_key =
             json!({"status":"ERROR","status_code":200,"status_text":"Неправильный api_id"});
         assert!(matches!(
@@ -384,6 +427,10 @@ mod tests {
         assert!(matches!(
             Smsc::read(&json!({"error":"no money","error_code":3})),
             Err(SmsError::Temporary(_))
+        ));
+        assert!(matches!(
+            Smsc::read(&json!({"cnt": 1})),
+            Err(SmsError::Unknown(_))
         ));
     }
 }

@@ -108,7 +108,7 @@ async fn create_endpoint(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageWebhooks)?;
     let body = body.0;
-    let url = webhooks::check_url(&body.url, &state.config.webhook_allow_hosts).await?;
+    let url = webhooks::check_url(&body.url, &state.config.outbound).await?;
     let input = NewEndpoint {
         url,
         description: body.description.trim().to_owned(),
@@ -180,7 +180,7 @@ async fn update_endpoint(
     ctx.require(Permission::ManageWebhooks)?;
     let body = body.0;
     let url = match &body.url {
-        Some(url) => Some(webhooks::check_url(url, &state.config.webhook_allow_hosts).await?),
+        Some(url) => Some(webhooks::check_url(url, &state.config.outbound).await?),
         None => None,
     };
     let changes = EndpointChanges {

@@ -11,14 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ipnet::IpNet;
 use reqwest::Url;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{signing, ssrf};
+use super::signing;
 use crate::db::webhooks::{self as store, Attempt, Endpoint, EndpointChanges, Message};
 use crate::jobs::{Handler, JobContext, JobError, JobFuture};
+use crate::outbound::{self, Outbound};
 use crate::secrets::Keys;
 
 pub const DELIVER_JOB: &str = "webhook.deliver";
@@ -102,7 +102,7 @@ async fn deliver(ctx: JobContext, clients: Arc<Clients>) -> Result<(), JobError>
         &endpoint,
         &message,
         &config.secrets(),
-        &config.webhook_allow_hosts,
+        &config.outbound,
     )
     .await;
     let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
@@ -259,13 +259,13 @@ async fn send(
     endpoint: &Endpoint,
     message: &Message,
     keys: &Keys,
-    allow: &[IpNet],
+    guard: &Outbound,
 ) -> Outcome {
     let url = match super::parse_url(&endpoint.url) {
         Ok(url) => url,
         Err(reason) => return Outcome::Refused(format!("the URL {reason}")),
     };
-    let addresses = match ssrf::resolve(&url, allow).await {
+    let addresses = match guard.resolve_url(&url).await {
         Ok(addresses) => addresses,
         Err(reason) => return Outcome::Refused(format!("refused: the URL {reason}")),
     };
@@ -388,16 +388,10 @@ impl Clients {
     }
 }
 
-/// A client that connects only to `address` for the URL's host and follows
-/// no redirects.
+/// A client that connects only to `address` for the URL's host, follows
+/// no redirects and ignores proxies.
 fn client_for(url: &Url, address: SocketAddr) -> reqwest::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(url::Host::Domain(name)) = url.host() {
-        builder = builder.resolve(name, address);
-    }
-    builder.build()
+    outbound::pinned_client(url, address, TIMEOUT)
 }
 
 /// The delay a `Retry-After` value asks for: delay-seconds or an HTTP-date

@@ -1,17 +1,16 @@
 //! Outgoing webhooks (Standard Webhooks): endpoints a tenant registers, the
 //! events they subscribe to (`events`), signed deliveries with Svix's retry
-//! schedule (`delivery`, `signing`), and the SSRF guard on every URL (`ssrf`).
+//! schedule (`delivery`, `signing`); every URL passes the outbound guard
+//! (`crate::outbound`) when saved and before each send.
 //! Secrets are answered once, at creation and rotation, and never logged.
 
 pub mod bench;
 pub mod delivery;
 pub mod events;
 pub mod signing;
-pub mod ssrf;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
-use ipnet::IpNet;
 use reqwest::Url;
 use serde::Serialize;
 use serde_json::Value;
@@ -25,6 +24,7 @@ use crate::db::cursor::PageRequest;
 use crate::db::webhooks::{self as store, Attempt, Endpoint, EndpointChanges, Message};
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
+use crate::outbound::Outbound;
 use crate::secrets::Keys;
 
 /// How long a rotated-out secret keeps signing deliveries.
@@ -72,10 +72,12 @@ pub fn parse_url(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// Checks `raw` as a URL and its addresses against the SSRF guard: 422 on `url`.
-pub async fn check_url(raw: &str, allow: &[IpNet]) -> Result<String, ApiError> {
+/// Checks `raw` as a URL and its addresses against the outbound guard: 422
+/// on `url`.
+pub async fn check_url(raw: &str, guard: &Outbound) -> Result<String, ApiError> {
     let url = parse_url(raw).map_err(|reason| ApiError::invalid("url", reason))?;
-    ssrf::resolve(&url, allow)
+    guard
+        .resolve_url(&url)
         .await
         .map_err(|reason| ApiError::invalid("url", reason))?;
     Ok(url.to_string())

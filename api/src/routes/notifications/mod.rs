@@ -15,5 +15,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(settings::put_notification_settings)
         .service(providers::list_providers)
         .service(providers::put_provider)
-        .service(providers::list_notifications);
+        .service(providers::list_notifications)
+        .service(providers::resend_notification);
 }

@@ -1,10 +1,11 @@
 //! Providers (credentials sealed, never answered) and the message log.
 
-use actix_web::{get, put, web};
+use actix_web::{get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::auth::extract::TenantCtx;
 use crate::auth::roles::Permission;
@@ -128,15 +129,28 @@ pub(super) async fn put_provider(
         ));
     }
     if kind == "smtp" {
-        let url = body.base_url.as_deref().unwrap_or("smtp://127.0.0.1:25");
-        let mut smtp = crate::notifications::email::Smtp::from_url(url, &body.sender)
-            .map_err(|reason| ApiError::invalid("base_url", reason))?;
-        let field = |name: &str| body.credentials.get(name).and_then(|v| v.as_str());
-        if let (Some(username), Some(password)) = (field("username"), field("password")) {
-            smtp.login(username.to_owned(), password.to_owned())
+        if let Some(url) = body
+            .base_url
+            .as_deref()
+            .or(state.config.smtp_relay_url.as_deref())
+        {
+            let mut smtp = crate::notifications::email::Smtp::from_url(url, &body.sender)
                 .map_err(|reason| ApiError::invalid("base_url", reason))?;
+            let field = |name: &str| body.credentials.get(name).and_then(|v| v.as_str());
+            if let (Some(username), Some(password)) = (field("username"), field("password")) {
+                smtp.login(username.to_owned(), password.to_owned())
+                    .map_err(|reason| ApiError::invalid("base_url", reason))?;
+            }
         }
     }
+    crate::notifications::check_provider_address(
+        &state.config.outbound,
+        state.config.smtp_relay_url.as_deref(),
+        &kind,
+        body.base_url.as_deref(),
+        &body.sender,
+    )
+    .await?;
     let keys = state.config.secrets();
     let plaintext = serde_json::to_vec(&body.credentials).unwrap_or_default();
     let sealed = keys.seal(ctx.tenant_id, &plaintext);
@@ -226,4 +240,32 @@ pub(super) async fn list_notifications(
     Ok(web::Json(ListResponse::from_rows(rows, &page, |row| {
         row.id
     })))
+}
+
+/// Send a message again as a new one: for a message whose outcome is
+/// `unknown` (the provider may have sent it, so the queue never does it
+/// again by itself) or that `failed`. Audited.
+#[utoipa::path(
+    tag = "notifications",
+    params(("id" = Uuid, Path, description = "The message to send again")),
+    responses(
+        (status = 202, description = "A new message, queued", body = Notification),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "The message was sent, skipped or is still pending", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/notifications/{id}/resend")]
+pub(super) async fn resend_notification(
+    ctx: TenantCtx,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    let id = path.into_inner();
+    let audit = ctx.audit();
+    let copy = ctx
+        .tx(move |conn| crate::notifications::resend(conn, &audit, id))
+        .await?;
+    Ok(HttpResponse::Accepted().json(copy))
 }
