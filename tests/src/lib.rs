@@ -807,6 +807,25 @@ impl TestApp {
         }
     }
 
+    /// Uploads `bytes` with `alt` (201 expected) and waits until its
+    /// renditions are made; answers the media.
+    pub async fn upload_ready(
+        &self,
+        token: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        alt: &str,
+    ) -> Value {
+        let uploaded = self
+            .upload(token, file_name, bytes, &[("alt", alt)])
+            .await
+            .expect(201)
+            .body;
+        let id = uploaded["id"].as_str().unwrap().to_owned();
+        self.wait_media(token, &id, |m| m["status"] == "ready")
+            .await
+    }
+
     /// Polls a media until `done` holds for it (30 s at most).
     pub async fn wait_media(&self, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -849,12 +868,17 @@ pub fn gradient_jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
             seed,
         ])
     });
+    jpeg_of(&image, 85)
+}
+
+/// `image` encoded as a JPEG of `quality`.
+pub fn jpeg_of(image: &image::RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
         .encode(
             image.as_raw(),
-            width,
-            height,
+            image.width(),
+            image.height(),
             image::ExtendedColorType::Rgb8,
         )
         .unwrap();

@@ -246,16 +246,7 @@ fn noise_jpeg(width: u32, height: u32) -> Vec<u8> {
         state ^= state << 17;
         image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
     });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode(
-            image.as_raw(),
-            width,
-            height,
-            image::ExtendedColorType::Rgb8,
-        )
-        .unwrap();
-    out
+    cms_tests::jpeg_of(&image, 90)
 }
 
 fn rss_bytes() -> u64 {
@@ -764,20 +755,15 @@ async fn delivered_image(app: &TestApp, site: &str, path: &str) -> Value {
 async fn delivery_resolves_media_and_regenerating_new_presets_replaces_renditions() {
     let app = TestApp::spawn().await;
     let editor = app.login(ALPHA_EDITOR, None).await.access;
-    let uploaded = app
-        .upload(
+    let media = app
+        .upload_ready(
             &editor,
             "team.jpg",
             gradient_jpeg(1000, 700, 11),
-            &[("alt", "Our team")],
+            "Our team",
         )
-        .await
-        .expect(201)
-        .body;
-    let id = uploaded["id"].as_str().unwrap().to_owned();
-    let media = app
-        .wait_media(&editor, &id, |m| m["status"] == "ready")
         .await;
+    let id = media["id"].as_str().unwrap().to_owned();
     let (_, _, site) = page_showing(
         &app,
         &editor,
@@ -981,20 +967,15 @@ async fn media_round_trip_through_a_real_s3_server() {
     ]))
     .await;
     let editor = app.login(ALPHA_EDITOR, None).await.access;
-    let uploaded = app
-        .upload(
+    let media = app
+        .upload_ready(
             &editor,
             "s3.jpg",
             gradient_jpeg(700, 500, 13),
-            &[("alt", "Stored in S3")],
+            "Stored in S3",
         )
-        .await
-        .expect(201)
-        .body;
-    let id = uploaded["id"].as_str().unwrap().to_owned();
-    let media = app
-        .wait_media(&editor, &id, |m| m["status"] == "ready")
         .await;
+    let id = media["id"].as_str().unwrap().to_owned();
     let tenant = media["renditions"][0]["url"]
         .as_str()
         .unwrap()
