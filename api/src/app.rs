@@ -132,6 +132,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     /// The in-process job worker (`CMS_JOBS=on`).
     worker: Option<jobs::worker::WorkerHandle>,
+    worker_grace: std::time::Duration,
 }
 
 /// The state `serve` and `worker` run on: checks the database role, sets up
@@ -210,6 +211,7 @@ impl Application {
         state
             .origins
             .spawn_refresh(state.db.clone(), state.config.cors_refresh);
+        let worker_grace = state.config.job_shutdown_grace;
         let worker = state.config.jobs_in_serve.then(|| {
             jobs::worker::start(
                 state.clone(),
@@ -251,6 +253,7 @@ impl Application {
             port,
             server,
             worker,
+            worker_grace,
         })
     }
 
@@ -264,11 +267,12 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to
-    /// 10 s) and stops the job worker (its running jobs get 10 s too).
+    /// 10 s) and stops the job worker (its running jobs get the configured
+    /// grace period).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         if let Some(worker) = self.worker {
-            worker.shutdown(std::time::Duration::from_secs(10)).await;
+            worker.shutdown(self.worker_grace).await;
         }
         served
     }

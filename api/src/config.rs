@@ -79,6 +79,10 @@ pub struct Config {
     /// `CMS_JOB_BACKOFF_MS`, default 2000: the first retry's delay; each
     /// next one doubles (±25% jitter, at most an hour).
     pub job_backoff_base: Duration,
+    /// `CMS_JOBS_SHUTDOWN_GRACE_SECS`, default 25: how long a stopping worker
+    /// waits for running handlers before it interrupts their jobs (the
+    /// attempt counts).
+    pub job_shutdown_grace: Duration,
     /// `CMS_DELIVERY_MAX_AGE_SECS`, default 30: browsers' and CDNs' max-age on delivery responses.
     pub delivery_max_age: Duration,
     /// `CMS_DELIVERY_CACHE_TTL_SECS`, default 300: how long a delivery response
@@ -236,6 +240,11 @@ impl Config {
             job_lease: Duration::from_secs(parse_or(&get, "CMS_JOB_LEASE_SECS", "30")?),
             job_poll: Duration::from_millis(parse_or(&get, "CMS_JOB_POLL_MS", "1000")?),
             job_backoff_base: Duration::from_millis(parse_or(&get, "CMS_JOB_BACKOFF_MS", "2000")?),
+            job_shutdown_grace: Duration::from_secs(parse_or(
+                &get,
+                "CMS_JOBS_SHUTDOWN_GRACE_SECS",
+                "25",
+            )?),
             delivery_max_age: Duration::from_secs(parse_or(
                 &get,
                 "CMS_DELIVERY_MAX_AGE_SECS",

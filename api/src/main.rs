@@ -228,14 +228,11 @@ async fn run(command: Command) -> CliResult {
         }
         Command::Worker => {
             let state = cms_api::app::build_state(Config::from_env()?).await?;
-            let worker = cms_api::jobs::worker::start(
-                state.clone(),
+            cms_api::jobs::worker::run_until_stopped(
+                state,
                 cms_api::jobs::handlers::Registry::standard(),
-                cms_api::jobs::worker::WorkerConfig::from_config(&state.config),
-            );
-            wait_for_stop_signal().await;
-            tracing::info!("worker stopping: finishing running jobs");
-            worker.shutdown(std::time::Duration::from_secs(10)).await;
+            )
+            .await;
         }
         Command::BenchJobs {
             jobs,
@@ -340,20 +337,4 @@ async fn run(command: Command) -> CliResult {
         }
     }
     Ok(())
-}
-
-/// SIGTERM or Ctrl-C.
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -3,7 +3,7 @@
 //! `discarded` with their errors, a retry through the api runs the job again,
 //! a worker that vanished mid-job is rescued and its late completion fenced
 //! off, one tenant's backlog does not starve another, unique keys and cron
-//! slots insert once, shutdown gives unfinished jobs back, and the admin api
+//! slots insert once, shutdown interrupts unfinished jobs, and the admin api
 //! is limited to the tenant's owners and admins.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -152,6 +152,63 @@ async fn wait_for_state(
         assert!(Instant::now() < deadline, "job never became {state}: {job}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A worker-less state on `app`'s database, and one job of alpha's.
+async fn one_job(
+    app: &TestApp,
+    kind: &str,
+    args: Value,
+) -> (actix_web::web::Data<cms_api::state::AppState>, Uuid) {
+    let tenant = tenant_of(app, "alpha");
+    let state = state_of(app).await;
+    let id = enqueue(&state, tenant, vec![NewJob::new(tenant, kind, args)]).await[0].unwrap();
+    (state, id)
+}
+
+/// A worker running one job at a time on `default`, with `handler` for
+/// `kind` and leases of `lease`.
+fn one_slot_worker(
+    state: &actix_web::web::Data<cms_api::state::AppState>,
+    kind: &str,
+    handler: impl Handler,
+    lease: Duration,
+) -> worker::WorkerHandle {
+    let mut registry = Registry::default();
+    registry.register(kind, handler);
+    let mut config = quick(&[("default", 1)]);
+    config.lease = lease;
+    worker::start(state.clone(), registry, config)
+}
+
+/// Takes job `id` from whoever runs it, as any node would once its lease
+/// ran out: its lease is made past, the rescuer returns it, and `worker`
+/// claims it (the one job of the `default` queue) under a new claim.
+async fn take_over(
+    app: &TestApp,
+    state: &cms_api::state::AppState,
+    id: Uuid,
+    worker: Uuid,
+) -> Vec<cms_api::jobs::Job> {
+    {
+        use diesel::prelude::*;
+        diesel::sql_query(
+            "UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .execute(&mut app.admin_connection())
+        .unwrap();
+    }
+    let taken = state
+        .db
+        .unscoped(move |conn| {
+            assert_eq!(job_db::rescue(conn)?, 1);
+            Ok(job_db::claim(conn, "default", worker, 10, 60)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(taken.iter().map(|job| job.id).collect::<Vec<_>>(), vec![id]);
+    taken
 }
 
 #[tokio::test]
@@ -344,15 +401,7 @@ async fn failures_retry_with_growing_delays_then_discard_and_an_admin_retry_runs
 async fn a_lost_workers_job_is_rescued_after_its_lease_and_its_late_completion_is_fenced() {
     let app = TestApp::spawn_with(HashMap::from([("CMS_JOBS", "off".to_owned())])).await;
     let owner = app.login(OWNER, Some("alpha")).await;
-    let tenant = tenant_of(&app, "alpha");
-    let state = state_of(&app).await;
-    let id = enqueue(
-        &state,
-        tenant,
-        vec![NewJob::new(tenant, "test.sleepy", json!({"ms": 0}))],
-    )
-    .await[0]
-        .unwrap();
+    let (state, id) = one_job(&app, "test.sleepy", json!({"ms": 0})).await;
     // A worker claims it with a 1 s lease, then vanishes (never heartbeats).
     let lost = Uuid::now_v7();
     let claimed = state
@@ -390,13 +439,269 @@ async fn a_lost_workers_job_is_rescued_after_its_lease_and_its_late_completion_i
         1,
         "ran once, by the live worker"
     );
-    // The lost worker comes back and reports the job done: fenced off.
-    let fenced = state
+    running.shutdown(Duration::from_secs(2)).await;
+
+    // The fence is the claim, not the worker: the same worker id claims a
+    // job, loses it (lease run out, rescued), claims it again, and while
+    // that claim runs the lost run reports back under its old claim. Every
+    // move of the old claim is refused; the new claim's stand.
+    let tenant = tenant_of(&app, "alpha");
+    let id = enqueue(
+        &state,
+        tenant,
+        vec![NewJob::new(tenant, "test.sleepy", json!({"ms": 0}))],
+    )
+    .await[0]
+        .unwrap();
+    let first = state
         .db
-        .unscoped(move |conn| Ok(job_db::complete(conn, lost, &[id])?))
+        .unscoped(move |conn| Ok(job_db::claim(conn, "default", lost, 10, 30)?))
         .await
         .unwrap();
-    assert!(fenced.is_empty());
+    let stale = first[0].claim().unwrap();
+    let current = take_over(&app, &state, id, lost).await[0].claim().unwrap();
+    assert_eq!(current.id, id);
+    assert_ne!(current.token, stale.token);
+    let refused = state
+        .db
+        .unscoped(move |conn| {
+            Ok((
+                job_db::heartbeat(conn, &[stale], 30)?,
+                job_db::complete(conn, &[stale])?,
+                job_db::fail(conn, stale, "late failure", None)?,
+                job_db::interrupt(conn, &[stale], "late interruption")?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert!(refused.0.is_empty(), "a stale heartbeat renewed the lease");
+    assert!(refused.1.is_empty(), "a stale completion was accepted");
+    assert_eq!(refused.2, None, "a stale failure was recorded");
+    assert_eq!(refused.3, 0, "a stale interruption was recorded");
+    let row = job_row(&app, &owner.access, id).await;
+    assert_eq!(row["state"], "running", "{row}");
+    let accepted = state
+        .db
+        .unscoped(move |conn| {
+            Ok((
+                job_db::heartbeat(conn, &[current], 30)?,
+                job_db::complete(conn, &[current])?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(accepted, (vec![id], vec![id]));
+    assert_eq!(job_row(&app, &owner.access, id).await["state"], "completed");
+}
+
+/// Waits until `release` is notified, then writes through `complete_with`
+/// and reports what it answered.
+struct Paused {
+    started: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+    answered: Arc<Mutex<Option<Result<(), String>>>>,
+}
+
+impl Handler for Paused {
+    fn run(&self, ctx: JobContext) -> JobFuture {
+        let (started, release, answered) = (
+            Arc::clone(&self.started),
+            Arc::clone(&self.release),
+            Arc::clone(&self.answered),
+        );
+        Box::pin(async move {
+            started.notify_one();
+            release.notified().await;
+            let id = ctx.job.id;
+            let result = ctx
+                .complete_with(move |conn| {
+                    use diesel::prelude::*;
+                    diesel::sql_query("INSERT INTO job_runs (job_id) VALUES ($1)")
+                        .bind::<diesel::sql_types::Uuid, _>(id)
+                        .execute(conn)?;
+                    Ok(())
+                })
+                .await;
+            *answered.lock().unwrap() = Some(
+                result
+                    .as_ref()
+                    .map_err(|err| err.message().to_owned())
+                    .copied(),
+            );
+            result
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_handler_whose_job_was_taken_over_writes_nothing_and_its_result_is_refused() {
+    let app = TestApp::spawn_with(HashMap::from([("CMS_JOBS", "off".to_owned())])).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    {
+        use diesel::connection::SimpleConnection;
+        app.admin_connection()
+            .batch_execute(
+                "CREATE TABLE job_runs (job_id uuid NOT NULL, pid integer, attempt integer);
+                 GRANT SELECT, INSERT ON job_runs TO cms_app",
+            )
+            .unwrap();
+    }
+    let (state, id) = one_job(&app, "test.paused", json!({})).await;
+    let handler = Paused {
+        started: Arc::default(),
+        release: Arc::default(),
+        answered: Arc::default(),
+    };
+    let (started, release, answered) = (
+        Arc::clone(&handler.started),
+        Arc::clone(&handler.release),
+        Arc::clone(&handler.answered),
+    );
+    // A long lease: this worker's own heartbeat does not notice in time.
+    let running = one_slot_worker(&state, "test.paused", handler, Duration::from_secs(60));
+    tokio::time::timeout(Duration::from_secs(10), started.notified())
+        .await
+        .expect("the job never started");
+    // Meanwhile its lease is taken as lost (a pause longer than the lease):
+    // rescued, and claimed by another worker.
+    let taken = take_over(&app, &state, id, Uuid::now_v7()).await;
+    release.notify_one();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let result = loop {
+        if let Some(result) = answered.lock().unwrap().clone() {
+            break result;
+        }
+        assert!(Instant::now() < deadline, "the handler never answered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        result.as_ref().is_err_and(|err| err.contains("lease lost")),
+        "{result:?}"
+    );
+    assert_eq!(
+        app.count_rows("job_runs"),
+        0,
+        "the stale run wrote its effect"
+    );
+    let row = job_row(&app, &owner.access, id).await;
+    assert_eq!(
+        row["state"], "running",
+        "the new claim was disturbed: {row}"
+    );
+    assert_eq!(row["attempt"], 2);
+    let current = taken[0].claim().unwrap();
+    let completed = state
+        .db
+        .unscoped(move |conn| Ok(job_db::complete(conn, &[current])?))
+        .await
+        .unwrap();
+    assert_eq!(completed, vec![id]);
+    running.shutdown(Duration::from_secs(2)).await;
+}
+
+/// Runs until cancelled; says when it started and when it was dropped.
+struct Endless {
+    started: Arc<tokio::sync::Notify>,
+    dropped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct DropFlag(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Handler for Endless {
+    fn run(&self, _ctx: JobContext) -> JobFuture {
+        let (started, flag) = (
+            Arc::clone(&self.started),
+            DropFlag(Arc::clone(&self.dropped)),
+        );
+        Box::pin(async move {
+            let _flag = flag;
+            started.notify_one();
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_handler_whose_lease_is_lost_is_cancelled() {
+    let app = TestApp::spawn_with(HashMap::from([("CMS_JOBS", "off".to_owned())])).await;
+    let (state, id) = one_job(&app, "test.endless", json!({})).await;
+    let handler = Endless {
+        started: Arc::default(),
+        dropped: Arc::default(),
+    };
+    let (started, dropped) = (Arc::clone(&handler.started), Arc::clone(&handler.dropped));
+    // Heartbeats every second.
+    let running = one_slot_worker(&state, "test.endless", handler, Duration::from_secs(3));
+    tokio::time::timeout(Duration::from_secs(10), started.notified())
+        .await
+        .expect("the job never started");
+    // The job is taken from this worker (as a rescue after a long pause
+    // would): its next heartbeat learns it and cancels the handler.
+    take_over(&app, &state, id, Uuid::now_v7()).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !dropped.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            Instant::now() < deadline,
+            "the handler kept running after its lease was lost"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn leases_are_renewed_while_the_request_pool_is_exhausted() {
+    let app = TestApp::spawn_with(HashMap::from([
+        ("CMS_JOBS", "off".to_owned()),
+        ("CMS_DB_POOL_SIZE", "1".to_owned()),
+    ]))
+    .await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let (state, id) = one_job(&app, "test.sleepy", json!({"ms": 4000})).await;
+    let seen: Seen = Arc::default();
+    let mut registry = Registry::default();
+    registry.register(
+        "test.sleepy",
+        Sleepy {
+            seen: Arc::clone(&seen),
+        },
+    );
+    let mut config = quick(&[("default", 1)]);
+    config.lease = Duration::from_secs(2);
+    let running = worker::start(state.clone(), registry, config);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the job never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The pool's one connection is busy for longer than two leases while
+    // the job runs: its heartbeats go through a connection of their own.
+    state
+        .db
+        .tx(Scope::global(), |_conn| {
+            std::thread::sleep(Duration::from_millis(4500));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let done = wait_for_state(
+        &app,
+        &owner.access,
+        id,
+        "completed",
+        Duration::from_secs(15),
+    )
+    .await;
+    assert_eq!(done["attempt"], 1, "the lease was lost: {done}");
+    assert_eq!(done["errors"], json!([]));
+    assert_eq!(seen.lock().unwrap().len(), 1);
     running.shutdown(Duration::from_secs(2)).await;
 }
 
@@ -440,7 +745,7 @@ async fn one_tenants_backlog_does_not_starve_another() {
 }
 
 #[tokio::test]
-async fn unique_keys_and_cron_slots_insert_once_and_shutdown_gives_unfinished_jobs_back() {
+async fn unique_keys_and_cron_slots_insert_once_and_shutdown_interrupts_unfinished_jobs() {
     let app = TestApp::spawn_with(HashMap::from([("CMS_JOBS", "off".to_owned())])).await;
     let owner = app.login(OWNER, Some("alpha")).await;
     let tenant = tenant_of(&app, "alpha");
@@ -506,7 +811,8 @@ async fn unique_keys_and_cron_slots_insert_once_and_shutdown_gives_unfinished_jo
         .expect(200);
     assert!(!listed.text.contains("test-slot"));
 
-    // Shutdown: a short job finishes, a long one is given back unstarted.
+    // Shutdown: a short job finishes within the grace period; a long one is
+    // interrupted after it, its attempt counted and the reason recorded.
     let seen: Seen = Arc::default();
     let mut registry = Registry::default();
     registry.register(
@@ -534,8 +840,15 @@ async fn unique_keys_and_cron_slots_insert_once_and_shutdown_gives_unfinished_jo
     let short = job_row(&app, &owner.access, ids[0].unwrap()).await;
     let long = job_row(&app, &owner.access, ids[1].unwrap()).await;
     assert_eq!(short["state"], "completed");
-    assert_eq!(long["state"], "available", "{long}");
-    assert_eq!(long["attempt"], 0, "a given-back attempt does not count");
+    assert_eq!(long["state"], "retryable", "{long}");
+    assert_eq!(long["attempt"], 1, "an interrupted attempt counts");
+    assert!(
+        long["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted: the worker shut down"),
+        "{long}"
+    );
 }
 
 #[tokio::test]

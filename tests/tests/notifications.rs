@@ -1168,7 +1168,7 @@ async fn rescheduling_moves_the_reminders_and_tells_the_patient() {
     {
         use diesel::RunQueryDsl;
         diesel::sql_query(
-            "UPDATE jobs SET state = 'running', attempt = 1, lease_owner = gen_random_uuid(),
+            "UPDATE jobs SET state = 'running', attempt = 1, lease_owner = gen_random_uuid(), claim_token = gen_random_uuid(),
                     lease_expires_at = now() + interval '1 minute' WHERE id = $1::uuid",
         )
         .bind::<diesel::sql_types::Text, _>(&running_id)

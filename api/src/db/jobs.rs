@@ -63,6 +63,20 @@ pub struct Job {
     pub updated_at: DateTime<Utc>,
     pub attempted_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The running claim's own token: what its heartbeat, completion and
+    /// failure are fenced on (a new one for every claim).
+    #[serde(skip)]
+    pub claim_token: Option<Uuid>,
+}
+
+impl Job {
+    /// The claim a worker runs this job under (`None` unless running).
+    pub fn claim(&self) -> Option<Claim> {
+        Some(Claim {
+            id: self.id,
+            token: self.claim_token?,
+        })
+    }
 }
 
 /// A job to enqueue. Build with `NewJob::new` and the setters.
@@ -340,30 +354,43 @@ struct IdRow {
     id: Uuid,
 }
 
-/// Extends the leases the worker holds; answers the ids it still holds.
+/// A running job as its worker holds it: the job's id and its claim's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: Uuid,
+    pub token: Uuid,
+}
+
+fn unzip(claims: &[Claim]) -> (Vec<Uuid>, Vec<Uuid>) {
+    claims.iter().map(|claim| (claim.id, claim.token)).unzip()
+}
+
+/// Extends the leases of `claims`; answers the ids whose claim still holds.
 pub fn heartbeat(
     conn: &mut PgConnection,
-    worker: Uuid,
-    ids: &[Uuid],
+    claims: &[Claim],
     lease_seconds: i32,
 ) -> QueryResult<Vec<Uuid>> {
+    let (ids, tokens) = unzip(claims);
     let rows: Vec<IdRow> = diesel::sql_query(
-        "SELECT routing_heartbeat_jobs AS id FROM routing_heartbeat_jobs($1, $2, $3)",
+        "SELECT routing_heartbeat_claims AS id FROM routing_heartbeat_claims($1, $2, $3)",
     )
-    .bind::<SqlUuid, _>(worker)
     .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<SqlUuid>, _>(tokens)
     .bind::<Integer, _>(lease_seconds)
     .load(conn)?;
     Ok(rows.into_iter().map(|row| row.id).collect())
 }
 
-/// Completes the worker's jobs; answers those it still held.
-pub fn complete(conn: &mut PgConnection, worker: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
-    let rows: Vec<IdRow> =
-        diesel::sql_query("SELECT routing_complete_jobs AS id FROM routing_complete_jobs($1, $2)")
-            .bind::<SqlUuid, _>(worker)
-            .bind::<Array<SqlUuid>, _>(ids)
-            .load(conn)?;
+/// Completes `claims`; answers the ids whose claim still held.
+pub fn complete(conn: &mut PgConnection, claims: &[Claim]) -> QueryResult<Vec<Uuid>> {
+    let (ids, tokens) = unzip(claims);
+    let rows: Vec<IdRow> = diesel::sql_query(
+        "SELECT routing_complete_claims AS id FROM routing_complete_claims($1, $2)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<SqlUuid>, _>(tokens)
+    .load(conn)?;
     Ok(rows.into_iter().map(|row| row.id).collect())
 }
 
@@ -375,18 +402,17 @@ struct StateRow {
 
 /// Records a failed attempt: retryable at `retry_at`, or discarded when
 /// `retry_at` is `None` or no attempt is left. Answers the new state, or
-/// `None` when the worker no longer held the job.
+/// `None` when the claim no longer held.
 pub fn fail(
     conn: &mut PgConnection,
-    worker: Uuid,
-    id: Uuid,
+    claim: Claim,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> QueryResult<Option<String>> {
     Ok(
-        diesel::sql_query("SELECT routing_fail_job($1, $2, $3, $4) AS state")
-            .bind::<SqlUuid, _>(worker)
-            .bind::<SqlUuid, _>(id)
+        diesel::sql_query("SELECT routing_fail_claim($1, $2, $3, $4) AS state")
+            .bind::<SqlUuid, _>(claim.id)
+            .bind::<SqlUuid, _>(claim.token)
             .bind::<Text, _>(error)
             .bind::<Nullable<Timestamptz>, _>(retry_at)
             .get_result::<StateRow>(conn)?
@@ -400,14 +426,35 @@ struct CountRow {
     count: i32,
 }
 
-/// Gives back jobs a stopping worker holds; answers how many.
-pub fn release(conn: &mut PgConnection, worker: Uuid, ids: &[Uuid]) -> QueryResult<i32> {
+/// Ends `claims` whose handlers a stopping worker could not wait for: the
+/// attempt counts and `reason` is recorded. Answers how many.
+pub fn interrupt(conn: &mut PgConnection, claims: &[Claim], reason: &str) -> QueryResult<i32> {
+    let (ids, tokens) = unzip(claims);
     Ok(
-        diesel::sql_query("SELECT routing_release_jobs($1, $2) AS count")
-            .bind::<SqlUuid, _>(worker)
+        diesel::sql_query("SELECT routing_interrupt_claims($1, $2, $3) AS count")
             .bind::<Array<SqlUuid>, _>(ids)
+            .bind::<Array<SqlUuid>, _>(tokens)
+            .bind::<Text, _>(reason)
             .get_result::<CountRow>(conn)?
             .count,
+    )
+}
+
+#[derive(QueryableByName)]
+struct Held {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    held: bool,
+}
+
+/// Locks the job's row until the end of the calling transaction if `claim`
+/// still holds; answers whether it does.
+pub fn hold(conn: &mut PgConnection, claim: Claim) -> QueryResult<bool> {
+    Ok(
+        diesel::sql_query("SELECT routing_hold_claim($1, $2) AS held")
+            .bind::<SqlUuid, _>(claim.id)
+            .bind::<SqlUuid, _>(claim.token)
+            .get_result::<Held>(conn)?
+            .held,
     )
 }
 

@@ -124,6 +124,24 @@ impl Db {
         })
     }
 
+    /// A pool of one connection, made on first use (no I/O here), with its
+    /// own blocking slot: what a worker's lease heartbeats run on, so a
+    /// request pool or blocking queue that is busy cannot cost a lease.
+    pub fn dedicated(database_url: &str, checkout_timeout: std::time::Duration) -> Self {
+        let statements = Arc::new(AtomicU64::new(0));
+        let pool = Pool::builder()
+            .max_size(1)
+            .min_idle(Some(0))
+            .connection_timeout(checkout_timeout)
+            .test_on_check_out(false)
+            .build_unchecked(ConnectionManager::<PgConnection>::new(database_url));
+        Db {
+            pool,
+            statements,
+            blocking: Blocking::new("lease heartbeats", 1),
+        }
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -48,6 +48,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         attempted_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        claim_token -> Nullable<Uuid>,
     }
 }
 

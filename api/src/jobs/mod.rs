@@ -3,9 +3,10 @@
 //! - Enqueue with `enqueue` inside the business transaction: a rolled-back
 //!   booking leaves no job. `NOTIFY cms_jobs` at commit wakes the workers.
 //! - Workers (`worker`) claim batches with `FOR UPDATE SKIP LOCKED`, taking
-//!   turns between tenants, hold each job under a lease they heartbeat, and
-//!   finish it fenced on that lease; any node's rescuer returns jobs whose
-//!   worker died. Failures retry with exponential backoff and jitter up to
+//!   turns between tenants, hold each job under a claim of its own whose
+//!   lease they heartbeat (a lost lease cancels the handler), and finish it
+//!   fenced on that claim; any node's rescuer returns jobs whose worker
+//!   died. Shutdown waits for running handlers up to a grace period. Failures retry with exponential backoff and jitter up to
 //!   `max_attempts`, then the job is `discarded` with its errors kept.
 //! - Unique keys make a job at most once per tenant (reminders, cron slots);
 //!   `cron` inserts each slot's system job on every node, once.
@@ -15,12 +16,15 @@ pub mod admin;
 pub mod bench;
 pub mod cron;
 pub mod handlers;
+mod leases;
 pub mod listener;
 pub mod metrics;
 pub mod worker;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -28,7 +32,8 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::db::audit::{Actor, Audit};
-pub use crate::db::jobs::{enqueue, Job, JobState, NewJob};
+use crate::db::jobs as job_db;
+pub use crate::db::jobs::{enqueue, Claim, Job, JobState, NewJob};
 use crate::db::Scope;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -42,6 +47,10 @@ pub enum JobError {
     RetryAfter(String, Duration),
     /// Trying again cannot help (bad arguments, a refusal): discard now.
     Discard(String),
+    /// This run's claim no longer holds (its lease ran out and the job was
+    /// rescued, or it was cancelled): it wrote nothing, and nothing of it is
+    /// recorded; the job's current run, if any, is the one that counts.
+    LeaseLost,
 }
 
 impl JobError {
@@ -50,6 +59,7 @@ impl JobError {
             JobError::Retry(message)
             | JobError::RetryAfter(message, _)
             | JobError::Discard(message) => message,
+            JobError::LeaseLost => "the job's claim no longer holds (lease lost)",
         }
     }
 }
@@ -69,8 +79,10 @@ impl From<ApiError> for JobError {
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
 
 /// What a job of one kind does. `run` may run more than once for one job
-/// (a worker killed after the work, before completing): make it idempotent
-/// or record progress before the side effect.
+/// (a worker killed after the work, before completing): make it idempotent,
+/// or write its effect and complete the job in one transaction
+/// (`JobContext::complete_with`), or record progress before a side effect
+/// outside the database.
 pub trait Handler: Send + Sync + 'static {
     fn run(&self, ctx: JobContext) -> JobFuture;
 
@@ -96,9 +108,55 @@ pub fn exponential_backoff(attempt: i32, base: Duration) -> Duration {
 pub struct JobContext {
     pub state: web::Data<AppState>,
     pub job: Job,
+    /// Set once `complete_with` completed the job in its own transaction.
+    completed: Arc<AtomicBool>,
 }
 
 impl JobContext {
+    pub(crate) fn new(state: web::Data<AppState>, job: Job) -> Self {
+        JobContext {
+            state,
+            job,
+            completed: Arc::default(),
+        }
+    }
+
+    /// Whether the handler already completed the job (`complete_with`).
+    pub(crate) fn completed(&self) -> bool {
+        self.completed.load(Ordering::Acquire)
+    }
+
+    /// Runs `work` and completes the job in one transaction in the job's
+    /// scope, fenced on this run's claim: the transaction first locks the
+    /// job's row if the claim still holds, so a stale run (its lease ran out
+    /// and the job was rescued) writes nothing and ends `LeaseLost`, and no
+    /// rescue can take the job while the write commits. A handler whose
+    /// effect is a database write makes it exactly once this way.
+    pub async fn complete_with<T, F>(&self, work: F) -> Result<T, JobError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let claim = self
+            .job
+            .claim()
+            .ok_or_else(|| JobError::Discard("the job is not running under a claim".into()))?;
+        let done = self
+            .tx(move |conn| {
+                if !job_db::hold(conn, claim)? {
+                    return Ok(None);
+                }
+                let value = work(conn)?;
+                if job_db::complete(conn, &[claim])?.is_empty() {
+                    return Err(ApiError::internal("a held claim did not complete"));
+                }
+                Ok(Some(value))
+            })
+            .await?;
+        let value = done.ok_or(JobError::LeaseLost)?;
+        self.completed.store(true, Ordering::Release);
+        Ok(value)
+    }
     /// The job's tenant (`None` for system jobs).
     pub fn tenant_id(&self) -> Option<Uuid> {
         self.job.tenant_id

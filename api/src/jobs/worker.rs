@@ -1,12 +1,14 @@
 //! The job worker: per queue, a claim loop that takes as many ready jobs as
-//! it has free slots (the queue's concurrency), runs each under a lease it
-//! heartbeats, and finishes it fenced on that lease. Completions are written
-//! in batches by one task (one statement for many jobs). Every node also
-//! rescues jobs whose lease expired and inserts its cron slots.
+//! it has free slots (the queue's concurrency), runs each under a lease of
+//! its own claim (`leases`: renewed on a connection of its own, the handler
+//! cancelled when the lease is lost), and finishes it fenced on that claim.
+//! Completions are written in batches by one task (one statement for many
+//! jobs). Every node also rescues jobs whose lease expired and inserts its
+//! cron slots.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
@@ -15,8 +17,9 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use uuid::Uuid;
 
 use super::handlers::Registry;
+use super::leases::{self, Leases};
 use super::metrics::Outcome;
-use super::{cron, listener, Job, JobContext, JobError};
+use super::{cron, listener, Claim, Job, JobContext, JobError};
 use crate::db::jobs as job_db;
 use crate::state::AppState;
 
@@ -48,6 +51,13 @@ impl WorkerConfig {
     }
 }
 
+/// A job whose handler succeeded, waiting for its batch completion.
+struct Finished {
+    claim: Claim,
+    queue: String,
+    started: Instant,
+}
+
 /// Shared by the worker's tasks.
 struct Shared {
     id: Uuid,
@@ -55,17 +65,51 @@ struct Shared {
     registry: Arc<Registry>,
     config: WorkerConfig,
     /// Jobs claimed and not finished.
-    running: Arc<Mutex<HashSet<Uuid>>>,
-    completions: mpsc::UnboundedSender<(Uuid, String, Instant)>,
+    leases: Arc<Leases>,
+    completions: mpsc::UnboundedSender<Finished>,
 }
 
 /// A running worker; `shutdown` stops it gracefully.
 pub struct WorkerHandle {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
+    /// Stops the heartbeats and the watchdog, which outlive the claim loops
+    /// so that jobs finishing during the grace period keep their leases.
+    leases_stop: watch::Sender<bool>,
     listener_stop: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    lease_tasks: Vec<tokio::task::JoinHandle<()>>,
     completer: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// `api worker`: runs a worker with the handlers of `registry` until SIGTERM
+/// or Ctrl-C, then stops it gracefully (`shutdown`, with the configured
+/// grace period).
+pub async fn run_until_stopped(state: web::Data<AppState>, registry: Registry) {
+    let worker = start(
+        state.clone(),
+        registry,
+        WorkerConfig::from_config(&state.config),
+    );
+    stop_signal().await;
+    tracing::info!("worker stopping: finishing running jobs");
+    worker.shutdown(state.config.job_shutdown_grace).await;
+}
+
+/// SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Starts a worker with the handlers of `registry`.
@@ -73,13 +117,14 @@ pub fn start(state: web::Data<AppState>, registry: Registry, config: WorkerConfi
     let (completions, completed) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         id: Uuid::now_v7(),
+        leases: Arc::new(Leases::new(config.lease)),
         state,
         registry: Arc::new(registry),
         config,
-        running: Arc::new(Mutex::new(HashSet::new())),
         completions,
     });
     let (stop, stopping) = watch::channel(false);
+    let (leases_stop, leases_stopping) = watch::channel(false);
     let wake: HashMap<String, Arc<Notify>> = shared
         .config
         .queues
@@ -104,10 +149,6 @@ pub fn start(state: web::Data<AppState>, registry: Registry, config: WorkerConfi
             stopping.clone(),
         )));
     }
-    tasks.push(tokio::spawn(heartbeats(
-        Arc::clone(&shared),
-        stopping.clone(),
-    )));
     tasks.push(tokio::spawn(rescues(Arc::clone(&shared), stopping.clone())));
     if shared.config.cron {
         tasks.push(tokio::spawn(cron::run(
@@ -116,18 +157,30 @@ pub fn start(state: web::Data<AppState>, registry: Registry, config: WorkerConfi
             stopping.clone(),
         )));
     }
+    let lease_tasks = vec![
+        tokio::spawn(leases::heartbeats(
+            Arc::clone(&shared.leases),
+            shared.state.config.database_url.clone(),
+            leases_stopping.clone(),
+        )),
+        tokio::spawn(leases::watchdog(
+            Arc::clone(&shared.leases),
+            leases_stopping,
+        )),
+    ];
     let completer = tokio::spawn(complete_batches(
-        shared.id,
         shared.state.clone(),
-        Arc::clone(&shared.running),
+        Arc::clone(&shared.leases),
         completed,
     ));
     tracing::info!(worker = %shared.id, queues = ?shared.config.queues, "job worker started");
     WorkerHandle {
         shared,
         stop,
+        leases_stop,
         listener_stop,
         tasks,
+        lease_tasks,
         completer: Some(completer),
     }
 }
@@ -137,9 +190,11 @@ impl WorkerHandle {
         self.shared.id
     }
 
-    /// Stops claiming, lets running jobs finish for up to `grace`, then gives
-    /// back the ones still running (they run again elsewhere at once, the
-    /// attempt not counted) and writes the last completions.
+    /// Stops claiming and lets running jobs finish for up to `grace` (their
+    /// leases still renewed). Handlers still running then are cancelled and
+    /// their jobs interrupted: the attempt counts, so a job that always
+    /// hangs uses its attempts up, and it runs again at once elsewhere.
+    /// Writes the last completions.
     pub async fn shutdown(mut self, grace: Duration) {
         let _ = self.stop.send(true);
         self.listener_stop.store(true, Ordering::Relaxed);
@@ -147,19 +202,26 @@ impl WorkerHandle {
             let _ = task.await;
         }
         let deadline = Instant::now() + grace;
-        while Instant::now() < deadline && !self.running_ids().is_empty() {
+        while Instant::now() < deadline && !self.shared.leases.is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let left = self.running_ids();
+        let left = self.shared.leases.take_all();
         if !left.is_empty() {
-            let worker = self.shared.id;
-            let released = self
+            let reason = format!(
+                "interrupted: the worker shut down and the job had not finished within the {} s grace period",
+                grace.as_secs_f64()
+            );
+            let interrupted = self
                 .shared
                 .state
                 .db
-                .unscoped(move |conn| Ok(job_db::release(conn, worker, &left)?))
+                .unscoped(move |conn| Ok(job_db::interrupt(conn, &left, &reason)?))
                 .await;
-            tracing::info!(released = ?released, "job worker gave back unfinished jobs");
+            tracing::warn!(interrupted = ?interrupted, "job worker interrupted unfinished jobs");
+        }
+        let _ = self.leases_stop.send(true);
+        for task in self.lease_tasks.drain(..) {
+            let _ = task.await;
         }
         // The completer ends once every sender is gone: the running jobs'
         // tasks hold clones through `shared`.
@@ -169,14 +231,6 @@ impl WorkerHandle {
             let _ = tokio::time::timeout(Duration::from_secs(5), completer).await;
         }
         tracing::info!("job worker stopped");
-    }
-
-    fn running_ids(&self) -> Vec<Uuid> {
-        self.shared
-            .running
-            .lock()
-            .map(|running| running.iter().copied().collect())
-            .unwrap_or_default()
     }
 }
 
@@ -244,7 +298,8 @@ fn take_free(slots: &Arc<Semaphore>, permits: &mut Vec<tokio::sync::OwnedSemapho
 
 async fn claim(shared: &Arc<Shared>, queue: &str, limit: usize) -> Vec<Job> {
     let (worker, queue_name) = (shared.id, queue.to_owned());
-    let lease = shared.config.lease.as_secs().clamp(1, 3600) as i32;
+    let lease = shared.leases.seconds();
+    let sent_at = Instant::now();
     let claimed = shared
         .state
         .db
@@ -260,9 +315,7 @@ async fn claim(shared: &Arc<Shared>, queue: &str, limit: usize) -> Vec<Job> {
         .await;
     match claimed {
         Ok(jobs) => {
-            if let Ok(mut running) = shared.running.lock() {
-                running.extend(jobs.iter().map(|job| job.id));
-            }
+            shared.leases.claimed(&jobs, sent_at);
             jobs
         }
         Err(err) => {
@@ -276,87 +329,107 @@ async fn claim(shared: &Arc<Shared>, queue: &str, limit: usize) -> Vec<Job> {
 /// Runs one claimed job and records how it ended.
 async fn run(shared: &Arc<Shared>, job: Job) {
     let started = Instant::now();
-    let (id, queue, kind, attempt) = (job.id, job.queue.clone(), job.kind.clone(), job.attempt);
+    let (queue, kind, attempt) = (job.queue.clone(), job.kind.clone(), job.attempt);
+    let Some(claim) = job.claim() else {
+        tracing::error!(job = %job.id, "a claimed job came without its claim token");
+        return;
+    };
     let outcome = match shared.registry.get(&kind) {
         None => Err(JobError::Discard(format!(
             "no handler for job kind {kind:?}"
         ))),
         Some(handler) => {
-            let ctx = JobContext {
-                state: shared.state.clone(),
-                job,
-            };
-            // A panicking handler fails its attempt, not the worker.
-            match tokio::spawn(handler.run(ctx)).await {
+            let ctx = JobContext::new(shared.state.clone(), job);
+            // Its own task: a panicking handler fails its attempt, not the
+            // worker, and a lost lease cancels it.
+            let task = tokio::spawn(handler.run(ctx.clone()));
+            if !shared.leases.attach(claim, task.abort_handle()) {
+                task.abort();
+            }
+            match task.await {
+                Ok(Ok(())) if ctx.completed() => {
+                    shared
+                        .state
+                        .jobs
+                        .observe(&queue, Outcome::Completed, started.elapsed());
+                    shared.leases.forget(claim);
+                    return;
+                }
                 Ok(result) => result,
+                Err(err) if err.is_cancelled() => Err(JobError::LeaseLost),
                 Err(err) => Err(JobError::Retry(format!("the job panicked: {err}"))),
             }
         }
     };
-    match outcome {
+    let error = match outcome {
         Ok(()) => {
-            let _ = shared.completions.send((id, queue, started));
+            let _ = shared.completions.send(Finished {
+                claim,
+                queue,
+                started,
+            });
+            return;
         }
-        Err(error) => {
-            let retry_at = match &error {
-                JobError::Discard(_) => None,
-                JobError::RetryAfter(_, after) => Some(*after),
-                JobError::Retry(_) => Some(
-                    shared
-                        .registry
-                        .get(&kind)
-                        .map_or(shared.config.backoff_base, |handler| {
-                            handler.backoff(attempt, shared.config.backoff_base)
-                        }),
-                ),
-            }
-            .map(|after| Utc::now() + chrono::Duration::from_std(after).unwrap_or_default());
-            let (worker, message) = (shared.id, error.message().to_owned());
-            let failed = shared
-                .state
-                .db
-                .unscoped(move |conn| Ok(job_db::fail(conn, worker, id, &message, retry_at)?))
-                .await;
-            let outcome = match failed.as_ref().map(|state| state.as_deref()) {
-                Ok(Some("discarded")) => Outcome::Discarded,
-                _ => Outcome::Failed,
-            };
-            tracing::warn!(job = %id, kind, attempt, error = error.message(), state = ?failed, "job attempt failed");
+        Err(error) => error,
+    };
+    let retry_at = match &error {
+        // Nothing of a run whose claim is gone is recorded.
+        JobError::LeaseLost => {
+            tracing::warn!(job = %claim.id, kind, attempt, "job run cancelled: its lease was lost");
             shared
                 .state
                 .jobs
-                .observe(&queue, outcome, started.elapsed());
-            forget(&shared.running, &[id]);
+                .observe(&queue, Outcome::Failed, started.elapsed());
+            shared.leases.forget(claim);
+            return;
         }
+        JobError::Discard(_) => None,
+        JobError::RetryAfter(_, after) => Some(*after),
+        JobError::Retry(_) => Some(
+            shared
+                .registry
+                .get(&kind)
+                .map_or(shared.config.backoff_base, |handler| {
+                    handler.backoff(attempt, shared.config.backoff_base)
+                }),
+        ),
     }
-}
-
-fn forget(running: &Mutex<HashSet<Uuid>>, ids: &[Uuid]) {
-    if let Ok(mut running) = running.lock() {
-        for id in ids {
-            running.remove(id);
-        }
-    }
+    .map(|after| Utc::now() + chrono::Duration::from_std(after).unwrap_or_default());
+    let message = error.message().to_owned();
+    let failed = shared
+        .state
+        .db
+        .unscoped(move |conn| Ok(job_db::fail(conn, claim, &message, retry_at)?))
+        .await;
+    let outcome = match failed.as_ref().map(|state| state.as_deref()) {
+        Ok(Some("discarded")) => Outcome::Discarded,
+        _ => Outcome::Failed,
+    };
+    tracing::warn!(job = %claim.id, kind, attempt, error = error.message(), state = ?failed, "job attempt failed");
+    shared
+        .state
+        .jobs
+        .observe(&queue, outcome, started.elapsed());
+    shared.leases.forget(claim);
 }
 
 /// Writes completions in batches: whatever finished while the last batch was
-/// being written goes in the next statement.
+/// being written goes in the next statement. Each is fenced on its claim.
 /// Ends when every sender (held by `Shared`) is gone.
 async fn complete_batches(
-    worker: Uuid,
     state: web::Data<AppState>,
-    running: Arc<Mutex<HashSet<Uuid>>>,
-    mut completed: mpsc::UnboundedReceiver<(Uuid, String, Instant)>,
+    leases: Arc<Leases>,
+    mut completed: mpsc::UnboundedReceiver<Finished>,
 ) {
     let mut batch = Vec::with_capacity(512);
     while completed.recv_many(&mut batch, 512).await > 0 {
-        let ids: Vec<Uuid> = batch.iter().map(|(id, _, _)| *id).collect();
+        let claims: Vec<Claim> = batch.iter().map(|finished| finished.claim).collect();
         let mut attempts = 0;
         let done = loop {
-            let sent = ids.clone();
+            let sent = claims.clone();
             match state
                 .db
-                .unscoped(move |conn| Ok(job_db::complete(conn, worker, &sent)?))
+                .unscoped(move |conn| Ok(job_db::complete(conn, &sent)?))
                 .await
             {
                 Ok(done) => break done,
@@ -367,70 +440,27 @@ async fn complete_batches(
                 }
                 Err(err) => {
                     // Their leases expire and the rescuer runs them again.
-                    tracing::error!(error = %err, jobs = ids.len(), "cannot complete jobs");
+                    tracing::error!(error = %err, jobs = claims.len(), "cannot complete jobs");
                     break Vec::new();
                 }
             }
         };
-        if done.len() < ids.len() {
+        if done.len() < claims.len() {
             tracing::warn!(
-                lost = ids.len() - done.len(),
-                "finished jobs whose lease this worker had lost were not completed"
+                lost = claims.len() - done.len(),
+                "finished jobs whose claim no longer held were not completed"
             );
         }
-        for (id, queue, started) in batch.drain(..) {
-            let outcome = if done.contains(&id) {
+        for finished in batch.drain(..) {
+            let outcome = if done.contains(&finished.claim.id) {
                 Outcome::Completed
             } else {
                 Outcome::Failed
             };
-            state.jobs.observe(&queue, outcome, started.elapsed());
-        }
-        forget(&running, &ids);
-    }
-}
-
-/// Extends the leases of running jobs every third of the lease.
-async fn heartbeats(shared: Arc<Shared>, mut stopping: watch::Receiver<bool>) {
-    let every = shared.config.lease / 3;
-    let lease = shared.config.lease.as_secs().clamp(1, 3600) as i32;
-    loop {
-        // On stop: one last heartbeat, so jobs finishing during the grace
-        // period keep a whole lease, then the loop ends.
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stopping.changed() => {}
-        }
-        let ids: Vec<Uuid> = shared
-            .running
-            .lock()
-            .map(|running| running.iter().copied().collect())
-            .unwrap_or_default();
-        if ids.is_empty() {
-            if *stopping.borrow() {
-                return;
-            }
-            continue;
-        }
-        let worker = shared.id;
-        let sent = ids.clone();
-        match shared
-            .state
-            .db
-            .unscoped(move |conn| Ok(job_db::heartbeat(conn, worker, &sent, lease)?))
-            .await
-        {
-            Ok(held) if held.len() < ids.len() => {
-                tracing::warn!(
-                    lost = ids.len() - held.len(),
-                    "jobs were taken from this worker (lease expired)"
-                );
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "job heartbeat failed"),
-        }
-        if *stopping.borrow() {
-            return;
+            state
+                .jobs
+                .observe(&finished.queue, outcome, finished.started.elapsed());
+            leases.forget(finished.claim);
         }
     }
 }
