@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use cms_api::jobs::handlers::Registry;
 use cms_api::jobs::worker::{self, WorkerConfig, WorkerHandle};
 use cms_api::notifications::schedule::{self, QuietHours};
@@ -628,6 +628,84 @@ async fn a_failing_provider_is_retried_with_growing_delays_then_discarded_and_th
         "{:?}",
         delivered[1].params
     );
+    worker.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn a_retry_that_would_land_in_the_patients_quiet_hours_waits_for_their_end() {
+    let app = TestApp::spawn_with(jobs_off()).await;
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let fake = FakeSms::start().await;
+    configure_provider(
+        &app,
+        &owner.access,
+        "sms_ru",
+        &fake,
+        json!({"api_id": SECRET}),
+    )
+    .await
+    .expect(200);
+    // Quiet hours from an hour ago to three hours from now, in the zone of
+    // the clinic the visit is booked at.
+    let zone: chrono_tz::Tz = {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Zone {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            time_zone: String,
+        }
+        diesel::sql_query(
+            "SELECT c.time_zone FROM clinics c JOIN tenants t ON t.id = c.tenant_id
+             WHERE t.slug = 'alpha' GROUP BY c.time_zone",
+        )
+        .load::<Zone>(&mut app.admin_connection())
+        .unwrap()
+        .into_iter()
+        .map(|zone| zone.time_zone.parse().unwrap())
+        .collect::<Vec<_>>()
+        .pop()
+        .unwrap()
+    };
+    let local_now = Utc::now().with_timezone(&zone);
+    let (start, end) = (
+        local_now - chrono::Duration::hours(1),
+        local_now + chrono::Duration::hours(3),
+    );
+    app.send(
+        Method::PUT,
+        "/api/v1/notification-settings",
+        Some(&owner.access),
+        Some(&json!({"reminder_offsets": [1440], "quiet_start": start.format("%H:%M").to_string(),
+                     "quiet_end": end.format("%H:%M").to_string(), "channels": ["sms"], "locale": "en"})),
+        &[],
+    )
+    .await
+    .expect(200);
+    let site = site_of(&app, ALPHA_HOST).await;
+    let free = free_slots(&app, &site, working_day()).await;
+    // The first attempt fails; the next one would come 100 ms later.
+    fake.set(|s| s.fail_next = 1);
+    let worker = start_worker(&app, Duration::from_millis(100)).await;
+    let (_, job) = book_and_find_confirmation(&app, &owner.access, &site, &free[0]).await;
+    let waiting = wait_for_job(
+        &app,
+        &owner.access,
+        &job,
+        "retryable",
+        Duration::from_secs(20),
+    )
+    .await;
+    let run_at: DateTime<Utc> = waiting["run_at"].as_str().unwrap().parse().unwrap();
+    let quiet_end = end.with_second(0).unwrap().with_nanosecond(0).unwrap();
+    assert!(
+        (run_at - quiet_end.with_timezone(&Utc)).num_seconds().abs() < 5,
+        "the retry is due at {run_at}, the quiet hours end at {quiet_end}"
+    );
+    assert!(waiting["errors"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("end of the quiet hours"));
+    assert_eq!(fake.received().len(), 1, "nothing was sent again at night");
     worker.shutdown(Duration::from_secs(2)).await;
 }
 

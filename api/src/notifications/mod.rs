@@ -224,6 +224,27 @@ fn clinic_zone(conn: &mut PgConnection, clinic: Uuid) -> Result<Tz, ApiError> {
         .unwrap_or(Tz::UTC))
 }
 
+/// The zone and quiet hours of the patient of `appointment` (the clinic's
+/// zone, the tenant's hours); `None` when the appointment is gone.
+pub(crate) fn patient_quiet_hours(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    appointment: Uuid,
+) -> Result<Option<(Tz, QuietHours)>, ApiError> {
+    let Some(appointment) = crate::db::appointments::find(conn, appointment)? else {
+        return Ok(None);
+    };
+    let settings = db::settings(conn, tenant)?;
+    let zone = clinic_zone(conn, appointment.clinic_id)?;
+    Ok(Some((
+        zone,
+        QuietHours {
+            start: settings.quiet_start,
+            end: settings.quiet_end,
+        },
+    )))
+}
+
 /// Enqueues or moves the appointment's reminders; one whose time has passed
 /// is cancelled (or never enqueued).
 pub fn schedule_reminders(

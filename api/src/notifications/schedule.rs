@@ -62,6 +62,22 @@ pub fn outside_quiet_hours(at: DateTime<Utc>, tz: Tz, quiet: QuietHours) -> Date
     resolve(tz, start) - QUIET_MARGIN
 }
 
+/// `at`, or when it falls in quiet hours in `tz`, the end of those quiet
+/// hours: when a message that is late already (a retry) may go out.
+pub fn after_quiet_hours(at: DateTime<Utc>, tz: Tz, quiet: QuietHours) -> DateTime<Utc> {
+    let local = at.with_timezone(&tz).naive_local();
+    if !quiet.contains(local.time()) {
+        return at;
+    }
+    let began = quiet.began_on(local);
+    let ends = if quiet.start > quiet.end {
+        began.succ_opt().unwrap_or(began)
+    } else {
+        began
+    };
+    resolve(tz, ends.and_time(quiet.end))
+}
+
 /// When the reminder `offset` before a visit at `visit` goes out.
 pub fn reminder_at(
     visit: DateTime<Utc>,
@@ -87,6 +103,31 @@ mod tests {
 
     fn t(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_retry_in_quiet_hours_waits_for_their_end() {
+        let moscow: Tz = "Europe/Moscow".parse().unwrap_or(Tz::UTC);
+        // 23:30 and 02:00 MSK wait for 09:00 MSK (06:00Z) the next morning.
+        for at in ["2026-12-07T20:30:00Z", "2026-12-07T23:00:00Z"] {
+            assert_eq!(
+                after_quiet_hours(utc(at), moscow, quiet()),
+                utc("2026-12-08T06:00:00Z"),
+                "{at}"
+            );
+        }
+        // 20:59 MSK is not quiet: unchanged.
+        let before = utc("2026-12-07T17:59:00Z");
+        assert_eq!(after_quiet_hours(before, moscow, quiet()), before);
+        // Quiet hours within one day (13:00 to 14:00): their end that day.
+        let lunch = QuietHours {
+            start: t(13, 0),
+            end: t(14, 0),
+        };
+        assert_eq!(
+            after_quiet_hours(utc("2026-12-07T10:30:00Z"), moscow, lunch),
+            utc("2026-12-07T11:00:00Z")
+        );
     }
 
     fn quiet() -> QuietHours {

@@ -8,6 +8,8 @@
 //! (the worker died during the call) is sent again only to a provider that
 //! takes our idempotency id (SMSC `id`); for the others the outcome is
 //! unknown and the job is discarded rather than risk a second message.
+//! A retry of a message about a visit that would land in the patient's
+//! quiet hours waits for their end.
 
 use chrono::Utc;
 use chrono_tz::Tz;
@@ -16,13 +18,14 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::email::{Email, Smtp};
+use super::schedule::{self, QuietHours};
 use super::sms::{Accepted, Sms, SmsAero, SmsError, SmsProvider, SmsRu, Smsc};
 use super::{templates, Channel, Event};
 use crate::db::appointments::{self, AppointmentStatus};
 use crate::db::notifications::{self as db, Notification, Provider};
 use crate::db::{clinics, doctors, services};
 use crate::error::ApiError;
-use crate::jobs::{Handler, JobContext, JobError, JobFuture};
+use crate::jobs::{exponential_backoff, Handler, JobContext, JobError, JobFuture};
 use crate::outbound::{self, Outbound};
 use crate::secrets::{Keys, Sealed};
 
@@ -38,7 +41,9 @@ enum Plan {
     Discard(String),
     Send {
         row: Uuid,
-        transport: Transport,
+        transport: Box<Transport>,
+        /// The patient's zone and quiet hours (messages about a visit).
+        quiet: Option<(Tz, QuietHours)>,
     },
 }
 
@@ -90,13 +95,17 @@ impl Handler for SendNotification {
                     prepare(conn, &keys, relay.as_deref(), tenant, job, message)
                 })
                 .await?;
-            let (row, transport) = match plan {
+            let (row, transport, quiet) = match plan {
                 Plan::Done => return Ok(()),
                 Plan::Discard(reason) => return Err(JobError::Discard(reason)),
-                Plan::Send { row, transport } => (row, transport),
+                Plan::Send {
+                    row,
+                    transport,
+                    quiet,
+                } => (row, transport, quiet),
             };
             let guard = &ctx.state.config.outbound;
-            let outcome = match &transport {
+            let outcome = match transport.as_ref() {
                 Transport::Sms(provider, sms) => match sms_client(
                     guard,
                     provider.base_url(),
@@ -131,10 +140,10 @@ impl Handler for SendNotification {
                 }
                 Err(err) => {
                     let idempotent =
-                        matches!(&transport, Transport::Sms(provider, _) if provider.idempotent());
+                        matches!(transport.as_ref(), Transport::Sms(provider, _) if provider.idempotent());
                     let (status, outcome) = match &err {
                         SmsError::Temporary(message) => {
-                            ("pending", JobError::Retry(message.clone()))
+                            ("pending", retry(&ctx, quiet, message.clone()))
                         }
                         SmsError::Permanent(message) => {
                             ("failed", JobError::Discard(message.clone()))
@@ -142,7 +151,7 @@ impl Handler for SendNotification {
                         // Asked again with the same idempotency id: the
                         // provider sends it at most once.
                         SmsError::Unknown(message) if idempotent => {
-                            ("pending", JobError::Retry(message.clone()))
+                            ("pending", retry(&ctx, quiet, message.clone()))
                         }
                         // Never again by itself: staff may resend it.
                         SmsError::Unknown(message) => (
@@ -162,6 +171,26 @@ impl Handler for SendNotification {
             }
         })
     }
+}
+
+/// The next attempt of a message that did not go out: after the queue's
+/// usual backoff, or, when that lands in the patient's quiet hours, at their
+/// end (a retry is never sent at night).
+fn retry(ctx: &JobContext, quiet: Option<(Tz, QuietHours)>, message: String) -> JobError {
+    let Some((zone, hours)) = quiet else {
+        return JobError::Retry(message);
+    };
+    let backoff = exponential_backoff(ctx.job.attempt, ctx.state.config.job_backoff_base);
+    let now = Utc::now();
+    let at = now + chrono::Duration::from_std(backoff).unwrap_or_default();
+    let allowed = schedule::after_quiet_hours(at, zone, hours);
+    if allowed == at {
+        return JobError::Retry(message);
+    }
+    JobError::RetryAfter(
+        format!("{message} (the next attempt waits for the end of the quiet hours)"),
+        (allowed - now).to_std().unwrap_or(backoff),
+    )
 }
 
 /// Builds the SMS client of a stored provider.
@@ -273,9 +302,14 @@ fn prepare(
         return Ok(Plan::Discard(reason.into()));
     }
     db::mark_sending(conn, row.id, &stored.kind)?;
+    let quiet = match row.appointment_id {
+        Some(appointment) => super::patient_quiet_hours(conn, tenant, appointment)?,
+        None => None,
+    };
     Ok(Plan::Send {
         row: row.id,
-        transport,
+        transport: Box::new(transport),
+        quiet,
     })
 }
 
