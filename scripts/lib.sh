@@ -118,6 +118,9 @@ start_stack() {
   STACK_DB="cms_${name}_$$"
   STACK_PIDS=()
   STACK_KEY=$(mktemp)
+  # The stack's media files go with it.
+  STACK_MEDIA=$(mktemp -d)
+  export CMS_MEDIA_DIR="$STACK_MEDIA"
   local api_port renderer_port
   api_port=$(free_port); renderer_port=$(free_port)
   ./target/debug/api setup --database "$STACK_DB" >/dev/null
@@ -125,9 +128,11 @@ start_stack() {
   DATABASE_URL=$(app_database_url "$STACK_DB")
   export CMS_SECRETS_KEY
   CMS_SECRETS_KEY=$(./target/debug/api gen-secrets-key)
-  ./target/debug/api seed >/dev/null
   ./target/debug/api gen-key > "$STACK_KEY"
   export CMS_JWT_PRIVATE_KEY_FILE="$STACK_KEY"
+  # With the whole configuration set, the seed uploads the demo images to
+  # the media library (the stack's worker makes their renditions).
+  ./target/debug/api seed >/dev/null
   export CMS_REDIS_PREFIX="$name:$$:"
   export CMS_EVENTS_TRUSTED_SOURCES=127.0.0.1,::1
   # Webhook endpoints of the collection point at 127.0.0.1:9 (nothing
@@ -147,6 +152,8 @@ stop_stack() {
   [[ ${#STACK_PIDS[@]} -gt 0 ]] && { kill -TERM "${STACK_PIDS[@]}" 2>/dev/null || true; wait "${STACK_PIDS[@]}" 2>/dev/null || true; }
   [[ -n "${STACK_DB:-}" ]] && psql -q "$DATABASE_ADMIN_URL" -c "DROP DATABASE IF EXISTS $STACK_DB WITH (FORCE)" >/dev/null 2>&1 || true
   rm -f "${STACK_KEY:-}"
+  [[ -n "${STACK_MEDIA:-}" ]] && rm -rf "$STACK_MEDIA"
+  return 0
 }
 
 # The application role's URL for database NAME on the admin URL's server.

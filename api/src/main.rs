@@ -221,7 +221,19 @@ async fn run(command: Command) -> CliResult {
             let db = Db::connect(&database_url, 2)?;
             db.ensure_role_is_bound_by_rls().await?;
             let keys = cms_api::config::SecretsKeys::from_env()?;
-            print!("{}", seed::seed_demo(&db, &keys).await?);
+            // With the api's whole configuration, the demo images go through
+            // the media library (renditions by the next worker).
+            let state = match Config::from_env() {
+                Ok(config) => Some(cms_api::app::build_state(config).await?),
+                Err(err) => {
+                    println!("demo images: the renderer's own files ({err}; the media library needs the api's configuration)");
+                    None
+                }
+            };
+            print!(
+                "{}",
+                seed::seed_demo(&db, &keys, state.as_ref().map(|state| state.get_ref())).await?
+            );
             if scale > 0 {
                 print!("{}", seed::seed_scale(&db, scale, scale_pages).await?);
             }

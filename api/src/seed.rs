@@ -6,15 +6,19 @@ use uuid::Uuid;
 
 use crate::auth::password;
 use crate::auth::roles::Role;
-use crate::content::{demo, transfer};
+use crate::content::demo::{self, DemoImages};
+use crate::content::transfer;
 use crate::db::audit::{Actor, Audit};
+use crate::db::media as media_store;
 use crate::db::memberships::{self, NewMembership};
 use crate::db::routing;
 use crate::db::tenants::{self, NewTenant};
 use crate::db::users::{self, NewUser};
 use crate::db::{Db, Scope};
 use crate::error::ApiError;
+use crate::media::{self, resolve, Upload};
 use crate::secrets::Keys;
+use crate::state::AppState;
 
 pub const DEMO_PASSWORD: &str = "demo-password";
 pub const PLATFORM_ADMIN_EMAIL: &str = "admin@example.com";
@@ -106,9 +110,41 @@ async fn ensure_user(
     .await
 }
 
+/// Uploads the demo landing's images to the tenant's media library through
+/// the upload pipeline (the same bytes again answer the media they made:
+/// safe to run twice); their renditions are made by the next worker.
+async fn upload_demo_images(state: &AppState, tenant_id: Uuid) -> Result<DemoImages, ApiError> {
+    let mut ids = Vec::with_capacity(DemoImages::FILES.len());
+    for (name, bytes, alt) in DemoImages::FILES {
+        let audit = Audit {
+            actor: Actor {
+                user_id: None,
+                request_id: Some("seed".into()),
+            },
+            tenant_id,
+        };
+        let upload = Upload {
+            bytes: bytes::Bytes::from_static(bytes),
+            file_name: format!("{name}.jpg"),
+            alt: alt.to_owned(),
+            title: format!("Demo {name}"),
+            tags: vec!["demo".to_owned()],
+        };
+        ids.push(media::upload(state, audit, None, upload).await?.media.id);
+    }
+    Ok(DemoImages {
+        hero: ids[0],
+        doctor: ids[1],
+        clinic: ids[2],
+    })
+}
+
 /// Seeds the demo data; answers a summary for the console.
 /// `keys` seal the demo webhook endpoint's secret (`CMS_SECRETS_KEY`).
-pub async fn seed_demo(db: &Db, keys: &Keys) -> Result<String, ApiError> {
+/// With `media` (the app's state), the demo landing's images are uploaded
+/// to each tenant's media library and its blocks use them; without, they
+/// are the renderer's own demo files.
+pub async fn seed_demo(db: &Db, keys: &Keys, media: Option<&AppState>) -> Result<String, ApiError> {
     let hash = tokio::task::spawn_blocking(|| password::hash(DEMO_PASSWORD))
         .await
         .map_err(ApiError::internal)??;
@@ -160,6 +196,11 @@ pub async fn seed_demo(db: &Db, keys: &Keys) -> Result<String, ApiError> {
             .await?;
             patient_users.push((id, name, phone));
         }
+        let images = match media {
+            Some(state) => Some(upload_demo_images(state, tenant_id).await?),
+            None => None,
+        };
+        let media_config = media.map(|state| state.config.media.clone());
         let people = crate::clinic::demo::DemoPeople {
             doctor_user: doctor_id,
             patient_users: patient_users.clone(),
@@ -196,10 +237,19 @@ pub async fn seed_demo(db: &Db, keys: &Keys) -> Result<String, ApiError> {
                 transfer::import(
                     conn,
                     &audit,
-                    demo::demo_document(demo.site),
+                    demo::demo_document(demo.site, images),
                     demo.site,
                     demo.host,
                 )?;
+                // The live pages show the media as they are now (renditions
+                // made later refresh them again).
+                if let (Some(images), Some(config)) = (images, media_config.as_ref()) {
+                    for id in images.ids() {
+                        if let Some(found) = media_store::find(conn, id)? {
+                            resolve::refresh_live(conn, config, &found)?;
+                        }
+                    }
+                }
             }
             crate::clinic::demo::seed(conn, tenant_id, demo.time_zone, &people)?;
             crate::notifications::templates::seed_defaults(conn, tenant_id)?;

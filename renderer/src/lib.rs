@@ -9,6 +9,7 @@ pub mod document;
 pub mod experiments;
 pub mod forms;
 pub mod invalidation;
+pub mod media;
 pub mod metrics;
 pub mod outbox;
 pub mod pages;
@@ -171,6 +172,7 @@ impl Renderer {
                 .service(prometheus)
                 .service(assets::asset)
                 .service(assets::demo_image)
+                .service(media::media_file)
                 .service(pages::robots)
                 .service(pages::sitemap)
                 .service(forms::submit_lead)

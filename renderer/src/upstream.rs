@@ -65,6 +65,28 @@ impl Upstream {
         }
     }
 
+    /// GET `path` with the given request headers, answering the status, the
+    /// headers and the whole body (media objects: a few hundred KB at most).
+    pub async fn get_raw(
+        &self,
+        path: &str,
+        headers: header::HeaderMap,
+    ) -> Result<(StatusCode, header::HeaderMap, Bytes), Unavailable> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|err| Unavailable(err.to_string()))?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| Unavailable(err.to_string()))?;
+        Ok((status, headers, body))
+    }
+
     /// GET `path` uncached: the status and the JSON body (`Null` when not JSON).
     pub async fn get_json(&self, path: &str) -> Result<(u16, serde_json::Value), Unavailable> {
         let response = self

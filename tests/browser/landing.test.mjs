@@ -6,8 +6,10 @@
 //
 // It checks what only a browser can: the page runs without console errors
 // (CSP violations, script errors, failed requests are console errors too),
-// images below the fold are not fetched until the visitor scrolls to them, and
-// the lead form posts through the renderer into the API.
+// the images `api seed` uploaded through the media pipeline load as AVIF or
+// WebP (not the fallback) over their placeholders, images below the fold are
+// not fetched until the visitor scrolls to them, and the lead form posts
+// through the renderer into the API.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +27,37 @@ const lazyMargin = 2500;
 
 let browser;
 
+/** Every media image object (`{media, src, sources, ...}`) in `value`. */
+function mediaImages(value, found = []) {
+  if (Array.isArray(value)) value.forEach((item) => mediaImages(item, found));
+  else if (value && typeof value === 'object') {
+    if (typeof value.media === 'string') found.push(value);
+    else Object.values(value).forEach((item) => mediaImages(item, found));
+  }
+  return found;
+}
+
+/** The demo pages' media images, once every one has its renditions (the
+ * stack's worker makes them after `api seed` uploaded the files). */
+async function renditionsMade() {
+  const manifest = await (await fetch(`${api}/api/v1/delivery/sites/by-host/alpha.localhost`)).json();
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const pages = await Promise.all(['/', '/clinic'].map(async (path) => {
+      const response = await fetch(`${api}/api/v1/delivery/sites/${manifest.site_id}/pages?path=${encodeURIComponent(path)}&locale=en`);
+      return response.json();
+    }));
+    const images = mediaImages(pages.map((page) => page.blocks));
+    const done = images.length > 0 && images.every((image) => image.src && image.placeholder
+      && image.sources?.avif?.length > 0 && image.sources?.webp?.length > 0);
+    if (done) return images;
+    assert.ok(Date.now() < deadline, `renditions not made in time: ${JSON.stringify(images)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 before(async () => {
+  await renditionsMade();
   browser = await chromium.launch({
     executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
     headless: true,
@@ -135,6 +167,48 @@ test('images below the fold are fetched only when scrolled to', async () => {
   for (const img of after.filter((img) => img.top > viewport.height + lazyMargin)) {
     assert.ok(fetchedAfter.has(img.current), `${img.current} was fetched once scrolled to`);
   }
+  await context.close();
+});
+
+test('uploaded images load as AVIF or WebP over their placeholders, the first one preloaded', async () => {
+  const { context, page, problems, requested } = await openPage();
+  await page.goto(`${site}/clinic`, { waitUntil: 'load' });
+  await page.evaluate(async () => {
+    for (let y = 0; y < document.documentElement.scrollHeight; y += 400) {
+      window.scrollTo(0, y);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+  await page.waitForLoadState('networkidle');
+  await page.waitForFunction(() => [...document.querySelectorAll('picture img')].every((img) => img.complete && img.naturalWidth > 0));
+  const pictures = await page.$$eval('picture img', (elements) => elements.map((img) => ({
+    src: img.getAttribute('src'),
+    current: new URL(img.currentSrc).pathname,
+    background: getComputedStyle(img).backgroundImage,
+    sources: [...img.parentElement.querySelectorAll('source')].map((source) => source.type),
+  })));
+  const media = pictures.filter((img) => img.src.startsWith('/media/'));
+  assert.ok(media.length >= 3, `the page shows the uploaded images: ${JSON.stringify(pictures)}`);
+  for (const img of media) {
+    assert.deepEqual(img.sources, ['image/avif', 'image/webp'], JSON.stringify(img));
+    assert.match(img.current, /\.(avif|webp)$/, `${img.current} is a modern format, not the fallback ${img.src}`);
+    assert.match(img.background, /^url\("data:image\/png;base64,/, `${img.src} has its placeholder behind it`);
+  }
+  // No fallback file was fetched at all.
+  for (const img of media) {
+    assert.ok(!requested.includes(img.src), `the fallback ${img.src} was fetched`);
+  }
+  // The home page's first image is an uploaded one: preloaded as AVIF.
+  await page.goto(`${site}/`, { waitUntil: 'load' });
+  const preload = await page.$eval('link[rel=preload][as=image]', (link) => ({
+    type: link.getAttribute('type'), srcset: link.getAttribute('imagesrcset'),
+  }));
+  assert.equal(preload.type, 'image/avif');
+  assert.match(preload.srcset, /\.avif \d+w/);
+  const hero = await page.$eval('picture img', (img) => ({ priority: img.getAttribute('fetchpriority'), current: img.currentSrc }));
+  assert.equal(hero.priority, 'high');
+  assert.match(hero.current, /\.avif$/);
+  assert.deepEqual(problems, []);
   await context.close();
 });
 

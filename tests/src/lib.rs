@@ -260,7 +260,7 @@ impl TestApp {
         let db = TestDatabase::create();
         let config = test_config(&db, &overrides);
         let seed_db = cms_api::db::Db::connect(&db.app_url(), 2).unwrap();
-        cms_api::seed::seed_demo(&seed_db, &config.secrets())
+        cms_api::seed::seed_demo(&seed_db, &config.secrets(), None)
             .await
             .unwrap();
         let app = cms_api::Application::build(config.clone()).await.unwrap();

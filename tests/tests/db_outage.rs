@@ -59,7 +59,7 @@ async fn a_stopped_database_answers_503_with_retry_after_and_the_api_recovers_by
         &HashMap::from([("CMS_JOBS", "off".to_owned())]),
     );
     let seed_db = cms_api::db::Db::connect(&app_url, 2).unwrap();
-    cms_api::seed::seed_demo(&seed_db, &config.secrets())
+    cms_api::seed::seed_demo(&seed_db, &config.secrets(), None)
         .await
         .unwrap();
     drop(seed_db);

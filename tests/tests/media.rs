@@ -1033,3 +1033,127 @@ async fn media_round_trip_through_a_real_s3_server() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_renderer_shows_uploaded_images_in_modern_formats_and_serves_their_files() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let media = app
+        .upload_ready(&editor, "hall.jpg", gradient_jpeg(900, 600, 5), "The hall")
+        .await;
+    let id = media["id"].as_str().unwrap().to_owned();
+    let (_, _, site) = page_showing(&app, &editor, "/hall", json!({"media": id})).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let image = loop {
+        let image = delivered_image(&app, &site, "/hall").await;
+        if image["sources"]["avif"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            break image;
+        }
+        assert!(std::time::Instant::now() < deadline, "no AVIF: {image}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Exported and imported again (a copy of the site): the live page's
+    // resolved image validates and is kept as it was.
+    let document = app
+        .get(&format!("/api/v1/sites/{site}/export"), &editor)
+        .await
+        .expect(200)
+        .body;
+    let copy = app
+        .post(
+            "/api/v1/sites/import",
+            &editor,
+            json!({"name": "Hall copy", "domain": "hall-copy.localhost", "document": document}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let copied = delivered_image(&app, copy["id"].as_str().unwrap(), "/hall").await;
+    assert_eq!(copied, image);
+    let renderer = cms_tests::TestRenderer::spawn(
+        &app.address,
+        Some(&cms_tests::redis_url()),
+        &app.config.redis_prefix,
+        HashMap::new(),
+    )
+    .await;
+    let (status, _, html) = renderer.get("alpha.localhost", "/hall").await;
+    assert_eq!(status, 200);
+    let avif = image["sources"]["avif"][0]["src"].as_str().unwrap();
+    let webp = image["sources"]["webp"][0]["src"].as_str().unwrap();
+    assert!(
+        html.contains(&format!(
+            r#"<picture><source type="image/avif" srcset="{avif} "#
+        )),
+        "{html}"
+    );
+    assert!(html.contains(r#"<source type="image/webp" srcset=""#));
+    assert!(
+        html.contains(r#"class="ph-1" fetchpriority="high""#),
+        "{html}"
+    );
+    let placeholder = image["placeholder"].as_str().unwrap();
+    assert!(html.contains(&format!(
+        ".ph-1{{background:center/cover no-repeat url(\"{placeholder}\")}}</style>"
+    )));
+    assert!(
+        html.contains(r#"type="image/avif" fetchpriority="high">"#),
+        "preloaded as AVIF"
+    );
+
+    // The renderer serves the files on the site's origin, as the api does.
+    let from_api = reqwest::get(format!("{}{webp}", app.address))
+        .await
+        .unwrap();
+    let api_etag = from_api.headers()["etag"].clone();
+    let api_bytes = from_api.bytes().await.unwrap();
+    let client = reqwest::Client::new();
+    let get = |path: String, headers: Vec<(&'static str, String)>| {
+        let mut request = client.get(format!("{}{path}", renderer.address));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let whole = get(webp.to_owned(), vec![]).await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["content-type"], "image/webp");
+    assert_eq!(
+        whole.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(whole.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(whole.headers()["etag"], api_etag);
+    assert_eq!(whole.bytes().await.unwrap(), api_bytes);
+    let part = get(webp.to_owned(), vec![("range", "bytes=0-9".into())])
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 0-9/{}", api_bytes.len()).as_str()
+    );
+    assert_eq!(part.bytes().await.unwrap(), api_bytes.slice(0..10));
+    let again = get(
+        webp.to_owned(),
+        vec![("if-none-match", api_etag.to_str().unwrap().to_owned())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 304);
+    // What is not a media file name answers 404.
+    for bad in [
+        "/media/a/b/..%2F..%2Fsecret",
+        "/media/a/b/c?x",
+        "/media/a%20b/c/d.webp",
+    ] {
+        assert_eq!(
+            get(bad.to_owned(), vec![]).await.unwrap().status(),
+            404,
+            "{bad}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! made of built-in modules, imported through the same path as user documents.
 
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::transfer::{BlockExport, PageExport, SiteDocument, SiteExport, FORMAT};
 use crate::db::pages::PageStatus;
@@ -183,9 +184,93 @@ fn clinic_blocks(brand: &str) -> Vec<BlockExport> {
     ]
 }
 
+/// The demo landing's images uploaded to the media library (`api seed` does
+/// it through the upload pipeline, so `make run` shows real renditions).
+#[derive(Debug, Clone, Copy)]
+pub struct DemoImages {
+    pub hero: Uuid,
+    pub doctor: Uuid,
+    pub clinic: Uuid,
+}
+
+impl DemoImages {
+    /// The shipped files (`renderer/assets/demo/`), their alt text and the
+    /// slot each fills.
+    pub const FILES: [(&'static str, &'static [u8], &'static str); 3] = [
+        (
+            "hero",
+            include_bytes!("../../../renderer/assets/demo/hero.jpg"),
+            "Our reception",
+        ),
+        (
+            "doctor",
+            include_bytes!("../../../renderer/assets/demo/doctor.jpg"),
+            "A doctor of the clinic",
+        ),
+        (
+            "clinic",
+            include_bytes!("../../../renderer/assets/demo/clinic.jpg"),
+            "The clinic building",
+        ),
+    ];
+
+    pub fn ids(&self) -> [Uuid; 3] {
+        [self.hero, self.doctor, self.clinic]
+    }
+
+    fn for_asset(&self, src: &str) -> Option<Uuid> {
+        let name = src.strip_prefix("/assets/demo/")?.strip_suffix(".jpg")?;
+        match name {
+            "hero" => Some(self.hero),
+            "doctor" => Some(self.doctor),
+            "clinic" => Some(self.clinic),
+            _ => None,
+        }
+    }
+
+    /// Replaces every demo asset image in `value` by a reference to its
+    /// media, keeping the block's alt text as the override.
+    fn reference_in(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                let asset = map
+                    .get("src")
+                    .and_then(Value::as_str)
+                    .and_then(|src| self.for_asset(src));
+                if let Some(id) = asset {
+                    let alt = map.get("alt").cloned().unwrap_or(Value::Null);
+                    *value = json!({"media": id, "alt": alt});
+                    return;
+                }
+                for child in map.values_mut() {
+                    self.reference_in(child);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.reference_in(item)),
+            _ => {}
+        }
+    }
+}
+
 /// The demo landing of `make run`: a home page, a page showing every other
-/// built-in module, and a plain inner page.
-pub fn demo_document(brand: &str) -> SiteDocument {
+/// built-in module, and a plain inner page. With `images`, its pictures are
+/// those media; without, the renderer's own demo files.
+pub fn demo_document(brand: &str, images: Option<DemoImages>) -> SiteDocument {
+    let mut document = demo_document_with_assets(brand);
+    if let Some(images) = images {
+        for page in &mut document.pages {
+            for block in &mut page.blocks {
+                images.reference_in(&mut block.props);
+            }
+            if let Some(published) = page.published.as_mut() {
+                images.reference_in(published);
+            }
+        }
+    }
+    document
+}
+
+fn demo_document_with_assets(brand: &str) -> SiteDocument {
     let mut document = landing_document(brand, 3);
     if let Some(page) = document.pages.get_mut(1) {
         let blocks = clinic_blocks(brand);

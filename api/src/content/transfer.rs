@@ -21,6 +21,7 @@ use crate::db::modules::{self, CustomModule};
 use crate::db::pages::{self, Block, Page, PageStatus, Revision};
 use crate::db::sites::{self, NewSite, Site};
 use crate::error::{ApiError, FieldError};
+use crate::media::resolve;
 
 pub const FORMAT: &str = "cms-site/1";
 
@@ -414,11 +415,13 @@ fn rebuild_snapshot(
     let mut rebuilt = Vec::with_capacity(blocks.len());
     for (index, block) in blocks.into_iter().enumerate() {
         let module = block["module"].as_str().unwrap_or_default().to_owned();
-        let props = library.check(
+        // Images resolved at publish validate as the references they were.
+        let mut props = library.check(
             &format!("{where_}.published.blocks.{index}"),
             &module,
-            block["props"].clone(),
+            resolve::as_references(&block["props"]),
         )?;
+        resolve::restore_resolved(&mut props, &block["props"]);
         let id = draft
             .get(index)
             .filter(|(_, draft_module)| *draft_module == module)

@@ -182,6 +182,61 @@ pub fn resolve_in(config: &MediaConfig, value: &mut Value, media: &HashMap<Uuid,
     }
 }
 
+/// Whether `map` is a resolved image (delivery's form of a reference).
+fn is_resolved(map: &serde_json::Map<String, Value>) -> bool {
+    map.get("media").is_some_and(Value::is_string) && map.contains_key("sources")
+}
+
+/// `value` with every resolved image turned back into the reference it was
+/// made from (`{"media": id, "alt": alt}`): the form block validation knows
+/// (a live snapshot being imported holds resolved images).
+pub fn as_references(value: &Value) -> Value {
+    match value {
+        Value::Object(map) if is_resolved(map) => {
+            let mut reference = serde_json::Map::new();
+            reference.insert("media".into(), map["media"].clone());
+            if let Some(alt) = map.get("alt").filter(|alt| alt.is_string()) {
+                reference.insert("alt".into(), alt.clone());
+            }
+            Value::Object(reference)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, child)| (key.clone(), as_references(child)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(as_references).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Puts the resolved images of `original` back into `checked` (the same
+/// props after validation), wherever the reference there names the same
+/// media.
+pub fn restore_resolved(checked: &mut Value, original: &Value) {
+    match (checked, original) {
+        (Value::Object(checked_map), Value::Object(original_map)) => {
+            if is_resolved(original_map) {
+                if checked_map.get("media") == original_map.get("media") {
+                    *checked_map = original_map.clone();
+                }
+                return;
+            }
+            for (key, child) in checked_map.iter_mut() {
+                if let Some(original_child) = original_map.get(key) {
+                    restore_resolved(child, original_child);
+                }
+            }
+        }
+        (Value::Array(checked_items), Value::Array(original_items)) => {
+            for (child, original_child) in checked_items.iter_mut().zip(original_items) {
+                restore_resolved(child, original_child);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Resolves every media reference of a snapshot's blocks (at publish, and
 /// for previews). Media deleted by force still resolve: a live page keeps
 /// its images until the next publish.
@@ -232,6 +287,27 @@ pub fn refresh_live(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn resolved_images_validate_as_references_and_come_back_after() {
+        let id = Uuid::now_v7();
+        let resolved = json!({"media": id, "src": "/media/t/s/a.jpg", "width": 10, "height": 5,
+                              "alt": "Hall", "placeholder": "data:image/png;base64,AA==",
+                              "sources": {"avif": [], "webp": []}});
+        let props =
+            json!({"title": "x", "images": [resolved, {"src": "/b.jpg"}], "hero": {"media": id}});
+        let references = as_references(&props);
+        assert_eq!(
+            references,
+            json!({"title": "x", "images": [{"media": id, "alt": "Hall"}, {"src": "/b.jpg"}], "hero": {"media": id}})
+        );
+        let mut checked = references.clone();
+        checked["title"] = json!("x (sanitised)");
+        restore_resolved(&mut checked, &props);
+        assert_eq!(checked["images"][0], props["images"][0]);
+        assert_eq!(checked["title"], "x (sanitised)");
+        assert_eq!(checked["hero"], json!({"media": id}));
+    }
 
     #[test]
     fn references_are_found_with_their_paths_and_overrides() {

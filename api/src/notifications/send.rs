@@ -139,8 +139,7 @@ impl Handler for SendNotification {
                     Ok(())
                 }
                 Err(err) => {
-                    let idempotent =
-                        matches!(transport.as_ref(), Transport::Sms(provider, _) if provider.idempotent());
+                    let idempotent = matches!(transport.as_ref(), Transport::Sms(provider, _) if provider.idempotent());
                     let (status, outcome) = match &err {
                         SmsError::Temporary(message) => {
                             ("pending", retry(&ctx, quiet, message.clone()))

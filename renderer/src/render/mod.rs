@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::metrics::{inc, Metrics};
-use images::Preload;
+use images::PageImages;
 use shell::Shell;
 
 /// Every built-in module key; each has `modules/<key>.html`.
@@ -199,8 +199,7 @@ impl Templates {
     /// Renders a published page into a shell.
     pub fn page(&self, request: &PageRequest, page: &DeliveryPage, etag: String) -> Shell {
         let site = site_values(request.manifest);
-        let mut preload: Option<Preload> = None;
-        let mut seen_image = false;
+        let mut images = PageImages::default();
         let head = PageHead::of(page);
         let page_values = head.values();
         let site_id = page.site_id.to_string();
@@ -208,12 +207,12 @@ impl Templates {
         let home = format!("{}/", request.locale_prefix);
         for block in &page.blocks {
             let mut props = Value::Object(block.props.clone());
-            images::enrich(&mut props, &mut preload, &mut seen_image);
+            images.enrich(&mut props);
             // Clinic data shown by the block (doctor photos are page images
             // like any other: the first one of the page loads eagerly).
             let mut clinic_view = clinic::view(&block.module, &props, request.clinic);
             if let Some(view) = clinic_view.as_mut() {
-                images::enrich(view, &mut preload, &mut seen_image);
+                images.enrich(view);
             }
             let context = BlockContext {
                 props: &props,
@@ -235,7 +234,7 @@ impl Templates {
             request,
             &head,
             &page.blocks,
-            preload.as_ref(),
+            &images,
             [&header, &main, &footer],
         );
         Shell::parse(&html, etag)
@@ -245,7 +244,7 @@ impl Templates {
     /// previews of a module in the library).
     pub fn module_html(&self, module: &str, props: &Value) -> String {
         let mut props = props.clone();
-        images::enrich(&mut props, &mut None, &mut false);
+        PageImages::default().enrich(&mut props);
         let page = json!({"id": "00000000-0000-0000-0000-000000000001", "path": "/", "locale": "en", "title": "Demo"});
         let context = BlockContext {
             props: &props,
@@ -285,7 +284,8 @@ impl Templates {
             title: &title,
             seo: &seo,
         };
-        let html = self.layout(request, &head, &[], None, ["", &notice, ""]);
+        let no_images = PageImages::default();
+        let html = self.layout(request, &head, &[], &no_images, ["", &notice, ""]);
         Shell::parse(&html, "404".into())
     }
 
@@ -295,7 +295,7 @@ impl Templates {
         request: &PageRequest,
         head: &PageHead,
         blocks: &[DeliveryBlock],
-        preload: Option<&Preload>,
+        images: &PageImages,
         [header, main, footer]: [&str; 3],
     ) -> String {
         let mut context = tera::Context::new();
@@ -305,7 +305,8 @@ impl Templates {
         context.insert("alternates", &seo::alternates(request, head.path));
         context.insert("theme", &seo::theme(request.manifest));
         context.insert("json_ld", &seo::json_ld(request, head, blocks));
-        context.insert("preload", &preload);
+        context.insert("preload", &images.preload);
+        context.insert("placeholder_css", &images.placeholder_css());
         context.insert("assets", &self.assets);
         context.insert("header_html", header);
         context.insert("main_html", main);
