@@ -835,6 +835,17 @@ async fn delivery_resolves_media_and_regenerating_new_presets_replaces_rendition
         .await
         .unwrap();
     let admin = admin_login["access_token"].as_str().unwrap().to_owned();
+    // A renderer has the page cached with the old renditions.
+    let renderer = cms_tests::TestRenderer::spawn(
+        &base,
+        Some(&cms_tests::redis_url()),
+        &app.config.redis_prefix,
+        HashMap::new(),
+    )
+    .await;
+    let (status, _, html) = renderer.get("alpha.localhost", "/team").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(" 1000w\""), "{html}");
     let started = client
         .post(format!("{base}/api/v1/media/regenerate"))
         .bearer_auth(&admin)
@@ -884,6 +895,19 @@ async fn delivery_resolves_media_and_regenerating_new_presets_replaces_rendition
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(image["alt"], "The team at work");
+    // The media's invalidation reaches the renderer: it shows the new ones.
+    let shown = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, _, html) = renderer.get("alpha.localhost", "/team").await;
+        if html.contains(" 400w, ") && html.contains(" 800w\"") && !html.contains(" 1000w") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < shown,
+            "the renderer still shows the old renditions: {html}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // The old renditions are gone; the new ones are served.
     let old = media["renditions"][0]["url"].as_str().unwrap();
     assert_eq!(

@@ -174,12 +174,11 @@ async fn load_live_page(
             let page =
                 routing::live_page(conn, site_id, &locale, &path)?.ok_or(ApiError::NotFound)?;
             if page.experiments == "[]" {
-                // The common case: the snapshot's bytes as stored, versioned
-                // by its revision.
-                return Ok((
-                    page.snapshot.into_bytes(),
-                    Some(format!("\"r-{}\"", page.revision_id)),
-                ));
+                // The common case: the snapshot's bytes as stored. Their
+                // ETag comes from the content, not the revision: a live
+                // snapshot changes without a new revision when its media's
+                // renditions do, and a renderer revalidating must see it.
+                return Ok((page.snapshot.into_bytes(), None));
             }
             let mut snapshot: Value =
                 serde_json::from_str(&page.snapshot).map_err(ApiError::internal)?;
