@@ -322,3 +322,6 @@ API_BIN=./target/release/api scripts/bench_jobs.sh
 
 echo
 API_BIN=./target/release/api scripts/bench_webhooks.sh
+
+echo
+API_BIN=./target/release/api scripts/bench_media.sh

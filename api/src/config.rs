@@ -498,6 +498,11 @@ impl std::fmt::Debug for MediaStorage {
 }
 
 impl MediaConfig {
+    /// The media settings alone, from the environment (`api bench-media`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let invalid = |name: &'static str, reason: String| ConfigError::Invalid { name, reason };
         let storage = match get("CMS_MEDIA_S3_BUCKET") {

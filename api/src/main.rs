@@ -73,6 +73,11 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         concurrency: usize,
     },
+    /// Measure the image pipeline (prints JSON; `scripts/bench_media.sh`).
+    BenchMedia {
+        #[command(subcommand)]
+        part: MediaBench,
+    },
     /// Measure webhook deliveries: signed deliveries to an in-process receiver
     /// that verifies them, by one worker, then delivery latency (prints JSON).
     BenchWebhooks {
@@ -123,6 +128,48 @@ enum Command {
         action: SecretsAction,
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MediaBench {
+    /// Write a photo-like JPEG of WIDTH x HEIGHT to OUT.
+    Sample {
+        #[arg(long)]
+        width: u32,
+        #[arg(long)]
+        height: u32,
+        #[arg(long, default_value_t = 90)]
+        quality: u8,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Decode IMAGE and make the preset widths in FORMAT, IMAGES times on
+    /// each of THREADS threads at once.
+    Renditions {
+        #[arg(long)]
+        image: std::path::PathBuf,
+        #[arg(long, value_parser = ["webp", "avif"])]
+        format: String,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 4)]
+        images: usize,
+    },
+    /// Decode IMAGE and make its WebP widths; print this process's peak RSS.
+    PeakRss {
+        #[arg(long)]
+        image: std::path::PathBuf,
+    },
+    /// Upload distinct copies of IMAGE to an api started here on this
+    /// database (as the demo editor of alpha; no worker runs).
+    Uploads {
+        #[arg(long)]
+        image: std::path::PathBuf,
+        #[arg(long, default_value_t = 256)]
+        uploads: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
     },
 }
 
@@ -257,6 +304,7 @@ async fn run(command: Command) -> CliResult {
             let report = cms_api::jobs::bench::run(state, jobs, latency_jobs, concurrency).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
+        Command::BenchMedia { part } => bench_media(part).await?,
         Command::BenchWebhooks {
             messages,
             latency_messages,
@@ -346,6 +394,62 @@ async fn run(command: Command) -> CliResult {
                 )
                 .into());
             }
+        }
+    }
+    Ok(())
+}
+
+/// `api bench-media ...`: each part prints one JSON line.
+async fn bench_media(part: MediaBench) -> CliResult {
+    use cms_api::media::bench;
+    match part {
+        MediaBench::Sample {
+            width,
+            height,
+            quality,
+            out,
+        } => {
+            let jpeg = cms_imaging::sample_photo_jpeg(width, height, 7, quality)?;
+            std::fs::write(&out, &jpeg)?;
+            println!("{}", serde_json::json!({"out": out, "bytes": jpeg.len()}));
+        }
+        MediaBench::Renditions {
+            image,
+            format,
+            threads,
+            images,
+        } => {
+            let media = cms_api::config::MediaConfig::from_env()?;
+            let format = if format == "avif" {
+                cms_imaging::Format::Avif
+            } else {
+                cms_imaging::Format::Webp
+            };
+            let jpeg = std::fs::read(image)?;
+            let report = bench::renditions(&media, &jpeg, format, threads, images)?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        MediaBench::PeakRss { image } => {
+            let media = cms_api::config::MediaConfig::from_env()?;
+            let jpeg = std::fs::read(image)?;
+            println!("{}", bench::peak_rss(&media, &jpeg)?);
+        }
+        MediaBench::Uploads {
+            image,
+            uploads,
+            concurrency,
+        } => {
+            let jpeg = std::fs::read(image)?;
+            let report = bench::uploads(
+                Config::from_env()?,
+                jpeg,
+                uploads,
+                concurrency,
+                ("editor@alpha.example", seed::DEMO_PASSWORD),
+            )
+            .await
+            .map_err(|err| err.to_string())?;
+            println!("{report}");
         }
     }
     Ok(())

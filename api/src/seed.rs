@@ -252,6 +252,9 @@ pub async fn seed_demo(db: &Db, keys: &Keys, media: Option<&AppState>) -> Result
                 }
             }
             crate::clinic::demo::seed(conn, tenant_id, demo.time_zone, &people)?;
+            if let Some(images) = images {
+                crate::db::doctors::set_missing_photos(conn, images.doctor)?;
+            }
             crate::notifications::templates::seed_defaults(conn, tenant_id)?;
             crate::webhooks::seed_demo_endpoint(conn, &audit, &keys)?;
             crate::experiments::demo::seed(conn, demo.host)?;

@@ -395,6 +395,46 @@ pub fn placeholder_uri(hash: &str) -> Option<String> {
     ))
 }
 
+/// A photo-like JPEG (`width` x `height`, smooth light, edges and grain, so
+/// it compresses like a photograph rather than a flat test card), for
+/// benchmarks: the same `seed` gives the same bytes.
+pub fn sample_photo_jpeg(
+    width: u32,
+    height: u32,
+    seed: u32,
+    quality: u8,
+) -> Result<Vec<u8>, PixelError> {
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let mut noise = move || {
+        // xorshift32: cheap, repeatable grain.
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state % 25) as i32 - 12
+    };
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        let (fx, fy) = (x as f32 / width as f32, y as f32 / height as f32);
+        let sky = (170.0 + 60.0 * (fx * 3.1 + seed as f32).sin() * (fy * 2.3).cos()) as i32;
+        let stripe = if (x / 97 + y / 61 + seed).is_multiple_of(7) {
+            40
+        } else {
+            0
+        };
+        let grain = noise();
+        let channel = |base: i32| (base + stripe + grain).clamp(0, 255) as u8;
+        image::Rgb([
+            channel(sky - (fy * 90.0) as i32),
+            channel(120 + (fx * 80.0) as i32),
+            channel(200 - (fx * fy * 120.0) as i32),
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&image)
+        .map_err(|err| PixelError::Encode("JPEG", err.to_string()))?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

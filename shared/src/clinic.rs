@@ -92,6 +92,10 @@ pub struct PublicDoctor {
     pub name: String,
     /// Photo URL.
     pub photo: Option<String>,
+    /// The photo from the tenant's media library, resolved like a block's
+    /// image (renditions, placeholder); preferred over `photo` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_image: Option<crate::media::ResolvedImage>,
     pub bio: String,
     pub experience_years: i32,
     pub education: String,

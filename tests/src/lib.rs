@@ -755,6 +755,20 @@ pub fn working_day() -> chrono::NaiveDate {
     day
 }
 
+impl TestApp {
+    /// A renderer reading from this api through Redis, so the api's
+    /// invalidations reach it.
+    pub async fn renderer(&self) -> TestRenderer {
+        TestRenderer::spawn(
+            &self.address,
+            Some(&redis_url()),
+            &self.config.redis_prefix,
+            HashMap::new(),
+        )
+        .await
+    }
+}
+
 /// The `api` binary of this build (beside the test executables' folder), for
 /// tests that run it as a process of its own.
 pub fn api_binary() -> std::path::PathBuf {

@@ -12,16 +12,6 @@ use serde_json::{json, Value};
 const ALPHA: &str = "alpha.localhost";
 const VARIANT_B_TITLE: &str = "See a specialist this week, without queues";
 
-async fn renderer_for(app: &TestApp) -> TestRenderer {
-    TestRenderer::spawn(
-        &app.address,
-        Some(&redis_url()),
-        &app.config.redis_prefix,
-        HashMap::new(),
-    )
-    .await
-}
-
 /// A page as one visitor (cookie `cms_vid`) sees it, with extra headers.
 async fn visit(
     renderer: &TestRenderer,
@@ -109,7 +99,7 @@ async fn send_events(app: &TestApp, events: Vec<Value>) -> Reply {
 #[tokio::test]
 async fn a_running_experiment_splits_visitors_stickily_and_counts_exposures_and_lead_conversions() {
     let app = TestApp::spawn().await;
-    let renderer = renderer_for(&app).await;
+    let renderer = app.renderer().await;
     let editor = app.login(ALPHA_EDITOR, None).await;
     let (_, experiment) = app.home_experiment(&editor.access).await;
     let id = experiment["id"].as_str().unwrap().to_owned();
@@ -228,7 +218,7 @@ async fn a_running_experiment_splits_visitors_stickily_and_counts_exposures_and_
 #[tokio::test]
 async fn do_not_track_and_refused_consent_show_the_control_and_count_nothing() {
     let app = TestApp::spawn().await;
-    let renderer = renderer_for(&app).await;
+    let renderer = app.renderer().await;
     let editor = app.login(ALPHA_EDITOR, None).await;
     let site = app.first_site(&editor.access).await;
     // Visitors the hash puts in b.
@@ -295,7 +285,7 @@ async fn do_not_track_and_refused_consent_show_the_control_and_count_nothing() {
 #[tokio::test]
 async fn an_editor_previews_variant_b_uncached_and_uncounted() {
     let app = TestApp::spawn().await;
-    let renderer = renderer_for(&app).await;
+    let renderer = app.renderer().await;
     let editor = app.login(ALPHA_EDITOR, None).await;
     let (home, experiment) = app.home_experiment(&editor.access).await;
     let token = app
@@ -399,7 +389,7 @@ async fn an_editor_previews_variant_b_uncached_and_uncounted() {
 #[tokio::test]
 async fn a_stopped_experiment_serves_the_control_refuses_events_and_a_winner_can_be_published() {
     let app = TestApp::spawn().await;
-    let renderer = renderer_for(&app).await;
+    let renderer = app.renderer().await;
     let editor = app.login(ALPHA_EDITOR, None).await;
     let (_, experiment) = app.home_experiment(&editor.access).await;
     let id = experiment["id"].as_str().unwrap().to_owned();

@@ -1097,13 +1097,7 @@ async fn the_renderer_shows_uploaded_images_in_modern_formats_and_serves_their_f
         .body;
     let copied = delivered_image(&app, copy["id"].as_str().unwrap(), "/hall").await;
     assert_eq!(copied, image);
-    let renderer = cms_tests::TestRenderer::spawn(
-        &app.address,
-        Some(&cms_tests::redis_url()),
-        &app.config.redis_prefix,
-        HashMap::new(),
-    )
-    .await;
+    let renderer = app.renderer().await;
     let (status, _, html) = renderer.get("alpha.localhost", "/hall").await;
     assert_eq!(status, 200);
     let avif = image["sources"]["avif"][0]["src"].as_str().unwrap();
@@ -1180,4 +1174,143 @@ async fn the_renderer_shows_uploaded_images_in_modern_formats_and_serves_their_f
             "{bad}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_doctors_photo_from_the_library_is_resolved_for_visitors_and_shown_by_the_renderer() {
+    let app = TestApp::spawn().await;
+    let (alpha, beta) = demo_editors(&app).await;
+    // Alt text left empty: visitors get the doctor's name.
+    let uploaded = app
+        .upload(
+            &alpha.access,
+            "doctor.jpg",
+            gradient_jpeg(800, 800, 21),
+            &[],
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = uploaded["id"].as_str().unwrap().to_owned();
+    let theirs = app
+        .upload_ready(
+            &beta.access,
+            "theirs.jpg",
+            gradient_jpeg(400, 400, 22),
+            "Beta",
+        )
+        .await;
+    // A cardiologist: the demo /clinic page lists them.
+    let site = app.first_site(&alpha.access).await;
+    let doctors = app
+        .public(
+            &format!("/api/v1/delivery/sites/{site}/doctors?specialization=cardiology"),
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    let doctor = &doctors["items"][0];
+    let (doctor_id, name) = (
+        doctor["id"].as_str().unwrap().to_owned(),
+        doctor["name"].as_str().unwrap().to_owned(),
+    );
+    let path = format!("/api/v1/doctors/{doctor_id}");
+    // Another tenant's media is unknown here.
+    let refused = app
+        .patch(
+            &path,
+            &alpha.access,
+            json!({"photo_media_id": theirs["id"]}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(refused.error_fields(), vec!["photo_media_id"]);
+    let changed = app
+        .patch(&path, &alpha.access, json!({"photo_media_id": id}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(changed["photo_media_id"], id.as_str());
+    app.wait_media(&alpha.access, &id, |m| m["status"] == "ready")
+        .await;
+
+    // Delivery resolves it once the renditions exist (AVIF comes last).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let photo = loop {
+        let detail = app
+            .public(
+                &format!("/api/v1/delivery/sites/{site}/doctors/{doctor_id}"),
+                &[],
+            )
+            .await
+            .expect(200)
+            .body;
+        let photo = detail["photo_image"].clone();
+        if photo["sources"]["avif"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            break photo;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no resolved photo: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(photo["media"], id.as_str());
+    assert_eq!(photo["alt"], name.as_str());
+    assert!(photo["placeholder"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png"));
+    let data = app
+        .public(&format!("/api/v1/delivery/sites/{site}/clinic-data"), &[])
+        .await
+        .expect(200)
+        .body;
+    let listed = data["doctors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == doctor_id.as_str())
+        .unwrap();
+    assert_eq!(listed["photo_image"], photo);
+
+    // The renderer's doctors list shows it as a picture.
+    let renderer = app.renderer().await;
+    let (status, _, html) = renderer.get("alpha.localhost", "/clinic").await;
+    assert_eq!(status, 200);
+    let avif = photo["sources"]["avif"][0]["src"].as_str().unwrap();
+    assert!(
+        html.contains(avif),
+        "the doctor's photo is not on the page: {html}"
+    );
+
+    // In use by the doctor: not deleted, and the usage names them.
+    let usage = app
+        .get(&format!("/api/v1/media/{id}/usage"), &alpha.access)
+        .await
+        .expect(200)
+        .body;
+    assert!(usage.to_string().contains(&doctor_id), "{usage}");
+    let conflict = app
+        .delete(&format!("/api/v1/media/{id}"), &alpha.access)
+        .await
+        .expect_problem(409);
+    assert!(conflict.text.contains(&doctor_id), "{}", conflict.text);
+    // Cleared with null: the delivery photo goes.
+    app.patch(&path, &alpha.access, json!({"photo_media_id": null}))
+        .await
+        .expect(200);
+    let detail = app
+        .public(
+            &format!("/api/v1/delivery/sites/{site}/doctors/{doctor_id}"),
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(detail.get("photo_image").is_none(), "{detail}");
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::db::audit::Audit;
 use crate::db::clinics::{self, Clinic, ClinicChanges, Specialization, SpecializationChanges};
 use crate::db::doctors::{self, Doctor, DoctorChanges, DoctorRow};
+use crate::db::media as media_store;
 use crate::db::services::{
     self, CategoryChanges, Service, ServiceCategory, ServiceChanges, ServiceRow,
 };
@@ -185,6 +186,21 @@ fn require_services(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), ApiErro
     Ok(())
 }
 
+/// A doctor's photo must be an image of the tenant's library (another
+/// tenant's media is invisible here, so it is unknown too).
+fn require_photo(conn: &mut PgConnection, id: Option<Uuid>) -> Result<(), ApiError> {
+    let Some(id) = id else {
+        return Ok(());
+    };
+    match media_store::find(conn, id)? {
+        Some(media) if media.deleted_at.is_none() => Ok(()),
+        _ => Err(ApiError::invalid(
+            "photo_media_id",
+            "is not a media of this tenant's library",
+        )),
+    }
+}
+
 fn require_specialization(conn: &mut PgConnection, id: Uuid) -> Result<(), ApiError> {
     if clinics::resolve_specialization(conn, &id.to_string())?.is_none() {
         return Err(ApiError::invalid(
@@ -255,6 +271,7 @@ pub fn create_doctor(
     require_specialization(conn, row.specialization_id)?;
     require_clinics(conn, clinic_ids)?;
     require_services(conn, service_ids)?;
+    require_photo(conn, row.photo_media_id)?;
     let created = doctors::insert(conn, row, clinic_ids, service_ids)?;
     audit.created(conn, "doctor", created.id, &created)?;
     Ok(created)
@@ -278,6 +295,9 @@ pub fn update_doctor(
     }
     if let Some(ids) = &links.service_ids {
         require_services(conn, ids)?;
+    }
+    if let Some(photo) = changes.photo_media_id {
+        require_photo(conn, photo)?;
     }
     let after = doctors::update(
         conn,

@@ -208,6 +208,7 @@ pub fn seed(
                 slug: (*slug).into(),
                 name: (*name).into(),
                 photo: Some("/assets/demo/doctor.jpg".into()),
+                photo_media_id: None,
                 bio: format!("{name} has treated patients for {} years.", 5 + index),
                 experience_years: 5 + index as i32,
                 education: "First Moscow State Medical University".into(),

@@ -6,15 +6,21 @@ use cms_shared::clinic::{
     ClinicData, DoctorDetail, PublicClinic, PublicDoctor, PublicReview, PublicService,
     PublicServiceCategory, PublicSpecialization,
 };
+use std::collections::HashMap;
+
 use diesel::PgConnection;
 use serde_json::Value;
+use uuid::Uuid;
 
+use crate::config::MediaConfig;
 use crate::db::clinics::{self, Clinic, Specialization};
 use crate::db::cursor::PageRequest;
 use crate::db::doctors::{self, Doctor, DoctorFilter};
+use crate::db::media::{self as media_store, Media};
 use crate::db::reviews::{self, Review};
 use crate::db::services::{self, Service, ServiceCategory, ServiceFilter};
 use crate::error::ApiError;
+use crate::media::resolve;
 
 /// Records of one kind a public answer lists at most.
 const PUBLIC_LIST_LIMIT: i64 = 200;
@@ -106,6 +112,7 @@ impl From<Doctor> for PublicDoctor {
             slug: doctor.slug,
             name: doctor.name,
             photo: doctor.photo,
+            photo_image: None,
             bio: doctor.bio,
             experience_years: doctor.experience_years,
             education: doctor.education,
@@ -157,20 +164,27 @@ pub fn specializations(conn: &mut PgConnection) -> Result<Vec<PublicSpecializati
 }
 
 /// An active doctor (by id or slug) with their latest published reviews.
-pub fn doctor_detail(conn: &mut PgConnection, key: &str) -> Result<DoctorDetail, ApiError> {
+pub fn doctor_detail(
+    conn: &mut PgConnection,
+    media: &MediaConfig,
+    key: &str,
+) -> Result<DoctorDetail, ApiError> {
     let id = doctors::resolve(conn, key)?.ok_or(ApiError::NotFound)?;
     let doctor = doctors::find(conn, id)?
         .filter(|doctor| doctor.is_active)
         .ok_or(ApiError::NotFound)?;
     let reviews = reviews::list(conn, Some(id), true, &first(DOCTOR_REVIEWS))?;
+    let doctor = public_doctors(conn, media, vec![doctor])?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
     Ok(DoctorDetail {
-        doctor: doctor.into(),
+        doctor,
         reviews: public(reviews),
     })
 }
 
 /// The clinic-data document, in a fixed number of queries.
-pub fn clinic_data(conn: &mut PgConnection) -> Result<ClinicData, ApiError> {
+pub fn clinic_data(conn: &mut PgConnection, media: &MediaConfig) -> Result<ClinicData, ApiError> {
     let all = first(PUBLIC_LIST_LIMIT);
     let active_services = ServiceFilter {
         active_only: true,
@@ -185,7 +199,10 @@ pub fn clinic_data(conn: &mut PgConnection) -> Result<ClinicData, ApiError> {
         specializations: specializations(conn)?,
         categories: public(services::list_categories(conn)?),
         services: public(services::list(conn, &active_services, &all)?),
-        doctors: public(doctors::list(conn, &active_doctors, &all)?),
+        doctors: {
+            let rows = doctors::list(conn, &active_doctors, &all)?;
+            public_doctors(conn, media, rows)?
+        },
         reviews: public(reviews::list(
             conn,
             None,
@@ -195,9 +212,41 @@ pub fn clinic_data(conn: &mut PgConnection) -> Result<ClinicData, ApiError> {
     })
 }
 
-/// Doctors of a public list, as visitors see them.
-pub fn public_doctors(rows: Vec<Doctor>) -> Vec<PublicDoctor> {
-    public(rows)
+/// Doctors as visitors see them, their photos from the media library
+/// resolved (alt text: the media's, else the doctor's name).
+pub fn public_doctors(
+    conn: &mut PgConnection,
+    media: &MediaConfig,
+    rows: Vec<Doctor>,
+) -> Result<Vec<PublicDoctor>, ApiError> {
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|doctor| doctor.photo_media_id)
+        .collect();
+    let found: HashMap<Uuid, Media> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        media_store::find_many(conn, &ids)?
+            .into_iter()
+            .map(|found| (found.id, found))
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|doctor| {
+            let photo_image = doctor
+                .photo_media_id
+                .and_then(|id| found.get(&id))
+                .map(|photo| {
+                    let alt =
+                        (photo.alt.is_empty() && !photo.decorative).then_some(doctor.name.as_str());
+                    resolve::resolved(media, photo, alt)
+                });
+            let mut public = PublicDoctor::from(doctor);
+            public.photo_image = photo_image;
+            public
+        })
+        .collect())
 }
 
 /// Services of a public list, as visitors see them.

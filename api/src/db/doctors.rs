@@ -27,6 +27,7 @@ pub struct DoctorRow {
     pub slug: String,
     pub name: String,
     pub photo: Option<String>,
+    pub photo_media_id: Option<Uuid>,
     pub bio: String,
     pub experience_years: i32,
     pub education: String,
@@ -50,7 +51,11 @@ pub struct Doctor {
     pub specialization: String,
     pub slug: String,
     pub name: String,
+    /// Photo URL (for photos kept elsewhere).
     pub photo: Option<String>,
+    /// The photo as a media of the tenant's library: delivery resolves it
+    /// into `photo_image` (renditions, placeholder) for visitors.
+    pub photo_media_id: Option<Uuid>,
     pub bio: String,
     pub experience_years: i32,
     pub education: String,
@@ -163,6 +168,7 @@ fn with_links(conn: &mut PgConnection, rows: Vec<(DoctorRow, String)>) -> QueryR
             slug: row.slug,
             name: row.name,
             photo: row.photo,
+            photo_media_id: row.photo_media_id,
             bio: row.bio,
             experience_years: row.experience_years,
             education: row.education,
@@ -397,6 +403,17 @@ pub fn delete_exception(conn: &mut PgConnection, doctor: Uuid, id: Uuid) -> Quer
     .execute(conn)
 }
 
+/// Gives every doctor without a library photo `media_id` as theirs (the
+/// demo seed); answers how many.
+pub fn set_missing_photos(conn: &mut PgConnection, media_id: Uuid) -> QueryResult<usize> {
+    diesel::update(doctors::table.filter(doctors::photo_media_id.is_null()))
+        .set((
+            doctors::photo_media_id.eq(Some(media_id)),
+            doctors::version.eq(doctors::version + 1),
+        ))
+        .execute(conn)
+}
+
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = doctors)]
 pub struct DoctorChanges {
@@ -405,6 +422,7 @@ pub struct DoctorChanges {
     pub slug: Option<String>,
     pub name: Option<String>,
     pub photo: Option<Option<String>>,
+    pub photo_media_id: Option<Option<Uuid>>,
     pub bio: Option<String>,
     pub experience_years: Option<i32>,
     pub education: Option<String>,

@@ -323,6 +323,16 @@ pub fn live_revisions_using(conn: &mut PgConnection, id: Uuid) -> QueryResult<Ve
     Ok(rows.into_iter().map(|row| (row.id, row.snapshot)).collect())
 }
 
+/// Whether a doctor's photo is media `id` (their clinic data must be
+/// announced when its renditions change).
+pub fn shown_by_doctors(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+    use super::schema::doctors;
+    diesel::select(diesel::dsl::exists(
+        doctors::table.filter(doctors::photo_media_id.eq(id)),
+    ))
+    .get_result(conn)
+}
+
 /// Writes a revision's snapshot back (after its media were re-resolved).
 pub fn set_snapshot(
     conn: &mut PgConnection,

@@ -303,22 +303,37 @@ impl Handler for MakeRenditions {
                         &super::item(&tx_config, &media),
                     )?;
                     let invalidations = resolve::refresh_live(conn, &tx_config, &media)?;
-                    Ok(Some((media, before, renditions, invalidations)))
+                    let doctors = store::shown_by_doctors(conn, id)?;
+                    Ok(Some((media, before, renditions, (invalidations, doctors))))
                 })
                 .await?;
-            let Some((media, before, after, invalidations)) = committed else {
+            let Some((media, before, after, shown)) = committed else {
                 return Ok(());
             };
-            for invalidation in invalidations {
-                ctx.state
-                    .cache
-                    .invalidate(&ctx.state.kv, invalidation)
-                    .await;
-            }
+            announce(&ctx, tenant_id, shown).await;
             delete_replaced(&ctx, &media, &before, &after).await;
             tracing::info!(media_id = %media.id, renditions = after.len(), "media renditions made");
             Ok(())
         })
+    }
+}
+
+/// Tells delivery caches and renderers that a media's renditions changed:
+/// the live pages that show it, and its tenant's clinic data when it is a
+/// doctor's photo.
+async fn announce(
+    ctx: &JobContext,
+    tenant_id: Uuid,
+    (pages, doctors): (Vec<crate::content::cache::Invalidation>, bool),
+) {
+    for invalidation in pages {
+        ctx.state
+            .cache
+            .invalidate(&ctx.state.kv, invalidation)
+            .await;
+    }
+    if doctors {
+        crate::clinic::invalidation::data_changed(&ctx.state, tenant_id).await;
     }
 }
 
@@ -346,7 +361,7 @@ impl Handler for MakeAvif {
                 }
             };
             let stored = store_all(&ctx, &media, &wanted, made).await?;
-            let id = media.id;
+            let (id, tenant_id) = (media.id, media.tenant_id);
             let tx_config = config.clone();
             let committed = ctx
                 .tx(move |conn| {
@@ -369,14 +384,12 @@ impl Handler for MakeAvif {
                             ..Default::default()
                         },
                     )?;
-                    Ok(Some(resolve::refresh_live(conn, &tx_config, &media)?))
+                    let invalidations = resolve::refresh_live(conn, &tx_config, &media)?;
+                    Ok(Some((invalidations, store::shown_by_doctors(conn, id)?)))
                 })
                 .await?;
-            for invalidation in committed.unwrap_or_default() {
-                ctx.state
-                    .cache
-                    .invalidate(&ctx.state.kv, invalidation)
-                    .await;
+            if let Some(shown) = committed {
+                announce(&ctx, tenant_id, shown).await;
             }
             Ok(())
         })

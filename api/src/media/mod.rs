@@ -12,6 +12,7 @@
 //! renditions. A crash in between leaves an `uploading` row that the cleanup
 //! cron removes, giving its quota back.
 
+pub mod bench;
 pub mod inspect;
 pub mod jobs;
 pub mod resolve;

@@ -84,10 +84,15 @@ fn doctors<'a>(data: &'a ClinicData, props: &Value) -> Vec<&'a PublicDoctor> {
 }
 
 fn doctor_card(doctor: &PublicDoctor) -> Value {
-    let photo = doctor
-        .photo
-        .as_ref()
-        .map(|src| json!({"src": src, "alt": doctor.name, "width": 600, "height": 600}));
+    // A library photo comes resolved (sources, placeholder); a URL photo
+    // is shown as it is.
+    let photo = match &doctor.photo_image {
+        Some(image) => serde_json::to_value(image).ok(),
+        None => doctor
+            .photo
+            .as_ref()
+            .map(|src| json!({"src": src, "alt": doctor.name, "width": 600, "height": 600})),
+    };
     json!({
         "id": doctor.id, "slug": doctor.slug, "name": doctor.name,
         "specialization": doctor.specialization, "photo": photo,
@@ -260,6 +265,7 @@ mod tests {
             slug: slug.into(),
             name: slug.to_uppercase(),
             photo: None,
+            photo_image: None,
             bio: String::new(),
             experience_years: 1,
             education: String::new(),

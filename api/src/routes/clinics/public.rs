@@ -61,9 +61,12 @@ pub(super) async fn public_clinic_data(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    let media = state.config.media.clone();
     let data = state
         .db
-        .site_tx(path.into_inner(), public::clinic_data)
+        .site_tx(path.into_inner(), move |conn| {
+            public::clinic_data(conn, &media)
+        })
         .await?;
     Ok(public_json(&req, &data))
 }

@@ -57,6 +57,8 @@ pub struct CreateDoctor {
     /// The doctor's own account in this tenant (role `doctor`), if any.
     pub user_id: Option<Uuid>,
     pub photo: Option<String>,
+    /// A media of the tenant's library shown as the doctor's photo.
+    pub photo_media_id: Option<Uuid>,
     pub bio: Option<String>,
     pub experience_years: Option<i32>,
     pub education: Option<String>,
@@ -79,6 +81,7 @@ impl CreateDoctor {
             slug: self.slug,
             name: self.name.trim().to_owned(),
             photo: self.photo,
+            photo_media_id: self.photo_media_id,
             bio: self.bio.unwrap_or_default(),
             experience_years: self.experience_years.unwrap_or(0),
             education: self.education.unwrap_or_default(),
@@ -189,6 +192,10 @@ pub struct UpdateDoctor {
     pub specialization_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub photo: Option<String>,
+    /// A media of the tenant's library as the photo, or `null` for none.
+    #[serde(default, deserialize_with = "crate::http::json::present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub photo_media_id: Option<Option<Uuid>>,
     pub bio: Option<String>,
     pub experience_years: Option<i32>,
     pub education: Option<String>,
@@ -211,6 +218,7 @@ impl UpdateDoctor {
             slug: self.slug,
             name: self.name.map(|name| name.trim().to_owned()),
             photo: self.photo.map(Some),
+            photo_media_id: self.photo_media_id,
             bio: self.bio,
             experience_years: self.experience_years,
             education: self.education,

@@ -29,18 +29,22 @@ pub(super) async fn public_doctors(
     let site = path.into_inner();
     let query = query.into_inner();
     let page = page_of(&query)?;
+    let media = state.config.media.clone();
     let rows = state
         .db
         .site_tx(site, {
             let page = page.clone();
             move |conn| match filter_from(conn, &query, true)? {
-                Some(filter) => Ok(doctors::list(conn, &filter, &page)?),
+                Some(filter) => {
+                    let rows = doctors::list(conn, &filter, &page)?;
+                    public::public_doctors(conn, &media, rows)
+                }
                 None => Ok(Vec::new()),
             }
         })
         .await?;
     let list = ListResponse::from_rows(rows, &page, |d| d.id);
-    Ok(public_json(&req, &list.map(public::public_doctors)))
+    Ok(public_json(&req, &list))
 }
 
 /// One doctor (by id or slug) with published reviews.
@@ -56,9 +60,10 @@ pub(super) async fn public_doctor(
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (site, key) = path.into_inner();
+    let media = state.config.media.clone();
     let detail = state
         .db
-        .site_tx(site, move |conn| public::doctor_detail(conn, &key))
+        .site_tx(site, move |conn| public::doctor_detail(conn, &media, &key))
         .await?;
     Ok(public_json(&req, &detail))
 }
