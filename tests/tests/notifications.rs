@@ -263,6 +263,22 @@ async fn start_worker(app: &TestApp, backoff: Duration) -> WorkerHandle {
     worker::start(state, Registry::standard(), worker_config(backoff))
 }
 
+/// Alpha's owner, with SMS.ru configured to a fresh fake provider.
+async fn alpha_on_fake_sms_ru(app: &TestApp) -> (Session, FakeSms) {
+    let owner = app.login(OWNER, Some("alpha")).await;
+    let fake = FakeSms::start().await;
+    configure_provider(
+        app,
+        &owner.access,
+        "sms_ru",
+        &fake,
+        json!({"api_id": SECRET}),
+    )
+    .await
+    .expect(200);
+    (owner, fake)
+}
+
 async fn configure_provider(
     app: &TestApp,
     token: &str,
@@ -418,17 +434,7 @@ async fn an_answer_after_the_timeout_is_unknown_never_resent_by_the_queue_and_st
     let mut overrides = jobs_off();
     overrides.insert("CMS_PROVIDER_TIMEOUT_MS", "1000".to_owned());
     let app = TestApp::spawn_with(overrides).await;
-    let owner = app.login(OWNER, Some("alpha")).await;
-    let fake = FakeSms::start().await;
-    configure_provider(
-        &app,
-        &owner.access,
-        "sms_ru",
-        &fake,
-        json!({"api_id": SECRET}),
-    )
-    .await
-    .expect(200);
+    let (owner, fake) = alpha_on_fake_sms_ru(&app).await;
     fake.set(|s| s.delay_next = Some(Duration::from_secs(3)));
     let site = site_of(&app, ALPHA_HOST).await;
     let free = free_slots(&app, &site, working_day()).await;
@@ -542,17 +548,7 @@ async fn a_provider_host_that_turns_local_after_saving_is_refused_at_send_time()
 async fn a_failing_provider_is_retried_with_growing_delays_then_discarded_and_the_jobs_api_retries_it(
 ) {
     let app = TestApp::spawn_with(jobs_off()).await;
-    let owner = app.login(OWNER, Some("alpha")).await;
-    let fake = FakeSms::start().await;
-    configure_provider(
-        &app,
-        &owner.access,
-        "sms_ru",
-        &fake,
-        json!({"api_id": SECRET}),
-    )
-    .await
-    .expect(200);
+    let (owner, fake) = alpha_on_fake_sms_ru(&app).await;
     without_quiet_hours(&app, &owner.access).await;
     let site = site_of(&app, ALPHA_HOST).await;
     let free = free_slots(&app, &site, working_day()).await;
@@ -658,17 +654,7 @@ async fn a_failing_provider_is_retried_with_growing_delays_then_discarded_and_th
 #[tokio::test]
 async fn a_retry_that_would_land_in_the_patients_quiet_hours_waits_for_their_end() {
     let app = TestApp::spawn_with(jobs_off()).await;
-    let owner = app.login(OWNER, Some("alpha")).await;
-    let fake = FakeSms::start().await;
-    configure_provider(
-        &app,
-        &owner.access,
-        "sms_ru",
-        &fake,
-        json!({"api_id": SECRET}),
-    )
-    .await
-    .expect(200);
+    let (owner, fake) = alpha_on_fake_sms_ru(&app).await;
     // Quiet hours from an hour ago to three hours from now, in the zone of
     // the clinic the visit is booked at.
     let zone: chrono_tz::Tz = {
@@ -1474,17 +1460,7 @@ async fn a_patient_who_did_not_opt_out_gets_both_reminders() {
 async fn book_and_run_the_reminders(opt_out: bool) -> (Vec<Value>, FakeSms) {
     use diesel::RunQueryDsl;
     let app = TestApp::spawn_with(jobs_off()).await;
-    let owner = app.login(OWNER, Some("alpha")).await;
-    let fake = FakeSms::start().await;
-    configure_provider(
-        &app,
-        &owner.access,
-        "sms_ru",
-        &fake,
-        json!({"api_id": SECRET}),
-    )
-    .await
-    .expect(200);
+    let (owner, fake) = alpha_on_fake_sms_ru(&app).await;
     let site = site_of(&app, ALPHA_HOST).await;
     let free = free_slots(&app, &site, working_day()).await;
     let booked = book(&app, &site, &free[0], "+7 916 555-66-77")
