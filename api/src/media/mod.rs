@@ -5,7 +5,8 @@
 //! block, doctor or site refers to them (`resolve`).
 //!
 //! An upload: the bytes are inspected (type, pixel count, trailing bytes)
-//! before anything decodes them; identical bytes in the tenant answer the
+//! before anything decodes them (an SVG, where the tenant allows it, is
+//! sanitised instead: `svg`); identical bytes in the tenant answer the
 //! media that has them; otherwise one transaction reserves the quota under
 //! the quota row's lock and inserts the row as `uploading`, the original is
 //! stored, and a second transaction moves it to `processing` and enqueues its
@@ -17,6 +18,7 @@ pub mod inspect;
 pub mod jobs;
 pub mod resolve;
 pub mod storage;
+pub mod svg;
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -163,47 +165,39 @@ pub async fn upload(
     upload: Upload,
 ) -> Result<Uploaded, ApiError> {
     let config = &state.config.media;
-    if looks_like_svg(&upload.bytes) {
+    let tenant_id = audit.tenant_id;
+    let is_svg = svg::looks_like_svg(&upload.bytes);
+    if is_svg && !svg_allowed(state, tenant_id).await? {
         return Err(ApiError::invalid(
             "file",
-            "is an SVG image: SVG uploads are not accepted (scripts can hide in them)",
+            "is an SVG image: this tenant does not accept SVG (scripts can hide in them; \
+             an owner can allow them, sanitised, with PUT /api/v1/media/quota)",
         ));
     }
     let bytes = upload.bytes.clone();
     let max_pixels = config.max_pixels;
     // Header only: no pixel is decoded here, so a 30,000 x 30,000 "bomb"
     // costs a few kilobytes and microseconds.
-    let (inspected, frames, sha256) = state
+    let judged = state
         .cpu
         .run(move || {
-            let inspected = inspect::inspect(&bytes, max_pixels).map_err(refused)?;
-            let frames = if inspected.kind == ImageKind::Gif {
-                inspect::gif_frames(&bytes)
+            if is_svg {
+                judge_svg(&bytes)
             } else {
-                1
-            };
-            let total = u64::from(inspected.width) * u64::from(inspected.height) * frames;
-            if total > max_pixels {
-                return Err(refused(Refusal::TooManyPixels {
-                    width: inspected.width,
-                    height: inspected.height,
-                    limit: max_pixels,
-                }));
+                judge_raster(bytes, max_pixels)
             }
-            Ok((inspected, frames, hex::encode(Sha256::digest(&bytes))))
         })
         .await?;
-    let tenant_id = audit.tenant_id;
     let (quota_bytes, quota_count) = (config.quota_bytes, config.quota_count);
     let row = Media {
         id: Uuid::now_v7(),
         tenant_id,
-        sha256: sha256.clone(),
-        kind: kind_of(inspected.kind),
-        byte_size: upload.bytes.len() as i64,
-        width: inspected.width as i32,
-        height: inspected.height as i32,
-        frames: frames.min(i32::MAX as u64) as i32,
+        sha256: judged.sha256.clone(),
+        kind: judged.kind,
+        byte_size: judged.bytes.len() as i64,
+        width: judged.width as i32,
+        height: judged.height as i32,
+        frames: judged.frames.min(i32::MAX as u64) as i32,
         file_name: upload.file_name.clone(),
         alt: upload.alt.clone(),
         decorative: false,
@@ -227,6 +221,7 @@ pub async fn upload(
         created_at: Utc::now(),
         updated_at: Utc::now(),
     };
+    let stored = judged.bytes.clone();
     let reserve_audit = audit.clone();
     let reserved = state
         .db
@@ -272,7 +267,7 @@ pub async fn upload(
             let found = state
                 .db
                 .tx(scope(tenant_id), move |conn| {
-                    store::find_by_sha256(conn, &sha256)?.ok_or(ApiError::NotFound)
+                    store::find_by_sha256(conn, &judged.sha256)?.ok_or(ApiError::NotFound)
                 })
                 .await?;
             return Ok(Uploaded {
@@ -282,7 +277,7 @@ pub async fn upload(
         }
         Err(err) => return Err(err),
     };
-    if let Err(err) = state.media.put(&key(&row, "original"), upload.bytes).await {
+    if let Err(err) = state.media.put(&key(&row, "original"), stored).await {
         tracing::error!(error = %err, media_id = %row.id, "storing an upload failed");
         // Only the request that reserved the quota gives it back; a retried
         // store leaves the row to its first upload or to the sweep.
@@ -364,13 +359,64 @@ pub fn release(conn: &mut PgConnection, media: &Media) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// SVG is XML text: refused unless a tenant turns it on (not yet offered).
-fn looks_like_svg(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(1024)];
-    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let text = text.trim_start_matches('\u{feff}').trim_start();
-    text.starts_with("<svg")
-        || (text.starts_with("<?xml") || text.starts_with("<!doctype svg")) && text.contains("<svg")
+/// An upload judged from its bytes: what is stored and what it is.
+struct Judged {
+    kind: MediaKind,
+    width: u32,
+    height: u32,
+    frames: u64,
+    sha256: String,
+    /// The upload's bytes, or for an SVG the sanitised file.
+    bytes: Bytes,
+}
+
+fn judge_raster(bytes: Bytes, max_pixels: u64) -> Result<Judged, ApiError> {
+    let inspected = inspect::inspect(&bytes, max_pixels).map_err(refused)?;
+    let frames = if inspected.kind == ImageKind::Gif {
+        inspect::gif_frames(&bytes)
+    } else {
+        1
+    };
+    let total = u64::from(inspected.width) * u64::from(inspected.height) * frames;
+    if total > max_pixels {
+        return Err(refused(Refusal::TooManyPixels {
+            width: inspected.width,
+            height: inspected.height,
+            limit: max_pixels,
+        }));
+    }
+    Ok(Judged {
+        kind: kind_of(inspected.kind),
+        width: inspected.width,
+        height: inspected.height,
+        frames,
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        bytes,
+    })
+}
+
+fn judge_svg(bytes: &[u8]) -> Result<Judged, ApiError> {
+    let sanitised = svg::sanitise(bytes).map_err(|reason| ApiError::invalid("file", reason))?;
+    Ok(Judged {
+        kind: MediaKind::Svg,
+        width: sanitised.width,
+        height: sanitised.height,
+        frames: 1,
+        sha256: hex::encode(Sha256::digest(&sanitised.bytes)),
+        bytes: Bytes::from(sanitised.bytes),
+    })
+}
+
+/// Whether the tenant has turned SVG uploads on.
+async fn svg_allowed(state: &AppState, tenant_id: Uuid) -> Result<bool, ApiError> {
+    let media = &state.config.media;
+    let (quota_bytes, quota_count) = (media.quota_bytes, media.quota_count);
+    state
+        .db
+        .tx(scope(tenant_id), move |conn| {
+            Ok(store::lock_quota(conn, tenant_id, quota_bytes, quota_count)?.allow_svg)
+        })
+        .await
 }
 
 /// An editor's changes to a media.

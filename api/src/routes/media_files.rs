@@ -25,6 +25,8 @@ fn content_type(variant: &str) -> Option<&'static str> {
         "avif" => Some("image/avif"),
         "jpg" => Some("image/jpeg"),
         "png" => Some("image/png"),
+        // Sanitised at upload; the CSP below keeps scripts off regardless.
+        "svg" => Some("image/svg+xml"),
         _ => None,
     }
 }

@@ -93,6 +93,9 @@ pub(super) async fn get_quota(
 pub struct SetQuota {
     pub max_bytes: Option<i64>,
     pub max_count: Option<i32>,
+    /// Accept SVG uploads, sanitised (no scripts, handlers, foreign HTML or
+    /// outside references) and served under a CSP that runs no script.
+    pub allow_svg: Option<bool>,
 }
 
 impl Validate for SetQuota {
@@ -108,8 +111,9 @@ impl Validate for SetQuota {
     }
 }
 
-/// Change the tenant's media limits (owners and admins). Lowering them
-/// below what is used refuses new uploads; nothing is deleted.
+/// Change the tenant's media limits and whether SVG is accepted (owners and
+/// admins). Lowering the limits below what is used refuses new uploads;
+/// nothing is deleted, and SVG already uploaded stays when it is turned off.
 #[utoipa::path(
     tag = "media",
     request_body = SetQuota,
@@ -129,7 +133,13 @@ pub(super) async fn set_quota(
         .tx(move |conn| {
             let before =
                 store::lock_quota(conn, tenant_id, config.quota_bytes, config.quota_count)?;
-            let after = store::set_quota(conn, tenant_id, body.max_bytes, body.max_count, None)?;
+            let after = store::set_quota(
+                conn,
+                tenant_id,
+                body.max_bytes,
+                body.max_count,
+                body.allow_svg,
+            )?;
             audit.updated(conn, "media_quota", tenant_id, &before, &after)?;
             Ok(after)
         })

@@ -129,7 +129,7 @@ async fn read_upload(mut form: Multipart, max_bytes: usize) -> Result<Upload, Ap
         (status = 400, description = "Not a multipart form", body = Problem),
         (status = 403, body = Problem),
         (status = 413, description = "Larger than CMS_MEDIA_MAX_BYTES", body = Problem),
-        (status = 422, description = "Not an accepted image (from its bytes), too many pixels, trailing data, quota", body = Problem),
+        (status = 422, description = "Not an accepted image (from its bytes), too many pixels, trailing data, quota, SVG not allowed or not well-formed", body = Problem),
     ),
     security(("bearer" = []))
 )]
