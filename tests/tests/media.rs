@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
-use cms_tests::{demo_editors, gradient_jpeg, venv_python, TestApp, ALPHA_EDITOR, PLATFORM_ADMIN};
+use cms_tests::{
+    demo_editors, gradient_jpeg, venv_python, InvalidationListener, TestApp, ALPHA_EDITOR,
+    PLATFORM_ADMIN,
+};
 use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
@@ -1499,4 +1502,51 @@ async fn an_avif_upload_is_decoded_into_webp_avif_and_jpeg_renditions() {
     assert!(renditions(&done)
         .iter()
         .any(|r| r["format"] == "avif" && r["width"] == 700));
+}
+
+#[tokio::test]
+async fn new_renditions_of_a_doctors_photo_announce_the_tenants_clinic_data() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let site = app.first_site(&editor).await;
+    let doctors = app
+        .public(&format!("/api/v1/delivery/sites/{site}/doctors"), &[])
+        .await
+        .expect(200)
+        .body;
+    let doctor_id = doctors["items"][0]["id"].as_str().unwrap().to_owned();
+    let media = app
+        .upload_ready(&editor, "doctor.jpg", gradient_jpeg(600, 600, 33), "Dr")
+        .await;
+    let id = media["id"].as_str().unwrap().to_owned();
+    app.patch(
+        &format!("/api/v1/doctors/{doctor_id}"),
+        &editor,
+        json!({"photo_media_id": id}),
+    )
+    .await
+    .expect(200);
+    // Everything the upload started is done before listening: the only
+    // renditions made from here on are the focal point's.
+    app.wait_media(&editor, &id, has_avif).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut listener = InvalidationListener::subscribe().await;
+    app.patch(
+        &format!("/api/v1/media/{id}"),
+        &editor,
+        json!({"focal_point": {"x": 0.2, "y": 0.3}}),
+    )
+    .await
+    .expect(200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let message = listener
+            .next_for_site(&site, left)
+            .await
+            .expect("no clinic data announcement after the photo's new renditions");
+        if message["clinic_data"] == true {
+            break;
+        }
+    }
 }
