@@ -294,27 +294,8 @@ rm -f "$events_lua"
 
 # --- Lighthouse on the demo landing (release renderer) ----------------------
 if [[ "${LIGHTHOUSE:-1}" == 1 ]]; then
-  ensure_node_tools
-  ensure_chromium
   echo
-  echo "Lighthouse $(node_modules/.bin/lighthouse --version) (default mobile emulation and simulated throttling, Debian Chromium, release renderer):"
-  echo
-  echo "| page | performance | accessibility | best-practices | SEO |"
-  echo "|---|---|---|---|---|"
-  for path in / /clinic; do
-    report=$(mktemp --suffix=.json)
-    node_modules/.bin/lighthouse "http://alpha.localhost:$renderer_port$path" --quiet \
-      --chrome-path="$CHROME_PATH" \
-      --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync" \
-      --only-categories=performance,accessibility,best-practices,seo --output=json --output-path="$report"
-    python3 - "$report" "$path" <<'PY2'
-import json, sys
-categories = json.load(open(sys.argv[1]))["categories"]
-score = lambda key: round(categories[key]["score"] * 100)
-print(f"| alpha.localhost{sys.argv[2]} | {score('performance')} | {score('accessibility')} | {score('best-practices')} | {score('seo')} |")
-PY2
-    rm -f "$report"
-  done
+  scripts/lighthouse.sh "$renderer_port"
 fi
 
 echo
