@@ -10,14 +10,14 @@ CARGO ?= cargo
 export PGGSSENCMODE ?= disable
 
 .PHONY: run test services tools fmt-check clippy build openapi openapi-check \
-        migrations-lint migrations-roundtrip test-rust newman schemathesis browser lint bench spec-lint
+        migrations-lint migrations-roundtrip test-rust newman schemathesis browser lint bench spec-lint admin
 
 ## The whole stack with demo data on 127.0.0.1:8080 (api) and :8081 (renderer).
 run:
 	scripts/run.sh
 
 ## Everything CI checks.
-test: services tools fmt-check clippy build openapi-check spec-lint migrations-lint migrations-roundtrip test-rust newman schemathesis browser
+test: services tools fmt-check clippy build openapi-check admin spec-lint migrations-lint migrations-roundtrip test-rust newman schemathesis browser
 	@echo "make test: all checks passed"
 
 services:
@@ -25,6 +25,10 @@ services:
 
 tools:
 	@source scripts/lib.sh && ensure_build_tools && ensure_node_tools && ensure_python_tools
+
+## The editors' admin (api/admin): type-checked against the spec, built by Vite.
+admin:
+	@source scripts/lib.sh && ensure_admin_build
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -102,6 +102,27 @@ ensure_node_tools() {
   fi
 }
 
+# Builds the editors' admin (api/admin, Vite) into api/admin/dist when it is
+# missing or older than its sources or the OpenAPI spec its types come from.
+# Its npm packages are pinned by api/admin/package-lock.json.
+ensure_admin_build() {
+  local dir=api/admin
+  if ! cmp -s $dir/package-lock.json $dir/node_modules/.installed-lock.json; then
+    command -v npm >/dev/null 2>&1 || {
+      log "installing Node.js and npm (apt-get)"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    }
+    log "installing the admin's npm packages (npm ci, pinned by $dir/package-lock.json)"
+    (cd $dir && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp $dir/package-lock.json $dir/node_modules/.installed-lock.json
+  fi
+  if [[ ! -f $dir/dist/index.html ]] \
+    || [[ -n "$(find $dir/src $dir/public $dir/index.html $dir/vite.config.ts $dir/package-lock.json openapi/openapi.json -newer $dir/dist/index.html -not -path "$dir/src/generated/*" 2>/dev/null | head -1)" ]]; then
+    log "building the admin into $dir/dist (vite)"
+    (cd $dir && npm run --silent build >/dev/null)
+  fi
+}
+
 # Installs the Python tools of tests/requirements.txt (pinned) into .venv when
 # missing or when the requirements changed; tests find them as .venv/bin/python.
 ensure_python_tools() {

@@ -11,6 +11,7 @@ ensure_build_tools
 
 log "building api and renderer"
 cargo build --bin api --bin renderer
+ensure_admin_build
 
 export CMS_DATABASE_NAME="${CMS_DATABASE_NAME:-cms}"
 log "provisioning database $CMS_DATABASE_NAME (roles cms_owner, cms_app; migrations)"

@@ -207,6 +207,7 @@ impl Application {
                 .map_err(|err| BuildError::Spec(err.to_string()))?
                 .into(),
         ));
+        let admin = web::Data::new(routes::admin_app::AdminApp::load(&state.config.admin_dir));
         content::cache::spawn_subscriber(&state.kv, &state.cache);
         state
             .origins
@@ -244,6 +245,8 @@ impl Application {
                     .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),
             )
             .route("/api/docs", web::get().to(docs_redirect))
+            .app_data(admin.clone())
+            .configure(routes::admin_app::configure)
             .default_service(web::to(not_found))
         })
         .listen(listener)?

@@ -94,6 +94,9 @@ pub struct Config {
     pub delivery_near_cache_entries: usize,
     /// `CMS_PREVIEW_TTL_SECS`, default 900: how long a preview link works.
     pub preview_ttl: Duration,
+    /// `CMS_ADMIN_DIR` (default `api/admin/dist`): the editors' admin build
+    /// the api serves at `/admin`, read once at start.
+    pub admin_dir: std::path::PathBuf,
     /// `CMS_EVENTS_LIMIT_PER_VISITOR`, default 120: experiment events one
     /// visitor id may send per minute.
     pub events_limit_per_visitor: u32,
@@ -261,6 +264,9 @@ impl Config {
                 "10000",
             )?,
             preview_ttl: Duration::from_secs(parse_or(&get, "CMS_PREVIEW_TTL_SECS", "900")?),
+            admin_dir: get("CMS_ADMIN_DIR")
+                .unwrap_or_else(|| "api/admin/dist".into())
+                .into(),
             admin_origins: get("CMS_ADMIN_ORIGINS")
                 .unwrap_or_default()
                 .split(',')

@@ -19,7 +19,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const api = process.env.CMS_TEST_API;
 const adminPort = process.env.CMS_TEST_ADMIN_ORIGIN_PORT;
@@ -154,12 +154,7 @@ before(async () => {
   otherApp = await staticApp(0);
   metricsBefore = await serverErrors();
   editorToken = await login(editor);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

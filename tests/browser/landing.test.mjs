@@ -13,7 +13,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const api = process.env.CMS_TEST_API;
 const renderer = new URL(process.env.CMS_TEST_RENDERER);
@@ -58,14 +58,7 @@ async function renditionsMade() {
 
 before(async () => {
   await renditionsMade();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
-    headless: true,
-    // The machine has no internet: without these flags Chromium keeps trying
-    // to reach Google's services and logs the failures.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

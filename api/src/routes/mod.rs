@@ -1,6 +1,7 @@
 //! Every route of the api, one module per resource. The same registration
 //! builds the actix router and the OpenAPI document, so they cannot drift.
 
+pub mod admin_app;
 pub mod appointments;
 pub mod audit;
 pub mod auth;

@@ -1,0 +1,62 @@
+import { useSyncExternalStore } from 'react';
+import { session } from './session';
+import { setLanguage, useT, type Language } from './i18n';
+import { Link, navigate, useRoute } from './route';
+import { Login } from './screens/Login';
+import { Sites } from './screens/Sites';
+import { Pages } from './screens/Pages';
+
+function useMe() {
+  return useSyncExternalStore(session.subscribe, session.me);
+}
+
+export function App() {
+  const me = useMe();
+  const route = useRoute();
+  const { t, language } = useT();
+  if (!me) return <Login />;
+  const current = me.memberships.find((membership) => membership.tenant_id === me.tenant_id);
+  const pages = route.match(/^\/sites\/([0-9a-f-]{36})\/pages$/);
+  return (
+    <div className="layout">
+      <header className="bar">
+        <Link className="brand" to="/">
+          {t('app.title')}
+        </Link>
+        <nav aria-label={t('nav.sites')}>
+          <Link to="/">{t('nav.sites')}</Link>
+        </nav>
+        <label className="inline">
+          {t('nav.tenant')}
+          <select
+            value={me.tenant_id ?? ''}
+            onChange={async (event) => {
+              await session.switchTenant(event.target.value);
+              navigate('/');
+            }}
+          >
+            {me.memberships.map((membership) => (
+              <option key={membership.tenant_id} value={membership.tenant_id}>
+                {membership.name} ({t(`role.${membership.role}`)})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="inline">
+          {t('nav.language')}
+          <select value={language} onChange={(event) => setLanguage(event.target.value as Language)}>
+            <option value="en">English</option>
+            <option value="ru">Русский</option>
+          </select>
+        </label>
+        <span className="who">
+          {me.name} · {current ? t(`role.${current.role}`) : ''}
+        </span>
+        <button type="button" onClick={() => void session.logout()}>
+          {t('nav.logout')}
+        </button>
+      </header>
+      <main>{pages?.[1] ? <Pages siteId={pages[1]} /> : <Sites key={me.tenant_id} />}</main>
+    </div>
+  );
+}

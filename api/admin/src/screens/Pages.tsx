@@ -1,0 +1,135 @@
+import { useEffect, useState } from 'react';
+import { api, asProblem, type Problem, type Schemas } from '../api';
+import { useT } from '../i18n';
+import { Link } from '../route';
+import { FieldMessage } from './Login';
+import { ProblemNotice } from './ProblemNotice';
+
+type Status = Schemas['PageStatus'];
+const STATUSES: Status[] = ['draft', 'published', 'scheduled', 'archived'];
+
+/** A site's pages, filtered by status, locale and path prefix (the API's
+ * own filters), a cursor page at a time. */
+export function Pages({ siteId }: { siteId: string }) {
+  const { t, language } = useT();
+  const [site, setSite] = useState<Schemas['Site'] | null>(null);
+  const [status, setStatus] = useState<Status | ''>('');
+  const [locale, setLocale] = useState('');
+  const [prefix, setPrefix] = useState('');
+  const [pages, setPages] = useState<Schemas['Page'][] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+
+  useEffect(() => {
+    void api.GET('/api/v1/sites/{id}', { params: { path: { id: siteId } } }).then(({ data }) => setSite(data ?? null));
+  }, [siteId]);
+
+  async function load(after: string | null) {
+    const { data, error, response } = await api.GET('/api/v1/sites/{site}/pages', {
+      params: {
+        path: { site: siteId },
+        query: {
+          status: status || undefined,
+          locale: locale || undefined,
+          path_prefix: prefix || undefined,
+          limit: 50,
+          cursor: after ?? undefined,
+        },
+      },
+    });
+    if (!data) {
+      setProblem(asProblem(error, response.status));
+      return;
+    }
+    setProblem(null);
+    setPages((before) => (after ? [...(before ?? []), ...data.items] : data.items));
+    setCursor(data.next_cursor ?? null);
+  }
+
+  useEffect(() => {
+    const debounce = window.setTimeout(() => void load(null), 200);
+    return () => window.clearTimeout(debounce);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [siteId, status, locale, prefix]);
+
+  const dates = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
+  return (
+    <section>
+      <p>
+        <Link to="/">← {t('common.back')}</Link>
+      </p>
+      <h1>{t('pages.title', { site: site?.name ?? '' })}</h1>
+      <div className="filters">
+        <label>
+          {t('pages.status')}
+          <select value={status} onChange={(event) => setStatus(event.target.value as Status | '')}>
+            <option value="">{t('pages.any')}</option>
+            {STATUSES.map((value) => (
+              <option key={value} value={value}>
+                {t(`status.${value}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('pages.locale')}
+          <select value={locale} onChange={(event) => setLocale(event.target.value)}>
+            <option value="">{t('pages.any')}</option>
+            {site?.locales.map((value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('pages.search')}
+          <input
+            type="search"
+            value={prefix}
+            placeholder="/"
+            aria-describedby="path-prefix-error"
+            onChange={(event) => setPrefix(event.target.value)}
+          />
+        </label>
+      </div>
+      <FieldMessage id="path-prefix-error" text={problem?.errors?.find((e) => e.field === 'path_prefix')?.message} />
+      <ProblemNotice problem={problem?.errors?.length ? null : problem} />
+      {pages === null && !problem ? <p>{t('common.loading')}</p> : null}
+      {pages?.length === 0 ? <p>{t('pages.empty')}</p> : null}
+      {pages && pages.length > 0 ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('pages.path')}</th>
+              <th scope="col">{t('pages.page_title')}</th>
+              <th scope="col">{t('pages.locale')}</th>
+              <th scope="col">{t('pages.status')}</th>
+              <th scope="col">{t('pages.updated')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {pages.map((page) => (
+              <tr key={page.id}>
+                <td>
+                  <code>{page.path}</code>
+                </td>
+                <td>{page.title}</td>
+                <td>{page.locale}</td>
+                <td>
+                  <span className={`status status-${page.status}`}>{t(`status.${page.status}`)}</span>
+                </td>
+                <td>{dates.format(new Date(page.updated_at))}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {cursor ? (
+        <button type="button" onClick={() => void load(cursor)}>
+          {t('pages.more')}
+        </button>
+      ) : null}
+    </section>
+  );
+}
