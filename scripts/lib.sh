@@ -165,8 +165,11 @@ start_stack() {
   # listens): deliveries stay on this machine.
   export CMS_OUTBOUND_ALLOW_HOSTS=127.0.0.1/32
   export RUST_LOG="${RUST_LOG:-warn}"
-  CMS_API_ADDR="127.0.0.1:$api_port" ./target/debug/api serve & STACK_PIDS+=($!)
+  # The admin (served by the api) frames the renderer's previews.
+  CMS_API_ADDR="127.0.0.1:$api_port" CMS_ADMIN_PREVIEW_URL="http://{host}:$renderer_port" \
+    ./target/debug/api serve & STACK_PIDS+=($!)
   CMS_API_URL="http://127.0.0.1:$api_port" CMS_RENDERER_ADDR="127.0.0.1:$renderer_port" \
+    CMS_RENDERER_PREVIEW_ANCESTORS="http://127.0.0.1:$api_port" \
     CMS_RENDERER_PUBLIC_SCHEME=http ./target/debug/renderer & STACK_PIDS+=($!)
   STACK_API="http://127.0.0.1:$api_port"
   STACK_RENDERER="http://127.0.0.1:$renderer_port"

@@ -56,6 +56,10 @@ export CMS_API_URL="${CMS_API_URL:-http://$CMS_API_ADDR}"
 export CMS_EVENTS_TRUSTED_SOURCES="${CMS_EVENTS_TRUSTED_SOURCES:-127.0.0.1,::1}"
 # Local URLs are http; production sets https (the default).
 export CMS_RENDERER_PUBLIC_SCHEME="${CMS_RENDERER_PUBLIC_SCHEME:-http}"
+# The editors' admin (http://$CMS_API_ADDR/admin/) shows live previews
+# from the renderer in a frame.
+export CMS_ADMIN_PREVIEW_URL="${CMS_ADMIN_PREVIEW_URL:-http://{host}:${CMS_RENDERER_ADDR##*:}}"
+export CMS_RENDERER_PREVIEW_ANCESTORS="${CMS_RENDERER_PREVIEW_ANCESTORS:-http://$CMS_API_ADDR,http://localhost:${CMS_API_ADDR##*:}}"
 
 pids=()
 stop() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; }
@@ -69,6 +73,7 @@ wait_for "http://$CMS_RENDERER_ADDR/healthz"
 cat <<TXT
 
   api        http://$CMS_API_ADDR/api/v1   (docs: http://$CMS_API_ADDR/api/docs/)
+  admin      http://$CMS_API_ADDR/admin/
   renderer   http://$CMS_RENDERER_ADDR     (demo hosts: http://alpha.localhost:${CMS_RENDERER_ADDR##*:}/, http://beta.localhost:${CMS_RENDERER_ADDR##*:}/)
 
   platform admin   admin@example.com     / demo-password   (owner of alpha and beta)

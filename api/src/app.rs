@@ -207,7 +207,10 @@ impl Application {
                 .map_err(|err| BuildError::Spec(err.to_string()))?
                 .into(),
         ));
-        let admin = web::Data::new(routes::admin_app::AdminApp::load(&state.config.admin_dir));
+        let admin = web::Data::new(routes::admin_app::AdminApp::load(
+            &state.config.admin_dir,
+            state.config.admin_preview_url.as_deref(),
+        ));
         content::cache::spawn_subscriber(&state.kv, &state.cache);
         state
             .origins

@@ -97,6 +97,10 @@ pub struct Config {
     /// `CMS_ADMIN_DIR` (default `api/admin/dist`): the editors' admin build
     /// the api serves at `/admin`, read once at start.
     pub admin_dir: std::path::PathBuf,
+    /// `CMS_ADMIN_PREVIEW_URL`: where the admin's live preview frames a page,
+    /// with `{host}` for the site's host (`http://{host}:8081`). Default
+    /// none: the admin offers preview links without the frame.
+    pub admin_preview_url: Option<String>,
     /// `CMS_EVENTS_LIMIT_PER_VISITOR`, default 120: experiment events one
     /// visitor id may send per minute.
     pub events_limit_per_visitor: u32,
@@ -267,6 +271,16 @@ impl Config {
             admin_dir: get("CMS_ADMIN_DIR")
                 .unwrap_or_else(|| "api/admin/dist".into())
                 .into(),
+            admin_preview_url: get("CMS_ADMIN_PREVIEW_URL")
+                .map(|template| {
+                    preview_url_template(&template).ok_or_else(|| ConfigError::Invalid {
+                        name: "CMS_ADMIN_PREVIEW_URL",
+                        reason: format!(
+                            "{template:?}: must be http(s)://{{host}}[:port] (a CSP source)"
+                        ),
+                    })
+                })
+                .transpose()?,
             admin_origins: get("CMS_ADMIN_ORIGINS")
                 .unwrap_or_default()
                 .split(',')
@@ -634,4 +648,15 @@ impl MediaConfig {
         );
         hex::encode(&Sha256::digest(described.as_bytes())[..4])
     }
+}
+
+/// A preview URL template, if it is `http(s)://...{host}...[:port]` with
+/// nothing a CSP source could not hold.
+fn preview_url_template(template: &str) -> Option<String> {
+    let rest = template
+        .strip_prefix("https://")
+        .or_else(|| template.strip_prefix("http://"))?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':');
+    (rest.contains("{host}") && rest.replace("{host}", "").chars().all(allowed))
+        .then(|| template.trim_end_matches('/').to_owned())
 }

@@ -36,6 +36,10 @@ pub struct Config {
     /// `CMS_RENDERER_CACHE_ENTRIES`, default 20000: documents and rendered
     /// shells kept in memory (each); 0 turns caching off.
     pub cache_entries: u64,
+    /// `CMS_RENDERER_PREVIEW_ANCESTORS`: comma-separated origins (the
+    /// editors' admin) allowed to show previews in a frame; every other page
+    /// stays unframeable. Default none.
+    pub preview_ancestors: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +108,18 @@ impl Config {
                 bytes.to_vec()
             }
         };
+        let preview_ancestors = get("CMS_RENDERER_PREVIEW_ANCESTORS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                origin_only(origin).ok_or_else(|| ConfigError {
+                    name: "CMS_RENDERER_PREVIEW_ANCESTORS",
+                    reason: format!("{origin:?}: must be an origin like https://admin.example.com"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             listen_addr: parse(&get, "CMS_RENDERER_ADDR", "127.0.0.1:8081")?,
             api_url: get("CMS_API_URL")
@@ -120,6 +136,45 @@ impl Config {
             fresh_for: Duration::from_secs(parse(&get, "CMS_RENDERER_FRESH_SECS", "60")?),
             api_timeout: Duration::from_millis(parse(&get, "CMS_RENDERER_API_TIMEOUT_MS", "2000")?),
             cache_entries: parse(&get, "CMS_RENDERER_CACHE_ENTRIES", "20000")?,
+            preview_ancestors,
         })
+    }
+}
+
+/// `origin` if it is exactly `http(s)://host[:port]` (it goes into a CSP
+/// header, so nothing else may ride along).
+fn origin_only(origin: &str) -> Option<String> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    (!rest.is_empty() && rest.chars().all(allowed)).then(|| origin.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_ancestors_are_plain_origins() {
+        let config = |value: &str| {
+            Config::from_lookup(|name| {
+                (name == "CMS_RENDERER_PREVIEW_ANCESTORS").then(|| value.to_owned())
+            })
+        };
+        assert_eq!(
+            config("http://127.0.0.1:8080, https://Admin.example.com")
+                .unwrap()
+                .preview_ancestors,
+            vec!["http://127.0.0.1:8080", "https://admin.example.com"]
+        );
+        for bad in [
+            "*",
+            "admin.example.com",
+            "https://a.example; script-src *",
+            "https://a.example/x",
+        ] {
+            assert!(config(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -239,6 +239,25 @@ async fn preview(
         header::HeaderValue::from_static("noindex"),
     );
     headers.remove(header::ETAG);
+    if !state.config.preview_ancestors.is_empty() {
+        // The editors' admin shows previews beside its forms.
+        let policy = security::content_security_policy(&state.config, None);
+        let framed = headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or(&policy)
+            .replace(
+                "frame-ancestors 'none'",
+                &format!(
+                    "frame-ancestors {}",
+                    state.config.preview_ancestors.join(" ")
+                ),
+            );
+        if let Ok(value) = header::HeaderValue::from_str(&framed) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+            headers.remove(header::X_FRAME_OPTIONS);
+        }
+    }
     response
 }
 

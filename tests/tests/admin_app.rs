@@ -31,10 +31,10 @@ fn no_redirects() -> reqwest::Client {
 #[tokio::test]
 async fn the_admin_build_is_served_with_its_routes_assets_and_a_strict_csp() {
     let dir = build_dir();
-    let app = TestApp::spawn_with(HashMap::from([(
-        "CMS_ADMIN_DIR",
-        dir.display().to_string(),
-    )]))
+    let app = TestApp::spawn_with(HashMap::from([
+        ("CMS_ADMIN_DIR", dir.display().to_string()),
+        ("CMS_ADMIN_PREVIEW_URL", "http://{host}:8081".to_owned()),
+    ]))
     .await;
     let client = no_redirects();
 
@@ -59,6 +59,7 @@ async fn the_admin_build_is_served_with_its_routes_assets_and_a_strict_csp() {
             "default-src 'none'",
             "script-src 'self'",
             "connect-src 'self'",
+            "frame-src http://*:8081;",
             "frame-ancestors 'none'",
         ] {
             assert!(csp.contains(rule), "{rule} missing from {csp}");
@@ -67,7 +68,14 @@ async fn the_admin_build_is_served_with_its_routes_assets_and_a_strict_csp() {
             !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
             "{csp}"
         );
-        assert_eq!(page.text().await.unwrap(), INDEX);
+        // The preview's address reaches the app in a meta tag (no inline script).
+        assert_eq!(
+            page.text().await.unwrap(),
+            INDEX.replace(
+                "</head>",
+                "<meta name=\"cms-preview-url\" content=\"http://{host}:8081\"></head>"
+            )
+        );
     }
 
     let script = client
@@ -140,4 +148,62 @@ async fn without_a_build_the_admin_says_how_to_make_one() {
             .status(),
         200
     );
+}
+
+#[tokio::test]
+async fn the_admin_may_frame_previews_and_no_other_page() {
+    let app = TestApp::spawn().await;
+    let renderer = cms_tests::TestRenderer::spawn(
+        &app.address,
+        Some(&cms_tests::redis_url()),
+        &app.config.redis_prefix,
+        HashMap::from([(
+            "CMS_RENDERER_PREVIEW_ANCESTORS",
+            "http://127.0.0.1:8080".to_owned(),
+        )]),
+    )
+    .await;
+    let editor = app.login(cms_tests::ALPHA_EDITOR, None).await.access;
+    let (home, _) = app.home_experiment(&editor).await;
+    let token = app
+        .post(
+            &format!("/api/v1/pages/{home}/preview-token"),
+            &editor,
+            serde_json::json!({}),
+        )
+        .await
+        .expect(200)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = |path: String| {
+        let address = renderer.address.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{address}{path}"))
+                .header("host", "alpha.localhost")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let preview = get(format!("/?preview={token}")).await;
+    assert_eq!(preview.status(), 200);
+    let csp = preview.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("frame-ancestors http://127.0.0.1:8080"),
+        "{csp}"
+    );
+    assert!(preview.headers().get("x-frame-options").is_none());
+
+    let public = get("/".to_owned()).await;
+    assert_eq!(public.status(), 200);
+    let csp = public.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(public.headers()["x-frame-options"], "DENY");
 }

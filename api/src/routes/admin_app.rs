@@ -23,11 +23,17 @@ use crate::http::etag::if_none_match;
 const MAX_BUILD_BYTES: u64 = 32 << 20;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// The admin's Content-Security-Policy. `img-src` admits `blob:` and
-/// `data:` for previews of images being uploaded.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; \
-    base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+/// The admin's Content-Security-Policy, with `frame-src` for the live
+/// preview's renderer. `img-src` admits `blob:` and `data:` for previews of
+/// images being uploaded.
+fn csp(frame_src: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; \
+         img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; \
+         frame-src {frame_src}; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'; object-src 'none'"
+    )
+}
 
 struct File {
     bytes: Bytes,
@@ -39,6 +45,7 @@ struct File {
 pub struct AdminApp {
     files: HashMap<String, File>,
     missing: Option<String>,
+    csp: String,
 }
 
 fn mime_of(name: &str) -> Option<&'static str> {
@@ -58,15 +65,41 @@ fn mime_of(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Where the live preview shows a page: `CMS_ADMIN_PREVIEW_URL` with the
+/// site's host for `{host}` (`http://{host}:8081` under `make run`). The
+/// admin reads it from a `<meta>` of its page (no inline script); the CSP
+/// frames the same pattern with any host.
+fn with_preview_url(index: &[u8], template: &str) -> Vec<u8> {
+    let meta = format!(
+        "<meta name=\"cms-preview-url\" content=\"{}\">",
+        template.replace('&', "&amp;").replace('"', "&quot;")
+    );
+    let page = String::from_utf8_lossy(index);
+    match page.find("</head>") {
+        Some(at) => format!("{}{meta}{}", &page[..at], &page[at..]).into_bytes(),
+        None => index.to_vec(),
+    }
+}
+
 impl AdminApp {
     /// Reads the build in `dir` (`index.html` and everything beside it).
-    pub fn load(dir: &Path) -> AdminApp {
+    pub fn load(dir: &Path, preview_url: Option<&str>) -> AdminApp {
+        let frame_src = preview_url.map_or_else(
+            || "'none'".to_owned(),
+            |template| template.replace("{host}", "*"),
+        );
         match Self::read(dir) {
-            Ok(files) if files.contains_key("index.html") => {
+            Ok(mut files) if files.contains_key("index.html") => {
+                if let (Some(template), Some(index)) = (preview_url, files.get_mut("index.html")) {
+                    let bytes = with_preview_url(&index.bytes, template);
+                    index.etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
+                    index.bytes = bytes.into();
+                }
                 tracing::info!(dir = %dir.display(), files = files.len(), "serving the admin at /admin");
                 AdminApp {
                     files,
                     missing: None,
+                    csp: csp(&frame_src),
                 }
             }
             Ok(_) => Self::unbuilt(dir, "it has no index.html"),
@@ -79,6 +112,7 @@ impl AdminApp {
         AdminApp {
             files: HashMap::new(),
             missing: Some(format!("{} ({reason})", dir.display())),
+            csp: csp("'none'"),
         }
     }
 
@@ -162,7 +196,7 @@ async fn admin_file(
         .insert_header((header::REFERRER_POLICY, "same-origin"));
     if file.mime.starts_with("text/html") {
         response
-            .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+            .insert_header((header::CONTENT_SECURITY_POLICY, app.csp.clone()))
             .insert_header((header::X_FRAME_OPTIONS, "DENY"));
     }
     if not_modified {
