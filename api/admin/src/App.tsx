@@ -1,10 +1,13 @@
-import { useSyncExternalStore } from 'react';
+import { lazy, Suspense, useSyncExternalStore } from 'react';
 import { session } from './session';
 import { setLanguage, useT, type Language } from './i18n';
 import { Link, navigate, useRoute } from './route';
 import { Login } from './screens/Login';
 import { Sites } from './screens/Sites';
 import { Pages } from './screens/Pages';
+
+// The editor (and rjsf with it) loads when first opened, not with sign-in.
+const PageEditor = lazy(() => import('./editor/PageEditor'));
 
 function useMe() {
   return useSyncExternalStore(session.subscribe, session.me);
@@ -17,6 +20,7 @@ export function App() {
   if (!me) return <Login />;
   const current = me.memberships.find((membership) => membership.tenant_id === me.tenant_id);
   const pages = route.match(/^\/sites\/([0-9a-f-]{36})\/pages$/);
+  const editor = route.match(/^\/sites\/([0-9a-f-]{36})\/pages\/([0-9a-f-]{36})$/);
   return (
     <div className="layout">
       <header className="bar">
@@ -56,7 +60,17 @@ export function App() {
           {t('nav.logout')}
         </button>
       </header>
-      <main>{pages?.[1] ? <Pages siteId={pages[1]} /> : <Sites key={me.tenant_id} />}</main>
+      <main>
+        {editor?.[1] && editor[2] ? (
+          <Suspense fallback={<p>{t('common.loading')}</p>}>
+            <PageEditor key={editor[2]} siteId={editor[1]} pageId={editor[2]} />
+          </Suspense>
+        ) : pages?.[1] ? (
+          <Pages siteId={pages[1]} />
+        ) : (
+          <Sites key={me.tenant_id} />
+        )}
+      </main>
     </div>
   );
 }

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
 import { api, asProblem, type Problem, type Schemas } from '../api';
 import { useT } from '../i18n';
-import { Link } from '../route';
+import { Link, navigate } from '../route';
+import { session } from '../session';
 import { FieldMessage } from './Login';
 import { ProblemNotice } from './ProblemNotice';
 
@@ -12,6 +13,9 @@ const STATUSES: Status[] = ['draft', 'published', 'scheduled', 'archived'];
  * own filters), a cursor page at a time. */
 export function Pages({ siteId }: { siteId: string }) {
   const { t, language } = useT();
+  const me = session.me();
+  const role = me?.memberships.find((m) => m.tenant_id === me.tenant_id)?.role;
+  const canEdit = role === 'owner' || role === 'admin' || role === 'editor';
   const [site, setSite] = useState<Schemas['Site'] | null>(null);
   const [status, setStatus] = useState<Status | ''>('');
   const [locale, setLocale] = useState('');
@@ -59,6 +63,7 @@ export function Pages({ siteId }: { siteId: string }) {
         <Link to="/">← {t('common.back')}</Link>
       </p>
       <h1>{t('pages.title', { site: site?.name ?? '' })}</h1>
+      {canEdit ? <NewPage siteId={siteId} locales={site?.locales ?? []} /> : null}
       <div className="filters">
         <label>
           {t('pages.status')}
@@ -114,7 +119,9 @@ export function Pages({ siteId }: { siteId: string }) {
                 <td>
                   <code>{page.path}</code>
                 </td>
-                <td>{page.title}</td>
+                <td>
+                  <Link to={`/sites/${siteId}/pages/${page.id}`}>{page.title}</Link>
+                </td>
                 <td>{page.locale}</td>
                 <td>
                   <span className={`status status-${page.status}`}>{t(`status.${page.status}`)}</span>
@@ -131,5 +138,56 @@ export function Pages({ siteId }: { siteId: string }) {
         </button>
       ) : null}
     </section>
+  );
+}
+
+/** A new page: path, title and locale; opens its editor once created. */
+function NewPage({ siteId, locales }: { siteId: string; locales: string[] }) {
+  const { t } = useT();
+  const [problem, setProblem] = useState<Problem | null>(null);
+  return (
+    <details className="new-page">
+      <summary>{t('pages.new')}</summary>
+      <form
+        noValidate
+        onSubmit={async (event) => {
+          event.preventDefault();
+          const form = new FormData(event.currentTarget);
+          const { data, error, response } = await api.POST('/api/v1/sites/{site}/pages', {
+            params: { path: { site: siteId } },
+            body: {
+              path: String(form.get('path') ?? ''),
+              title: String(form.get('title') ?? ''),
+              locale: String(form.get('locale') ?? '') || undefined,
+            },
+          });
+          if (data) navigate(`/sites/${siteId}/pages/${data.id}`);
+          else setProblem(asProblem(error, response.status));
+        }}
+      >
+        <ProblemNotice problem={problem?.errors?.length ? null : problem} />
+        <label>
+          {t('pages.path')}
+          <input name="path" type="text" placeholder="/new-landing" aria-describedby="new-path-error" />
+        </label>
+        <FieldMessage id="new-path-error" text={problem?.errors?.find((e) => e.field === 'path')?.message} />
+        <label>
+          {t('pages.page_title')}
+          <input name="title" type="text" aria-describedby="new-title-error" />
+        </label>
+        <FieldMessage id="new-title-error" text={problem?.errors?.find((e) => e.field === 'title')?.message} />
+        <label>
+          {t('pages.locale')}
+          <select name="locale">
+            {locales.map((locale) => (
+              <option key={locale} value={locale}>
+                {locale}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">{t('pages.create')}</button>
+      </form>
+    </details>
   );
 }

@@ -1,0 +1,157 @@
+// An image prop: a media of the library (`{media, alt?}`), chosen from the
+// tenant's images or uploaded here with its alt text (progress shown).
+import { useEffect, useState } from 'react';
+import type { FieldProps } from '@rjsf/utils';
+import { api, type Schemas } from '../api';
+import { session } from '../session';
+import { useT } from '../i18n';
+
+type Media = Schemas['MediaItem'];
+type Value = { media?: string; alt?: string; src?: string };
+
+/** The smallest rendition that shows well as a thumbnail. */
+export function thumbnailOf(media: Media): string | undefined {
+  const usable = media.renditions.filter((r) => !r.fill && (r.format === 'webp' || r.format === 'svg' || r.format === 'jpeg'));
+  return usable.sort((a, b) => a.width - b.width)[0]?.url;
+}
+
+/** Uploads `file` with `alt`, reporting progress (0..1); answers the media
+ * or the API's problem. XHR, not fetch: fetch reports no upload progress. */
+export function upload(file: File, alt: string, progress: (done: number) => void): Promise<Media | Schemas['Problem']> {
+  return new Promise((resolve) => {
+    const form = new FormData();
+    form.append('file', file);
+    form.append('alt', alt);
+    const request = new XMLHttpRequest();
+    request.open('POST', '/api/v1/media');
+    request.setRequestHeader('Authorization', `Bearer ${session.accessToken() ?? ''}`);
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) progress(event.loaded / event.total);
+    };
+    request.onload = () => {
+      try {
+        resolve(JSON.parse(request.responseText));
+      } catch {
+        resolve({ type: 'about:blank', title: 'Upload failed', status: request.status, detail: request.statusText });
+      }
+    };
+    request.onerror = () => resolve({ type: 'about:blank', title: 'Upload failed', status: 0, detail: 'network error' });
+    request.send(form);
+  });
+}
+
+export function ImageField(props: FieldProps) {
+  const { t } = useT();
+  const value = (props.formData ?? {}) as Value;
+  const id = props.fieldPathId.$id;
+  const [library, setLibrary] = useState<Media[] | null>(null);
+  const [chosen, setChosen] = useState<Media | null>(null);
+  const [alt, setAlt] = useState('');
+  const [file, setFile] = useState<File | null>(null);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!value.media || chosen?.id === value.media) return;
+    void api.GET('/api/v1/media/{id}', { params: { path: { id: value.media } } }).then(({ data }) => setChosen(data ?? null));
+  }, [value.media, chosen?.id]);
+
+  const set = (next: Value) => props.onChange(next, props.fieldPathId.path);
+
+  async function send() {
+    if (!file) return;
+    setError(null);
+    setProgress(0);
+    const answer = await upload(file, alt, setProgress);
+    setProgress(null);
+    if ('id' in answer) {
+      setChosen(answer);
+      setFile(null);
+      // The same bytes uploaded before answer that media with its own alt
+      // text: what was typed here is kept for this block.
+      set({ media: answer.id, ...(alt && alt !== answer.alt ? { alt } : {}) });
+    } else {
+      setError(answer.errors?.map((e) => `${e.field}: ${e.message}`).join('; ') || answer.detail || answer.title);
+    }
+  }
+
+  const thumb = chosen ? thumbnailOf(chosen) : undefined;
+  return (
+    <fieldset className="image-field" id={id}>
+      <legend>{props.name}</legend>
+      {value.media ? (
+        <div className="image-chosen">
+          {thumb ? <img src={thumb} alt={chosen?.alt ?? ''} width={120} /> : <span>{chosen?.status ?? t('common.loading')}</span>}
+          <span>{chosen?.file_name}</span>
+          <label>
+            {t('image.alt_override')}
+            <input
+              type="text"
+              value={value.alt ?? ''}
+              disabled={props.readonly || props.disabled}
+              onChange={(event) => set({ media: value.media, ...(event.target.value ? { alt: event.target.value } : {}) })}
+            />
+          </label>
+          {!props.readonly && (
+            <button type="button" className="secondary" onClick={() => props.onChange(undefined, props.fieldPathId.path)}>
+              {t('image.remove')}
+            </button>
+          )}
+        </div>
+      ) : value.src ? (
+        <p>
+          <code>{value.src}</code>
+        </p>
+      ) : null}
+      {!props.readonly && !props.disabled && (
+        <>
+          <div className="image-upload">
+            <label>
+              {t('image.file')}
+              <input type="file" accept="image/*" onChange={(event) => setFile(event.target.files?.[0] ?? null)} />
+            </label>
+            <label>
+              {t('image.alt')}
+              <input type="text" value={alt} onChange={(event) => setAlt(event.target.value)} />
+            </label>
+            <button type="button" disabled={!file || progress !== null} onClick={() => void send()}>
+              {t('image.upload')}
+            </button>
+            {progress !== null ? <progress max={1} value={progress} aria-label={t('image.uploading')} /> : null}
+          </div>
+          <details
+            onToggle={(event) => {
+              if ((event.target as HTMLDetailsElement).open && library === null) {
+                void api.GET('/api/v1/media', { params: { query: { limit: 60 } } }).then(({ data }) => setLibrary(data?.items ?? []));
+              }
+            }}
+          >
+            <summary>{t('image.library')}</summary>
+            <ul className="media-grid">
+              {library?.map((media) => (
+                <li key={media.id}>
+                  <button
+                    type="button"
+                    className="media-pick"
+                    onClick={() => {
+                      setChosen(media);
+                      set({ media: media.id });
+                    }}
+                  >
+                    {thumbnailOf(media) ? <img src={thumbnailOf(media)} alt="" width={96} /> : null}
+                    <span>{media.alt || media.file_name}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </details>
+        </>
+      )}
+      {error || props.rawErrors?.length ? (
+        <p className="field-error" role="alert">
+          {[error, ...(props.rawErrors ?? [])].filter(Boolean).join('; ')}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
