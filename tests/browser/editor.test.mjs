@@ -8,6 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { launchChromium, watchProblems } from './chromium.mjs';
 
 const api = process.env.CMS_TEST_API;
@@ -26,13 +27,21 @@ after(async () => {
   await browser?.close();
 });
 
-async function token(email) {
-  const answer = await fetch(`${api}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  return (await answer.json()).access_token;
+const tokens = new Map();
+
+/** An access token for `email` (one login per account and tenant). */
+async function token(email, tenant) {
+  const key = `${email}/${tenant ?? ''}`;
+  if (!tokens.has(key)) {
+    const answer = await fetch(`${api}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, password, tenant }),
+    });
+    assert.equal(answer.status, 200, `login of ${email}`);
+    tokens.set(key, (await answer.json()).access_token);
+  }
+  return tokens.get(key);
 }
 
 async function call(bearer, method, path, body) {
@@ -45,14 +54,15 @@ async function call(bearer, method, path, body) {
 }
 
 /** A signed-in admin tab at `path` that records console errors and failed requests. */
-async function adminAt(path, email = 'editor@alpha.example') {
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'en-US' });
+async function adminAt(path, email = 'editor@alpha.example', secret = password) {
+  // UTC, so a time typed into a datetime-local field is the UTC time.
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'en-US', timezoneId: 'UTC' });
   const page = await context.newPage();
   // A preview frame reloaded before it finished is not a failure.
   const problems = watchProblems(page, { skipFailed: (url) => url.includes('preview=') });
   await page.goto(`${api}/admin${path}`);
   await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password').fill(secret);
   await page.getByRole('button', { name: 'Sign in' }).click();
   return { context, page, problems };
 }
@@ -228,4 +238,188 @@ test('two editors save one block: the second merges and both changes are kept', 
     assert.deepEqual(problems.filter((p) => !/\b412\b/.test(p)), []);
     await context.close();
   }
+});
+
+/** The text the renderer serves at `path` of the alpha landing. */
+function served(path) {
+  // node:http, not fetch: fetch does not send a Host header of its own.
+  return new Promise((resolve, reject) => {
+    const request = http.get(
+      { host: renderer.hostname, port: renderer.port, path, headers: { Host: `alpha.localhost:${renderer.port}` } },
+      (answer) => {
+        let html = '';
+        answer.setEncoding('utf8');
+        answer.on('data', (chunk) => {
+          html += chunk;
+        });
+        answer.on('end', () => resolve({ status: answer.statusCode, html }));
+      },
+    );
+    request.on('error', reject);
+  });
+}
+
+async function until(what, check, seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    if (await check()) return;
+    assert.ok(Date.now() < deadline, `${what} within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+test('revisions compare and publish again, and a publish scheduled a minute ahead goes live', async () => {
+  const bearer = await token('editor@alpha.example');
+  const { site, page: pageId } = await pageWithBlocks(bearer, '/scheduled-later', [
+    { module: 'hero', props: { title: 'Version one' } },
+  ]);
+  const publish = async () => {
+    const current = await call(bearer, 'GET', `/api/v1/pages/${pageId}`);
+    const answer = await fetch(`${api}/api/v1/pages/${pageId}/publish`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json', 'If-Match': `"v${current.body.version}"` },
+      body: '{}',
+    });
+    assert.equal(answer.status, 200);
+  };
+  await publish();
+  const [hero] = await blocksOf(bearer, pageId);
+  await call(bearer, 'PATCH', `/api/v1/pages/${pageId}/blocks/${hero.id}`, { props: { title: 'Version two' } });
+  await publish();
+  await until('version two is served', async () => (await served('/scheduled-later')).html.includes('Version two'), 30);
+
+  const { context, page, problems } = await adminAt(`/sites/${site}/pages/${pageId}`);
+  await page.getByText(/Published revisions \(2\)/).click();
+  await page.locator('.changes li', { hasText: 'Version one' }).waitFor();
+  assert.match(await page.locator('.changes').textContent(), /Version one.*→.*Version two/);
+  await page.getByRole('button', { name: 'Publish again #1' }).click();
+  await page.getByRole('status').filter({ hasText: 'Revision #1 is live again' }).waitFor();
+  await until('version one is served again', async () => (await served('/scheduled-later')).html.includes('Version one'), 30);
+
+  await context.close();
+
+  // A draft page published a minute from now (a live page is published now
+  // or unpublished first: the API refuses to schedule it).
+  const later = await pageWithBlocks(bearer, '/goes-live-later', [{ module: 'hero', props: { title: 'Draft for later' } }]);
+  const second = await adminAt(`/sites/${site}/pages/${later.page}`);
+  await second.page.locator('.block-list > li').first().getByRole('button', { name: /Edit/ }).click();
+  await second.page.locator('#root_title').fill('Scheduled from the admin');
+  await saveBlock(second.page, 1);
+  const at = new Date(Date.now() + 60_000).toISOString().slice(0, 19);
+  await second.page.getByLabel('Publish at').fill(at);
+  await second.page.getByRole('button', { name: 'Schedule' }).click();
+  await second.page.locator('h1 .status-scheduled, .problem').first().waitFor();
+  assert.equal(await second.page.locator('.problem').count(), 0, await second.page.locator('.problem').first().textContent().catch(() => ''));
+  assert.equal((await served('/goes-live-later')).status, 404, 'not live before its time');
+  await until('the scheduled publish goes live', async () => (await served('/goes-live-later')).html.includes('Scheduled from the admin'), 150);
+  const live = await call(bearer, 'GET', `/api/v1/pages/${later.page}`);
+  assert.equal(live.body.status, 'published');
+  assert.deepEqual(problems, []);
+  assert.deepEqual(second.problems, []);
+  await second.context.close();
+});
+
+test('a viewer sees no edit controls and an edit forced through the UI is refused', async () => {
+  const owner = await token('admin@example.com', 'alpha');
+  const email = `viewer-${Date.now()}@alpha.example`;
+  const created = await call(owner, 'POST', '/api/v1/users', { email, name: 'Vera Viewer', password: 'viewer-password-1', role: 'viewer' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const bearer = await token('editor@alpha.example');
+  const { site, page: pageId } = await pageWithBlocks(bearer, '/for-viewers', [
+    { module: 'hero', props: { title: 'Only to be read' } },
+  ]);
+  const { context, page, problems } = await adminAt(`/sites/${site}/pages`, email, 'viewer-password-1');
+  await page.locator('table tbody tr').first().waitFor();
+  assert.equal(await page.getByText('New page').count(), 0);
+  await page.goto(`${api}/admin/sites/${site}/pages/${pageId}`);
+  // The session lives in memory: a new document signs in again.
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('viewer-password-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.block-list > li').first().waitFor();
+  for (const control of ['Add block', 'Publish now', 'Schedule', 'Save block']) {
+    assert.equal(await page.getByRole('button', { name: control }).count(), 0, control);
+  }
+  assert.equal(await page.locator('.block-actions button[id^="up-"], .block-actions button[id^="down-"]').count(), 0);
+  await page.locator('.block-list > li').first().getByRole('button', { name: /View/ }).click();
+  const title = page.locator('#root_title');
+  await title.waitFor();
+  assert.ok(await title.evaluate((input) => input.readOnly || input.disabled), 'the form is read-only');
+  // Forced: submit the read-only form through the admin's own save path.
+  await page.evaluate(() => document.querySelector('.block-form form').requestSubmit());
+  await page.locator('.problem', { hasText: /forbidden/i }).waitFor();
+  const [hero] = await blocksOf(bearer, pageId);
+  assert.equal(hero.props.title, 'Only to be read');
+  assert.equal(hero.version, 1);
+  assert.deepEqual(problems.filter((p) => !/\b403\b/.test(p)), []);
+  assert.ok(problems.some((p) => /\b403\b/.test(p)), 'the forced save reached the API and was refused');
+  await context.close();
+});
+
+test('an A/B test is made in the editor, both variants previewed, and its results read after events', async () => {
+  const bearer = await token('editor@alpha.example');
+  const { site, page: pageId } = await pageWithBlocks(bearer, '/ab-from-the-admin', [
+    { module: 'hero', props: { title: 'Control title' } },
+    { module: 'lead_form', props: { title: 'Ask us' } },
+  ]);
+  const current = await call(bearer, 'GET', `/api/v1/pages/${pageId}`);
+  const published = await fetch(`${api}/api/v1/pages/${pageId}/publish`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json', 'If-Match': `"v${current.body.version}"` },
+    body: '{}',
+  });
+  assert.equal(published.status, 200);
+
+  const { context, page, problems } = await adminAt(`/sites/${site}/pages/${pageId}`);
+  await page.locator('.block-list > li').nth(1).waitFor();
+  await page.getByText(/A\/B experiments \(0\)/).click();
+  await page.getByRole('button', { name: 'New A/B test' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Hero headline');
+  await page.getByLabel('Block 1 (hero)').check();
+  await page.locator('.new-experiment #root_title').fill('Variant title');
+  await page.getByRole('button', { name: 'Create the test' }).click();
+  const row = page.locator('.experiment-list li', { hasText: 'Hero headline' });
+  await row.waitFor();
+  await row.getByRole('button', { name: 'Start' }).click();
+  await row.locator('.status-running').waitFor();
+
+  const preview = page.frameLocator('iframe.preview');
+  await row.getByRole('button', { name: 'Preview Variant B' }).click();
+  await preview.getByText('Variant title').first().waitFor({ timeout: 20_000 });
+  await row.getByRole('button', { name: 'Preview Control' }).click();
+  await preview.getByText('Control title').first().waitFor({ timeout: 20_000 });
+  assert.equal(await preview.getByText('Variant title').count(), 0);
+
+  // Visitors as the renderer reports them: 30 per variant, 6 and 12 leads.
+  const experiment = (await call(bearer, 'GET', `/api/v1/pages/${pageId}/experiments`)).body.items[0];
+  const events = [];
+  for (const [variant, converted] of [['a', 6], ['b', 12]]) {
+    for (let i = 0; i < 30; i += 1) {
+      const visitor = `${variant}-visitor-${i}`;
+      events.push({ experiment: experiment.id, variant, visitor, kind: 'exposure' });
+      if (i < converted) events.push({ experiment: experiment.id, variant, visitor, kind: 'conversion' });
+    }
+  }
+  for (let i = 0; i < events.length; i += 50) {
+    const sent = await fetch(`${api}/api/v1/delivery/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ events: events.slice(i, i + 50) }),
+    });
+    assert.ok(sent.status < 300, `events: ${sent.status}`);
+  }
+
+  await row.getByRole('link', { name: 'Results' }).click();
+  await page.getByRole('heading', { name: 'Results: Hero headline' }).waitFor();
+  const cells = async (variant) => page.locator(`tr[data-variant="${variant}"]`).locator('td').allTextContents();
+  await page.locator('tr[data-variant="b"]').waitFor();
+  const [a, b] = [await cells('a'), await cells('b')];
+  assert.deepEqual(a.slice(0, 3), ['30', '6', '20.00%']);
+  assert.deepEqual(b.slice(0, 3), ['30', '12', '40.00%']);
+  assert.match(b[3], /100\.0%/);
+  // One line per variant (with all events at one instant, each is a point).
+  await page.locator('.chart svg polyline').nth(1).waitFor({ state: 'attached' });
+  assert.equal(await page.locator('.chart svg circle').count(), 2);
+  assert.deepEqual(problems, []);
+  await context.close();
 });

@@ -1550,3 +1550,40 @@ async fn new_renditions_of_a_doctors_photo_announce_the_tenants_clinic_data() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_edit_with_the_etag_read_before_the_renditions_were_made_still_applies() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await.access;
+    let uploaded = app
+        .upload(&editor, "early.jpg", gradient_jpeg(500, 300, 44), &[])
+        .await
+        .expect(201);
+    let etag = uploaded.headers["etag"].to_str().unwrap().to_owned();
+    let id = uploaded.body["id"].as_str().unwrap().to_owned();
+    // The job writes status, renditions and placeholder: not an edit.
+    let ready = app.wait_media(&editor, &id, has_avif).await;
+    assert_eq!(ready["version"], uploaded.body["version"]);
+    let edited = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/media/{id}"),
+            Some(&editor),
+            Some(&json!({"alt": "Added after the renditions"})),
+            &[("If-Match", &etag)],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(edited["alt"], "Added after the renditions");
+    // A second edit with the same, now stale, ETag is refused.
+    app.send(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/media/{id}"),
+        Some(&editor),
+        Some(&json!({"alt": "Stale"})),
+        &[("If-Match", &etag)],
+    )
+    .await
+    .expect_problem(412);
+}

@@ -5,9 +5,11 @@ import { Link, navigate, useRoute } from './route';
 import { Login } from './screens/Login';
 import { Sites } from './screens/Sites';
 import { Pages } from './screens/Pages';
+import { MediaLibrary } from './screens/Media';
 
 // The editor (and rjsf with it) loads when first opened, not with sign-in.
 const PageEditor = lazy(() => import('./editor/PageEditor'));
+const ExperimentResults = lazy(() => import('./editor/Results'));
 
 function useMe() {
   return useSyncExternalStore(session.subscribe, session.me);
@@ -20,6 +22,7 @@ export function App() {
   if (!me) return <Login />;
   const current = me.memberships.find((membership) => membership.tenant_id === me.tenant_id);
   const pages = route.match(/^\/sites\/([0-9a-f-]{36})\/pages$/);
+  const results = route.match(/^\/experiments\/([0-9a-f-]{36})$/);
   const editor = route.match(/^\/sites\/([0-9a-f-]{36})\/pages\/([0-9a-f-]{36})$/);
   return (
     <div className="layout">
@@ -28,7 +31,7 @@ export function App() {
           {t('app.title')}
         </Link>
         <nav aria-label={t('nav.sites')}>
-          <Link to="/">{t('nav.sites')}</Link>
+          <Link to="/">{t('nav.sites')}</Link> <Link to="/media">{t('nav.media')}</Link>
         </nav>
         <label className="inline">
           {t('nav.tenant')}
@@ -65,6 +68,12 @@ export function App() {
           <Suspense fallback={<p>{t('common.loading')}</p>}>
             <PageEditor key={editor[2]} siteId={editor[1]} pageId={editor[2]} />
           </Suspense>
+        ) : results?.[1] ? (
+          <Suspense fallback={<p>{t('common.loading')}</p>}>
+            <ExperimentResults experimentId={results[1]} />
+          </Suspense>
+        ) : route === '/media' ? (
+          <MediaLibrary />
         ) : pages?.[1] ? (
           <Pages siteId={pages[1]} />
         ) : (

@@ -7,6 +7,7 @@ import type { components } from './generated/api';
 type TokenPair = components['schemas']['TokenPair'];
 type Me = components['schemas']['MeResponse'];
 type Problem = components['schemas']['Problem'];
+type Role = components['schemas']['Role'];
 
 type Listener = () => void;
 
@@ -48,6 +49,13 @@ async function adopt(pair: TokenPair): Promise<void> {
 export const session = {
   accessToken: (): string | null => tokens?.access_token ?? null,
   me: (): Me | null => me,
+  /** The user's role in the tenant they act in. */
+  role: (): Role | null => me?.memberships.find((m) => m.tenant_id === me?.tenant_id)?.role ?? null,
+  /** Editors and above write content; the API decides, the UI only hides
+   * what would be refused. */
+  canEditContent: (): boolean => ['owner', 'admin', 'editor'].includes(session.role() ?? ''),
+  /** Owners and admins manage members, settings and forced deletes. */
+  canManage: (): boolean => ['owner', 'admin'].includes(session.role() ?? ''),
   subscribe(listener: Listener): () => void {
     listeners.add(listener);
     return () => listeners.delete(listener);

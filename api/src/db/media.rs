@@ -185,6 +185,21 @@ pub fn update(conn: &mut PgConnection, id: Uuid, changes: &MediaChanges) -> Quer
         .get_result(conn)
 }
 
+/// What the rendition jobs write (status, renditions, placeholder, presets,
+/// errors). Not an editor's change: the version (the ETag) stays, so an
+/// editor's PATCH with the ETag read while renditions were being made
+/// still applies instead of failing with 412.
+pub fn update_processing(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &MediaChanges,
+) -> QueryResult<Media> {
+    diesel::update(media::table.find(id))
+        .set((changes, media::updated_at.eq(diesel::dsl::now)))
+        .returning(Media::as_returning())
+        .get_result(conn)
+}
+
 /// The displayed size, once the renditions job has decoded the image (the
 /// header's size is before the EXIF orientation).
 pub fn set_size(conn: &mut PgConnection, id: Uuid, width: i32, height: i32) -> QueryResult<Media> {

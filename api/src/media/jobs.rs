@@ -210,7 +210,7 @@ async fn load(ctx: &JobContext) -> Result<Option<Media>, JobError> {
 async fn mark_failed(ctx: &JobContext, media_id: Uuid, error: String) -> Result<(), JobError> {
     tracing::warn!(media_id = %media_id, error = %error, "media renditions failed");
     ctx.tx(move |conn| {
-        store::update(
+        store::update_processing(
             conn,
             media_id,
             &MediaChanges {
@@ -291,7 +291,7 @@ impl Handler for MakeRenditions {
                         .cloned()
                         .collect();
                     renditions.extend(stored);
-                    store::update(
+                    store::update_processing(
                         conn,
                         id,
                         &MediaChanges {
@@ -390,7 +390,7 @@ impl Handler for MakeAvif {
                         .filter(|r| r.format != "avif")
                         .collect();
                     renditions.extend(stored);
-                    let media = store::update(
+                    let media = store::update_processing(
                         conn,
                         id,
                         &MediaChanges {

@@ -58,6 +58,8 @@ export function BlockForm(props: {
   onChange: (value: Props) => void;
   onSave: () => void;
   onCancel: () => void;
+  /** Without its own save and cancel (part of a larger form). */
+  embedded?: boolean;
 }) {
   const { t } = useT();
   const { title: _title, ...schema } = props.schema;
@@ -74,8 +76,9 @@ export function BlockForm(props: {
       readonly={props.readOnly}
       onChange={(event) => props.onChange((event.formData ?? {}) as Props)}
       onSubmit={() => props.onSave()}
+      tagName={props.embedded ? 'div' : 'form'}
     >
-      {!props.readOnly && (
+      {!props.readOnly && !props.embedded && (
         <div className="actions">
           <button type="submit" disabled={props.busy}>
             {t('editor.save_block')}

@@ -2,43 +2,10 @@
 // tenant's images or uploaded here with its alt text (progress shown).
 import { useEffect, useState } from 'react';
 import type { FieldProps } from '@rjsf/utils';
-import { api, type Schemas } from '../api';
-import { session } from '../session';
+import { api } from '../api';
 import { useT } from '../i18n';
-
-type Media = Schemas['MediaItem'];
+import { thumbnailOf, upload, type Media } from '../media';
 type Value = { media?: string; alt?: string; src?: string };
-
-/** The smallest rendition that shows well as a thumbnail. */
-export function thumbnailOf(media: Media): string | undefined {
-  const usable = media.renditions.filter((r) => !r.fill && (r.format === 'webp' || r.format === 'svg' || r.format === 'jpeg'));
-  return usable.sort((a, b) => a.width - b.width)[0]?.url;
-}
-
-/** Uploads `file` with `alt`, reporting progress (0..1); answers the media
- * or the API's problem. XHR, not fetch: fetch reports no upload progress. */
-export function upload(file: File, alt: string, progress: (done: number) => void): Promise<Media | Schemas['Problem']> {
-  return new Promise((resolve) => {
-    const form = new FormData();
-    form.append('file', file);
-    form.append('alt', alt);
-    const request = new XMLHttpRequest();
-    request.open('POST', '/api/v1/media');
-    request.setRequestHeader('Authorization', `Bearer ${session.accessToken() ?? ''}`);
-    request.upload.onprogress = (event) => {
-      if (event.lengthComputable) progress(event.loaded / event.total);
-    };
-    request.onload = () => {
-      try {
-        resolve(JSON.parse(request.responseText));
-      } catch {
-        resolve({ type: 'about:blank', title: 'Upload failed', status: request.status, detail: request.statusText });
-      }
-    };
-    request.onerror = () => resolve({ type: 'about:blank', title: 'Upload failed', status: 0, detail: 'network error' });
-    request.send(form);
-  });
-}
 
 export function ImageField(props: FieldProps) {
   const { t } = useT();

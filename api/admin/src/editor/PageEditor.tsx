@@ -14,6 +14,8 @@ import { BlockForm } from './BlockForm';
 import { Conflict } from './Conflict';
 import { merge, type Props } from './merge';
 import { ModulePicker } from './ModulePicker';
+import { Revisions } from './Revisions';
+import { Experiments, type PreviewVariant } from './Experiments';
 
 type Page = Schemas['Page'];
 type Block = Schemas['Block'];
@@ -38,7 +40,6 @@ interface Clash {
 }
 
 const etag = (version: number) => `"v${version}"`;
-const EDIT_ROLES = new Set(['owner', 'admin', 'editor']);
 
 function previewTemplate(): string | null {
   return document.querySelector<HTMLMetaElement>('meta[name="cms-preview-url"]')?.content ?? null;
@@ -46,9 +47,7 @@ function previewTemplate(): string | null {
 
 export default function PageEditor({ siteId, pageId }: { siteId: string; pageId: string }) {
   const { t } = useT();
-  const me = session.me();
-  const role = me?.memberships.find((m) => m.tenant_id === me.tenant_id)?.role;
-  const canEdit = role !== undefined && EDIT_ROLES.has(role);
+  const canEdit = session.canEditContent();
   const [page, setPage] = useState<Page | null>(null);
   const [blocks, setBlocks] = useState<Block[]>([]);
   const [modules, setModules] = useState<Module[]>([]);
@@ -63,6 +62,7 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
   const [previewTick, setPreviewTick] = useState(0);
   const [publishAt, setPublishAt] = useState('');
   const [confirmDelete, setConfirmDelete] = useState<string | null>(null);
+  const [previewVariant, setPreviewVariant] = useState<PreviewVariant | null>(null);
   const dragged = useRef<string | null>(null);
   const moves = useRef<Promise<void>>(Promise.resolve());
   const latestPage = useRef<Page | null>(null);
@@ -197,6 +197,15 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
     else await done(publishAt ? t('editor.scheduled') : t('editor.published'));
   }
 
+  async function restore(revision: Schemas['Revision']) {
+    if (!page) return;
+    const answer = await api.POST('/api/v1/pages/{id}/revisions/{revision}/restore', {
+      params: { path: { id: pageId, revision: revision.id }, header: { 'If-Match': etag(page.version) } },
+    });
+    if (answer.error) setProblem(asProblem(answer.error, answer.response.status));
+    else await done(t('revisions.restored', { number: String(revision.number) }));
+  }
+
   async function unpublish() {
     if (!page) return;
     const answer = await api.POST('/api/v1/pages/{id}/unpublish', {
@@ -209,7 +218,9 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
   const template = previewTemplate();
   const previewUrl =
     template && host && page && previewToken
-      ? `${template.replace('{host}', host)}${page.path}?preview=${encodeURIComponent(previewToken)}&r=${previewTick}`
+      ? `${template.replace('{host}', host)}${page.path}?preview=${encodeURIComponent(previewToken)}${
+          previewVariant ? `&experiment=${previewVariant.experiment}&variant=${encodeURIComponent(previewVariant.variant)}` : ''
+        }&r=${previewTick}`
       : null;
   const schema = editing ? (moduleOf(editing.module)?.props_schema as RJSFSchema | undefined) : undefined;
 
@@ -230,7 +241,7 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
         <div className="publish">
           <label className="inline">
             {t('editor.publish_at')}
-            <input type="datetime-local" value={publishAt} onChange={(event) => setPublishAt(event.target.value)} />
+            <input type="datetime-local" step="1" value={publishAt} onChange={(event) => setPublishAt(event.target.value)} />
           </label>
           <button type="button" onClick={() => void publish()}>
             {publishAt ? t('editor.schedule') : t('editor.publish')}
@@ -242,6 +253,15 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
           ) : null}
         </div>
       ) : null}
+      <Experiments
+        pageId={pageId}
+        blocks={blocks}
+        modules={modules}
+        canEdit={canEdit}
+        previewing={previewVariant}
+        onPreview={setPreviewVariant}
+      />
+      <Revisions pageId={pageId} canEdit={canEdit} tick={previewTick} onRestore={(revision) => void restore(revision)} />
       <div className="editor-columns">
         <div className="blocks">
           <h2>{t('editor.blocks')}</h2>

@@ -4,6 +4,7 @@ import { useT } from '../i18n';
 import { Link, navigate } from '../route';
 import { session } from '../session';
 import { FieldMessage } from './Login';
+import { usePagedList } from '../paged';
 import { ProblemNotice } from './ProblemNotice';
 
 type Status = Schemas['PageStatus'];
@@ -13,48 +14,31 @@ const STATUSES: Status[] = ['draft', 'published', 'scheduled', 'archived'];
  * own filters), a cursor page at a time. */
 export function Pages({ siteId }: { siteId: string }) {
   const { t, language } = useT();
-  const me = session.me();
-  const role = me?.memberships.find((m) => m.tenant_id === me.tenant_id)?.role;
-  const canEdit = role === 'owner' || role === 'admin' || role === 'editor';
+  const canEdit = session.canEditContent();
   const [site, setSite] = useState<Schemas['Site'] | null>(null);
   const [status, setStatus] = useState<Status | ''>('');
   const [locale, setLocale] = useState('');
   const [prefix, setPrefix] = useState('');
-  const [pages, setPages] = useState<Schemas['Page'][] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const { items: pages, problem, cursor, load } = usePagedList<Schemas['Page']>(
+    (after) =>
+      api.GET('/api/v1/sites/{site}/pages', {
+        params: {
+          path: { site: siteId },
+          query: {
+            status: status || undefined,
+            locale: locale || undefined,
+            path_prefix: prefix || undefined,
+            limit: 50,
+            cursor: after ?? undefined,
+          },
+        },
+      }),
+    [siteId, status, locale, prefix],
+  );
 
   useEffect(() => {
     void api.GET('/api/v1/sites/{id}', { params: { path: { id: siteId } } }).then(({ data }) => setSite(data ?? null));
   }, [siteId]);
-
-  async function load(after: string | null) {
-    const { data, error, response } = await api.GET('/api/v1/sites/{site}/pages', {
-      params: {
-        path: { site: siteId },
-        query: {
-          status: status || undefined,
-          locale: locale || undefined,
-          path_prefix: prefix || undefined,
-          limit: 50,
-          cursor: after ?? undefined,
-        },
-      },
-    });
-    if (!data) {
-      setProblem(asProblem(error, response.status));
-      return;
-    }
-    setProblem(null);
-    setPages((before) => (after ? [...(before ?? []), ...data.items] : data.items));
-    setCursor(data.next_cursor ?? null);
-  }
-
-  useEffect(() => {
-    const debounce = window.setTimeout(() => void load(null), 200);
-    return () => window.clearTimeout(debounce);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [siteId, status, locale, prefix]);
 
   const dates = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
   return (
