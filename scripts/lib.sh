@@ -84,14 +84,14 @@ ensure_build_tools() {
     || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null)
 }
 
-# Installs the node tools (squawk, newman, playwright-core, lighthouse, redocly,
+# Installs the node tools (squawk, newman, playwright-core, axe-core, lighthouse, redocly,
 # openapi-typescript, openapi-fetch, typescript) at the versions package-lock.json
 # pins, when missing. Not `npm ci`: npm leaves squawk's optional per-platform
 # packages for other platforms out of the lock file and `npm ci` then refuses it.
 ensure_node_tools() {
   local tool missing=""
   for tool in newman squawk lighthouse redocly openapi-typescript tsc; do [[ -x node_modules/.bin/$tool ]] || missing=1; done
-  [[ -d node_modules/playwright-core && -d node_modules/openapi-fetch && -d node_modules/graphile-worker ]] || missing=1
+  [[ -d node_modules/playwright-core && -d node_modules/openapi-fetch && -d node_modules/graphile-worker && -d node_modules/axe-core ]] || missing=1
   if [[ -n "$missing" ]]; then
     command -v npm >/dev/null 2>&1 || {
       log "installing Node.js and npm (apt-get)"

@@ -8,13 +8,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { launchChromium, watchProblems } from './chromium.mjs';
+import { launchChromium } from './chromium.mjs';
+import { adminAt as adminTab, alphaSite, api, apiCall, apiToken, blocksOf, pageWithBlocks, password, served, until } from './admin_session.mjs';
 
-const api = process.env.CMS_TEST_API;
 const renderer = new URL(process.env.CMS_TEST_RENDERER);
 const landing = `http://alpha.localhost:${renderer.port}`;
-const password = 'demo-password';
 // Not one of the images the seed uploads, so it is a new media.
 const photo = new URL('../../renderer/assets/demo/hero-480.webp', import.meta.url).pathname;
 let browser;
@@ -27,48 +25,11 @@ after(async () => {
   await browser?.close();
 });
 
-const tokens = new Map();
 
-/** An access token for `email` (one login per account and tenant). */
-async function token(email, tenant) {
-  const key = `${email}/${tenant ?? ''}`;
-  if (!tokens.has(key)) {
-    const answer = await fetch(`${api}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password, tenant }),
-    });
-    assert.equal(answer.status, 200, `login of ${email}`);
-    tokens.set(key, (await answer.json()).access_token);
-  }
-  return tokens.get(key);
-}
-
-async function call(bearer, method, path, body) {
-  const answer = await fetch(`${api}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: answer.status, body: answer.status === 204 ? null : await answer.json() };
-}
-
-/** A signed-in admin tab at `path` that records console errors and failed requests. */
-async function adminAt(path, email = 'editor@alpha.example', secret = password) {
-  // UTC, so a time typed into a datetime-local field is the UTC time.
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'en-US', timezoneId: 'UTC' });
-  const page = await context.newPage();
-  // A preview frame reloaded before it finished is not a failure.
-  const problems = watchProblems(page, { skipFailed: (url) => url.includes('preview=') });
-  await page.goto(`${api}/admin${path}`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  return { context, page, problems };
-}
-
-async function alphaSite(bearer) {
-  return (await call(bearer, 'GET', '/api/v1/sites?limit=10')).body.items[0].id;
+/** A signed-in admin tab at `path`; a preview frame reloaded before it
+ * finished is not a failure. */
+function adminAt(path, email = 'editor@alpha.example', secret = password) {
+  return adminTab(browser, path, { email, secret, skipFailed: (url) => url.includes('preview=') });
 }
 
 /** Adds a block of `moduleName` and waits for its form. */
@@ -84,7 +45,7 @@ async function saveBlock(page, count) {
 }
 
 test('an editor builds a landing through the forms, previews it live and publishes it', async () => {
-  const bearer = await token('editor@alpha.example');
+  const bearer = await apiToken('editor@alpha.example');
   const site = await alphaSite(bearer);
   const { context, page, problems } = await adminAt(`/sites/${site}/pages`);
   await page.getByText('New page').click();
@@ -145,24 +106,8 @@ test('an editor builds a landing through the forms, previews it live and publish
   await context.close();
 });
 
-async function pageWithBlocks(bearer, path, blocks) {
-  const site = await alphaSite(bearer);
-  const created = await call(bearer, 'POST', `/api/v1/sites/${site}/pages`, { path, title: path.slice(1) });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  for (const block of blocks) {
-    const added = await call(bearer, 'POST', `/api/v1/pages/${created.body.id}/blocks`, block);
-    assert.equal(added.status, 201, JSON.stringify(added.body));
-  }
-  return { site, page: created.body.id };
-}
-
-async function blocksOf(bearer, page) {
-  const answer = await call(bearer, 'GET', `/api/v1/pages/${page}/blocks`);
-  return answer.body.items.sort((a, b) => a.position - b.position);
-}
-
 test('blocks reorder by keyboard alone, and a prop the schema refuses shows the 422 there and saves nothing', async () => {
-  const bearer = await token('editor@alpha.example');
+  const bearer = await apiToken('editor@alpha.example');
   const { site, page: pageId } = await pageWithBlocks(bearer, '/keyboard-order', [
     { module: 'hero', props: { title: 'First' } },
     { module: 'cta', props: { title: 'Second', button: { label: 'Go', href: '/go' } } },
@@ -205,7 +150,7 @@ test('blocks reorder by keyboard alone, and a prop the schema refuses shows the 
 });
 
 test('two editors save one block: the second merges and both changes are kept', async () => {
-  const bearer = await token('editor@alpha.example');
+  const bearer = await apiToken('editor@alpha.example');
   const { site, page: pageId } = await pageWithBlocks(bearer, '/two-editors', [
     { module: 'hero', props: { title: 'Original title', subtitle: 'Original subtitle' } },
   ]);
@@ -240,41 +185,13 @@ test('two editors save one block: the second merges and both changes are kept', 
   }
 });
 
-/** The text the renderer serves at `path` of the alpha landing. */
-function served(path) {
-  // node:http, not fetch: fetch does not send a Host header of its own.
-  return new Promise((resolve, reject) => {
-    const request = http.get(
-      { host: renderer.hostname, port: renderer.port, path, headers: { Host: `alpha.localhost:${renderer.port}` } },
-      (answer) => {
-        let html = '';
-        answer.setEncoding('utf8');
-        answer.on('data', (chunk) => {
-          html += chunk;
-        });
-        answer.on('end', () => resolve({ status: answer.statusCode, html }));
-      },
-    );
-    request.on('error', reject);
-  });
-}
-
-async function until(what, check, seconds) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    if (await check()) return;
-    assert.ok(Date.now() < deadline, `${what} within ${seconds} s`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
-
 test('revisions compare and publish again, and a publish scheduled a minute ahead goes live', async () => {
-  const bearer = await token('editor@alpha.example');
+  const bearer = await apiToken('editor@alpha.example');
   const { site, page: pageId } = await pageWithBlocks(bearer, '/scheduled-later', [
     { module: 'hero', props: { title: 'Version one' } },
   ]);
   const publish = async () => {
-    const current = await call(bearer, 'GET', `/api/v1/pages/${pageId}`);
+    const current = await apiCall(bearer, 'GET', `/api/v1/pages/${pageId}`);
     const answer = await fetch(`${api}/api/v1/pages/${pageId}/publish`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json', 'If-Match': `"v${current.body.version}"` },
@@ -284,7 +201,7 @@ test('revisions compare and publish again, and a publish scheduled a minute ahea
   };
   await publish();
   const [hero] = await blocksOf(bearer, pageId);
-  await call(bearer, 'PATCH', `/api/v1/pages/${pageId}/blocks/${hero.id}`, { props: { title: 'Version two' } });
+  await apiCall(bearer, 'PATCH', `/api/v1/pages/${pageId}/blocks/${hero.id}`, { props: { title: 'Version two' } });
   await publish();
   await until('version two is served', async () => (await served('/scheduled-later')).html.includes('Version two'), 30);
 
@@ -312,7 +229,7 @@ test('revisions compare and publish again, and a publish scheduled a minute ahea
   assert.equal(await second.page.locator('.problem').count(), 0, await second.page.locator('.problem').first().textContent().catch(() => ''));
   assert.equal((await served('/goes-live-later')).status, 404, 'not live before its time');
   await until('the scheduled publish goes live', async () => (await served('/goes-live-later')).html.includes('Scheduled from the admin'), 150);
-  const live = await call(bearer, 'GET', `/api/v1/pages/${later.page}`);
+  const live = await apiCall(bearer, 'GET', `/api/v1/pages/${later.page}`);
   assert.equal(live.body.status, 'published');
   assert.deepEqual(problems, []);
   assert.deepEqual(second.problems, []);
@@ -320,11 +237,11 @@ test('revisions compare and publish again, and a publish scheduled a minute ahea
 });
 
 test('a viewer sees no edit controls and an edit forced through the UI is refused', async () => {
-  const owner = await token('admin@example.com', 'alpha');
+  const owner = await apiToken('admin@example.com', 'alpha');
   const email = `viewer-${Date.now()}@alpha.example`;
-  const created = await call(owner, 'POST', '/api/v1/users', { email, name: 'Vera Viewer', password: 'viewer-password-1', role: 'viewer' });
+  const created = await apiCall(owner, 'POST', '/api/v1/users', { email, name: 'Vera Viewer', password: 'viewer-password-1', role: 'viewer' });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const bearer = await token('editor@alpha.example');
+  const bearer = await apiToken('editor@alpha.example');
   const { site, page: pageId } = await pageWithBlocks(bearer, '/for-viewers', [
     { module: 'hero', props: { title: 'Only to be read' } },
   ]);
@@ -357,12 +274,12 @@ test('a viewer sees no edit controls and an edit forced through the UI is refuse
 });
 
 test('an A/B test is made in the editor, both variants previewed, and its results read after events', async () => {
-  const bearer = await token('editor@alpha.example');
+  const bearer = await apiToken('editor@alpha.example');
   const { site, page: pageId } = await pageWithBlocks(bearer, '/ab-from-the-admin', [
     { module: 'hero', props: { title: 'Control title' } },
     { module: 'lead_form', props: { title: 'Ask us' } },
   ]);
-  const current = await call(bearer, 'GET', `/api/v1/pages/${pageId}`);
+  const current = await apiCall(bearer, 'GET', `/api/v1/pages/${pageId}`);
   const published = await fetch(`${api}/api/v1/pages/${pageId}/publish`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json', 'If-Match': `"v${current.body.version}"` },
@@ -391,7 +308,7 @@ test('an A/B test is made in the editor, both variants previewed, and its result
   assert.equal(await preview.getByText('Variant title').count(), 0);
 
   // Visitors as the renderer reports them: 30 per variant, 6 and 12 leads.
-  const experiment = (await call(bearer, 'GET', `/api/v1/pages/${pageId}/experiments`)).body.items[0];
+  const experiment = (await apiCall(bearer, 'GET', `/api/v1/pages/${pageId}/experiments`)).body.items[0];
   const events = [];
   for (const [variant, converted] of [['a', 6], ['b', 12]]) {
     for (let i = 0; i < 30; i += 1) {

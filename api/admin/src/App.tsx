@@ -6,6 +6,9 @@ import { Login } from './screens/Login';
 import { Sites } from './screens/Sites';
 import { Pages } from './screens/Pages';
 import { MediaLibrary } from './screens/Media';
+import { SiteSettings } from './screens/SiteSettings';
+import { Leads } from './screens/Leads';
+import { AuditLog } from './screens/Audit';
 
 // The editor (and rjsf with it) loads when first opened, not with sign-in.
 const PageEditor = lazy(() => import('./editor/PageEditor'));
@@ -24,6 +27,8 @@ export function App() {
   const pages = route.match(/^\/sites\/([0-9a-f-]{36})\/pages$/);
   const results = route.match(/^\/experiments\/([0-9a-f-]{36})$/);
   const editor = route.match(/^\/sites\/([0-9a-f-]{36})\/pages\/([0-9a-f-]{36})$/);
+  const settings = route.match(/^\/sites\/([0-9a-f-]{36})\/settings$/);
+  const leads = route.match(/^\/sites\/([0-9a-f-]{36})\/leads$/);
   return (
     <div className="layout">
       <header className="bar">
@@ -31,7 +36,8 @@ export function App() {
           {t('app.title')}
         </Link>
         <nav aria-label={t('nav.sites')}>
-          <Link to="/">{t('nav.sites')}</Link> <Link to="/media">{t('nav.media')}</Link>
+          <Link to="/">{t('nav.sites')}</Link> <Link to="/media">{t('nav.media')}</Link>{' '}
+          {session.canEditContent() ? <Link to="/audit">{t('nav.audit')}</Link> : null}
         </nav>
         <label className="inline">
           {t('nav.tenant')}
@@ -74,6 +80,12 @@ export function App() {
           </Suspense>
         ) : route === '/media' ? (
           <MediaLibrary />
+        ) : route === '/audit' ? (
+          <AuditLog key={me.tenant_id} />
+        ) : settings?.[1] ? (
+          <SiteSettings key={settings[1]} siteId={settings[1]} />
+        ) : leads?.[1] ? (
+          <Leads siteId={leads[1]} />
         ) : pages?.[1] ? (
           <Pages siteId={pages[1]} />
         ) : (

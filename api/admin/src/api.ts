@@ -45,3 +45,7 @@ export function asProblem(error: unknown, status: number): Problem {
 export function fieldError(problem: Problem | null, field: string): string | undefined {
   return problem?.errors?.find((error) => error.field === field)?.message;
 }
+
+/** The `If-Match` value for a resource read at `version` (the API's ETags
+ * are `"v<version>"`). */
+export const etag = (version: number) => `"v${version}"`;

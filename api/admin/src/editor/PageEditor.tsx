@@ -5,7 +5,7 @@
 // form, and publishing now, at a time, or unpublishing.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { RJSFSchema } from '@rjsf/utils';
-import { api, asProblem, type Problem, type Schemas } from '../api';
+import { api, asProblem, etag, type Problem, type Schemas } from '../api';
 import { session } from '../session';
 import { useT } from '../i18n';
 import { Link } from '../route';
@@ -15,6 +15,7 @@ import { Conflict } from './Conflict';
 import { merge, type Props } from './merge';
 import { ModulePicker } from './ModulePicker';
 import { Revisions } from './Revisions';
+import { PageSettings } from './PageSettings';
 import { Experiments, type PreviewVariant } from './Experiments';
 
 type Page = Schemas['Page'];
@@ -39,7 +40,6 @@ interface Clash {
   conflicts: string[];
 }
 
-const etag = (version: number) => `"v${version}"`;
 
 function previewTemplate(): string | null {
   return document.querySelector<HTMLMetaElement>('meta[name="cms-preview-url"]')?.content ?? null;
@@ -252,6 +252,20 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
             </button>
           ) : null}
         </div>
+      ) : null}
+      {page ? (
+        <PageSettings
+          key={page.id}
+          page={page}
+          canEdit={canEdit}
+          onSaved={(saved) => {
+            // The new version before anything else: a publish clicked right
+            // after must not send the old ETag.
+            latestPage.current = saved;
+            setPage(saved);
+            void done(t('seo.saved'));
+          }}
+        />
       ) : null}
       <Experiments
         pageId={pageId}

@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { api, type Schemas } from '../api';
 import { useT } from '../i18n';
-import { diffSnapshots } from './diff';
+import { diffSnapshots } from '../diff';
 
 type Revision = Schemas['Revision'];
 

@@ -3,11 +3,12 @@
 // text, decorative, title, tags and the focal point (a click on the image),
 // what uses the media, and deleting it (the 409 explained with its users).
 import { useEffect, useState, type DragEvent } from 'react';
-import { api, asProblem, type Problem, type Schemas } from '../api';
+import { api, asProblem, etag, type Problem, type Schemas } from '../api';
 import { session } from '../session';
 import { useT } from '../i18n';
 import { renditionNear, thumbnailOf, upload, type Media } from '../media';
 import { usePagedList } from '../paged';
+import { ListNotes, MoreButton } from './ListParts';
 import { ProblemNotice } from './ProblemNotice';
 
 const KINDS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'svg'];
@@ -29,7 +30,7 @@ export function MediaLibrary() {
   const [sending, setSending] = useState<Sending[]>([]);
   const [selected, setSelected] = useState<Media | null>(null);
   const [over, setOver] = useState(false);
-  const { items, problem, cursor, load, setItems } = usePagedList<Media>(
+  const list = usePagedList<Media>(
     (after) =>
       api.GET('/api/v1/media', {
         params: {
@@ -45,6 +46,8 @@ export function MediaLibrary() {
       }),
     [kind, tag, text, unused],
   );
+
+  const { items, load, setItems } = list;
 
   async function send(files: File[]) {
     const start = sending.length;
@@ -127,9 +130,7 @@ export function MediaLibrary() {
           </ul>
         </div>
       ) : null}
-      <ProblemNotice problem={problem} />
-      {items === null && !problem ? <p>{t('common.loading')}</p> : null}
-      {items?.length === 0 ? <p>{t('media.empty')}</p> : null}
+      <ListNotes list={list} empty={t('media.empty')} />
       <div className="media-columns">
         <ul className="media-grid">
           {items?.map((media) => (
@@ -163,11 +164,7 @@ export function MediaLibrary() {
           />
         ) : null}
       </div>
-      {cursor ? (
-        <button type="button" onClick={() => void load(cursor)}>
-          {t('pages.more')}
-        </button>
-      ) : null}
+      <MoreButton list={list} />
     </section>
   );
 }
@@ -196,7 +193,7 @@ function MediaDetail(props: {
   async function patch(body: Schemas['UpdateMedia']) {
     const { data, error, response } = await api.PATCH('/api/v1/media/{id}', {
       params: { path: { id: media.id } },
-      headers: { 'If-Match': `"v${media.version}"` },
+      headers: { 'If-Match': etag(media.version) },
       body,
     });
     if (data) {
@@ -211,7 +208,7 @@ function MediaDetail(props: {
   async function remove(force: boolean) {
     const { error, response } = await api.DELETE('/api/v1/media/{id}', {
       params: { path: { id: media.id }, query: force ? { force: true } : {} },
-      headers: { 'If-Match': `"v${media.version}"` },
+      headers: { 'If-Match': etag(media.version) },
     });
     if (response.status === 204 || response.status === 200) props.onDeleted();
     else setProblem(asProblem(error, response.status));

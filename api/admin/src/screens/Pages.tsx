@@ -5,6 +5,7 @@ import { Link, navigate } from '../route';
 import { session } from '../session';
 import { FieldMessage } from './Login';
 import { usePagedList } from '../paged';
+import { BackToSites, ListNotes, MoreButton } from './ListParts';
 import { ProblemNotice } from './ProblemNotice';
 
 type Status = Schemas['PageStatus'];
@@ -19,7 +20,7 @@ export function Pages({ siteId }: { siteId: string }) {
   const [status, setStatus] = useState<Status | ''>('');
   const [locale, setLocale] = useState('');
   const [prefix, setPrefix] = useState('');
-  const { items: pages, problem, cursor, load } = usePagedList<Schemas['Page']>(
+  const list = usePagedList<Schemas['Page']>(
     (after) =>
       api.GET('/api/v1/sites/{site}/pages', {
         params: {
@@ -40,12 +41,11 @@ export function Pages({ siteId }: { siteId: string }) {
     void api.GET('/api/v1/sites/{id}', { params: { path: { id: siteId } } }).then(({ data }) => setSite(data ?? null));
   }, [siteId]);
 
+  const { items: pages, problem } = list;
   const dates = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
   return (
     <section>
-      <p>
-        <Link to="/">← {t('common.back')}</Link>
-      </p>
+      <BackToSites />
       <h1>{t('pages.title', { site: site?.name ?? '' })}</h1>
       {canEdit ? <NewPage siteId={siteId} locales={site?.locales ?? []} /> : null}
       <div className="filters">
@@ -83,9 +83,7 @@ export function Pages({ siteId }: { siteId: string }) {
         </label>
       </div>
       <FieldMessage id="path-prefix-error" text={problem?.errors?.find((e) => e.field === 'path_prefix')?.message} />
-      <ProblemNotice problem={problem?.errors?.length ? null : problem} />
-      {pages === null && !problem ? <p>{t('common.loading')}</p> : null}
-      {pages?.length === 0 ? <p>{t('pages.empty')}</p> : null}
+      <ListNotes list={list} empty={t('pages.empty')} problem={problem?.errors?.length ? null : problem} />
       {pages && pages.length > 0 ? (
         <table>
           <thead>
@@ -116,11 +114,7 @@ export function Pages({ siteId }: { siteId: string }) {
           </tbody>
         </table>
       ) : null}
-      {cursor ? (
-        <button type="button" onClick={() => void load(cursor)}>
-          {t('pages.more')}
-        </button>
-      ) : null}
+      <MoreButton list={list} />
     </section>
   );
 }

@@ -34,7 +34,17 @@ export function Sites() {
             <p>
               {t('sites.locales')}: {site.locales.join(', ')}
             </p>
-            <Link to={`/sites/${site.id}/pages`}>{t('sites.pages')}</Link>
+            <p className="links">
+              <Link to={`/sites/${site.id}/pages`}>{t('sites.pages')}
+                <span className="sr-only"> {site.name}</span>
+              </Link>{' '}
+              <Link to={`/sites/${site.id}/leads`}>{t('sites.leads')}
+                <span className="sr-only"> {site.name}</span>
+              </Link>{' '}
+              <Link to={`/sites/${site.id}/settings`}>{t('sites.settings')}
+                <span className="sr-only"> {site.name}</span>
+              </Link>
+            </p>
           </li>
         ))}
       </ul>

@@ -1,5 +1,6 @@
 // What changed between two published snapshots of a page, as lines a person
-// reads: a block added or removed, or one prop of a block changed.
+// reads: a block added or removed, or one prop of a block changed; and the
+// same for any two JSON objects (an audit entry's before and after).
 type Json = unknown;
 
 export interface Change {
@@ -45,18 +46,29 @@ export function diffSnapshots(older: Json, newer: Json): Change[] {
       changes.push({ kind: 'added', where: name });
       return;
     }
-    const a = new Map<string, string>();
-    const b = new Map<string, string>();
-    flatten(old.props, '', a);
-    flatten(block.props, '', b);
-    for (const path of new Set([...a.keys(), ...b.keys()])) {
-      if (a.get(path) !== b.get(path)) {
-        changes.push({ kind: 'changed', where: `${name} · ${path}`, before: a.get(path), after: b.get(path) });
-      }
+    for (const change of diffValues(old.props, block.props)) {
+      changes.push({ kind: 'changed', where: `${name} · ${change.where}`, before: change.before, after: change.after });
     }
   });
   before.forEach((block, index) => {
     if (!newerIds.has(key(block, index))) changes.push({ kind: 'removed', where: `${block.module ?? ''}` });
   });
+  return changes;
+}
+
+/** Every leaf that differs between two JSON values, by its path. */
+export function diffValues(before: Json, after: Json): Change[] {
+  const a = new Map<string, string>();
+  const b = new Map<string, string>();
+  flatten(before ?? {}, '', a);
+  flatten(after ?? {}, '', b);
+  const changes: Change[] = [];
+  for (const path of new Set([...a.keys(), ...b.keys()])) {
+    const was = a.get(path);
+    const now = b.get(path);
+    if (was === now) continue;
+    const kind = was === undefined ? 'added' : now === undefined ? 'removed' : 'changed';
+    changes.push({ kind, where: path, before: was, after: now });
+  }
   return changes;
 }
