@@ -58,10 +58,11 @@ test('an editor signs in, lists the sites and filters a site\'s pages', async ()
   await page.getByLabel('Path starts with').fill('');
   await page.getByLabel('Status').selectOption('archived');
   await page.getByText('No pages match.').waitFor();
-  // Reloading keeps the route (the api answers the app's page for it) and,
-  // with the session in memory only, asks to sign in again.
+  // Reloading keeps the route (the api answers the app's page for it) and
+  // the session (its refresh cookie).
   await page.reload();
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Status').waitFor();
+  assert.match(page.url(), /\/admin\/sites\/[0-9a-f-]{36}\/pages$/);
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -106,4 +107,42 @@ test('each tenant\'s editor sees only their own sites', async () => {
     await context.close();
   }
   assert.equal(names.alpha.filter((name) => names.beta.includes(name)).length, 0, JSON.stringify(names));
+});
+
+test('a reload resumes the session from the httpOnly cookie, no token is readable and sign-out ends it', async () => {
+  const { context, page, problems } = await openAdmin();
+  await signIn(page, 'editor@alpha.example');
+  await page.locator('.card').first().waitFor();
+  const cookies = await context.cookies();
+  const refresh = cookies.find((cookie) => cookie.name === 'cms_refresh');
+  assert.ok(refresh, JSON.stringify(cookies));
+  assert.equal(refresh.httpOnly, true);
+  assert.equal(refresh.sameSite, 'Strict');
+  assert.equal(refresh.path, '/api/v1/auth');
+  const seen = await page.evaluate(() => ({ cookie: document.cookie, local: localStorage.length, session: sessionStorage.length }));
+  assert.deepEqual(seen, { cookie: 'cms_session=1', local: 0, session: 0 }, 'scripts see only the marker');
+
+  await page.reload();
+  await page.getByRole('heading', { name: 'Sites' }).waitFor();
+  assert.equal(await page.getByLabel('Password').count(), 0, 'no sign-in form after a reload');
+  const rotated = (await context.cookies()).find((cookie) => cookie.name === 'cms_refresh');
+  assert.notEqual(rotated.value, refresh.value, 'the refresh rotated the cookie');
+
+  // A second tab shares the cookie: it resumes too, and the first keeps working.
+  const second = await context.newPage();
+  const secondProblems = watchProblems(second);
+  await second.goto(`${api}/admin/`);
+  await second.getByRole('heading', { name: 'Sites' }).waitFor();
+  await page.getByRole('link', { name: 'Media' }).click();
+  await page.getByRole('heading', { name: 'Media library' }).waitFor();
+
+  await page.locator('.media-grid li').first().waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Password').waitFor();
+  assert.equal((await context.cookies()).some((cookie) => cookie.name === 'cms_refresh'), false, 'cookie cleared');
+  await page.reload();
+  await page.getByLabel('Password').waitFor();
+  assert.deepEqual(problems, []);
+  assert.deepEqual(secondProblems, []);
+  await context.close();
 });

@@ -52,7 +52,7 @@ test('site settings: the theme reaches the renderer, a stale save gets 412, doma
     assert.notEqual((await apiCall(bearer, 'GET', `/api/v1/sites/${site}`)).body.theme.accent_color, '#be123c');
     await page.getByLabel('Accent colour').fill('#be123c');
     await page.getByRole('button', { name: 'Save settings' }).click();
-    await statusSays(page, 'Settings saved');
+    await until('the second save lands', async () => (await apiCall(bearer, 'GET', `/api/v1/sites/${site}`)).body.theme.accent_color === '#be123c', 10);
     const both = (await apiCall(bearer, 'GET', `/api/v1/sites/${site}`)).body.theme;
     assert.equal(both.accent_color, '#be123c');
     assert.equal(both.font, 'Georgia');

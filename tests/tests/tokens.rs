@@ -1,5 +1,6 @@
 //! Access and refresh tokens: only valid EdDSA tokens of our key get in;
-//! refresh tokens rotate, reuse revokes the family, logout revokes the session.
+//! refresh tokens rotate, reuse revokes the family, logout revokes the session;
+//! browser apps may keep the refresh token in an httpOnly cookie instead.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -167,6 +168,162 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
     let other = app.login(ALPHA_EDITOR, None).await;
     refresh(&app, &other.refresh).await.expect(200);
     refresh(&app, "not-a-token").await.expect_problem(401);
+}
+
+/// The `cms_refresh` cookie a reply sets: its value and its attributes.
+fn session_cookie(reply: &Reply) -> (String, String) {
+    let header = reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("cms_refresh="))
+        .unwrap_or_else(|| panic!("no cms_refresh cookie: {:?}", reply.headers))
+        .to_owned();
+    let value = header["cms_refresh=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (value, header)
+}
+
+async fn refresh_by_cookie(app: &TestApp, cookie: &str) -> Reply {
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(&json!({})),
+        &[("Cookie", &format!("cms_refresh={cookie}"))],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_cookie_session_keeps_the_refresh_token_out_of_scripts_and_rotates_it() {
+    let app = TestApp::spawn().await;
+    let login = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(
+                &json!({"email": ALPHA_EDITOR, "password": DEMO_PASSWORD, "session_cookie": true}),
+            ),
+            &[],
+        )
+        .await
+        .expect(200);
+    assert!(login.body.get("refresh_token").is_none(), "{}", login.text);
+    assert_eq!(login.header("cache-control"), Some("no-store"));
+    let (first, attributes) = session_cookie(&login);
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/api/v1/auth",
+        "Max-Age=",
+    ] {
+        assert!(attributes.contains(attribute), "{attributes}");
+    }
+    assert!(
+        !attributes.contains("Secure"),
+        "plain http here: {attributes}"
+    );
+    // The marker scripts read to know a session can be resumed: no secret.
+    let marker = login
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("cms_session="))
+        .unwrap();
+    assert!(
+        marker.starts_with("cms_session=1;") && marker.contains("Path=/;"),
+        "{marker}"
+    );
+    assert!(!marker.contains("HttpOnly"), "{marker}");
+
+    // A reload: the cookie alone gets a new pair and a rotated cookie.
+    let renewed = refresh_by_cookie(&app, &first).await.expect(200);
+    assert!(renewed.body.get("refresh_token").is_none());
+    let (second, _) = session_cookie(&renewed);
+    assert_ne!(second, first);
+    app.get(
+        "/api/v1/auth/me",
+        renewed.body["access_token"].as_str().unwrap(),
+    )
+    .await
+    .expect(200);
+
+    // The old cookie replayed: refused, cleared, and the family revoked.
+    let replayed = refresh_by_cookie(&app, &first).await.expect_problem(401);
+    let (cleared, attributes) = session_cookie(&replayed);
+    assert_eq!(cleared, "");
+    assert!(attributes.contains("Max-Age=0"), "{attributes}");
+    refresh_by_cookie(&app, &second).await.expect_problem(401);
+
+    // No token anywhere is a 401, not a 422.
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(&json!({})),
+        &[],
+    )
+    .await
+    .expect_problem(401);
+}
+
+#[tokio::test]
+async fn switching_tenant_and_logging_out_carry_the_cookie_session() {
+    let app = TestApp::spawn().await;
+    let login = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"email": PLATFORM_ADMIN, "password": DEMO_PASSWORD, "tenant": "alpha", "session_cookie": true})),
+            &[],
+        )
+        .await
+        .expect(200);
+    let access = login.body["access_token"].as_str().unwrap().to_owned();
+    let switched = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/switch-tenant",
+            Some(&access),
+            Some(&json!({"tenant": "beta", "session_cookie": true})),
+            &[],
+        )
+        .await
+        .expect(200);
+    let (beta_cookie, _) = session_cookie(&switched);
+    let resumed = refresh_by_cookie(&app, &beta_cookie).await.expect(200);
+    let sites = app
+        .get(
+            "/api/v1/sites",
+            resumed.body["access_token"].as_str().unwrap(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(sites.body["items"][0]["name"], "Beta Product Landing");
+    let (current, _) = session_cookie(&resumed);
+
+    // Logout with the cookie only: it is cleared and its family revoked.
+    let out = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(resumed.body["access_token"].as_str().unwrap()),
+            Some(&json!({})),
+            &[("Cookie", &format!("cms_refresh={current}"))],
+        )
+        .await
+        .expect(204);
+    let (cleared, _) = session_cookie(&out);
+    assert_eq!(cleared, "");
+    refresh_by_cookie(&app, &current).await.expect_problem(401);
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
-// The signed-in session, kept in memory only: no token ever reaches
-// localStorage or a script-readable cookie, so an injected script in another
-// tab or a stolen disk profile finds nothing. The access token is refreshed
-// shortly before it expires (and on a 401); a reload asks to sign in again.
+// The signed-in session. The access token lives in memory only; the refresh
+// token lives in the api's httpOnly `cms_refresh` cookie (SameSite=Strict,
+// path /api/v1/auth), which no script can read, so nothing reaches
+// localStorage and a reload resumes the session from the cookie. The access
+// token is refreshed shortly before it expires (and on a 401); refresh
+// tokens are single use, so tabs take turns (a Web Lock) to refresh.
 import type { components } from './generated/api';
 
 type TokenPair = components['schemas']['TokenPair'];
@@ -24,7 +26,14 @@ function changed() {
 async function post(path: string, body: unknown, token?: string): Promise<Response> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
-  return fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+  return fetch(path, { method: 'POST', headers, body: JSON.stringify(body), credentials: 'same-origin' });
+}
+
+/** Runs `exchange` while no other tab of the admin refreshes: the cookie one
+ * tab rotated is the one the next tab sends. */
+function oneTabAtATime<T>(exchange: () => Promise<T>): Promise<T> {
+  // The lock's promise settles with the callback's promise: `then` unwraps it.
+  return navigator.locks ? navigator.locks.request('cms-admin-refresh', exchange).then((result) => result) : exchange();
 }
 
 async function problemOf(response: Response): Promise<Problem> {
@@ -63,7 +72,7 @@ export const session = {
 
   /** Signs in; answers the API's problem when it refuses. */
   async login(email: string, password: string, tenant: string | null): Promise<Problem | null> {
-    const response = await post('/api/v1/auth/login', { email, password, tenant: tenant || null });
+    const response = await post('/api/v1/auth/login', { email, password, tenant: tenant || null, session_cookie: true });
     if (!response.ok) return problemOf(response);
     await adopt((await response.json()) as TokenPair);
     return null;
@@ -71,33 +80,38 @@ export const session = {
 
   /** Acts in another of the user's tenants (a new token pair). */
   async switchTenant(tenant: string): Promise<Problem | null> {
-    const response = await post('/api/v1/auth/switch-tenant', { tenant }, tokens?.access_token);
+    const response = await post('/api/v1/auth/switch-tenant', { tenant, session_cookie: true }, tokens?.access_token);
     if (!response.ok) return problemOf(response);
     await adopt((await response.json()) as TokenPair);
     return null;
   },
 
-  /** Exchanges the refresh token (single use) for a new pair; false when
-   * the session is over. Concurrent callers share one exchange. */
+  /** Exchanges the cookie's refresh token (single use) for a new pair; false
+   * when there is no session. Concurrent callers share one exchange. Also
+   * how a reload resumes the session. */
   refresh(): Promise<boolean> {
-    if (!tokens) return Promise.resolve(false);
-    refreshing ??= (async () => {
-      const response = await post('/api/v1/auth/refresh', { refresh_token: tokens?.refresh_token });
+    refreshing ??= oneTabAtATime(async () => {
+      const response = await post('/api/v1/auth/refresh', {});
       if (!response.ok) {
         session.forget();
         return false;
       }
       await adopt((await response.json()) as TokenPair);
       return true;
-    })().finally(() => {
+    }).finally(() => {
       refreshing = null;
     });
     return refreshing;
   },
 
+  /** Whether the api left a session to resume (its `cms_session` marker
+   * cookie; the refresh token itself is out of reach). */
+  resumable: (): boolean => document.cookie.split('; ').includes('cms_session=1'),
+
+  /** Revokes the session (the api clears the cookie). */
   async logout(): Promise<void> {
     if (tokens) {
-      await post('/api/v1/auth/logout', { refresh_token: tokens.refresh_token }, tokens.access_token).catch(() => undefined);
+      await post('/api/v1/auth/logout', {}, tokens.access_token).catch(() => undefined);
     }
     session.forget();
   },

@@ -9,4 +9,5 @@ pub mod password;
 pub mod rate_limit;
 pub mod roles;
 pub mod session;
+pub mod session_cookie;
 pub mod tokens;

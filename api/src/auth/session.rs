@@ -19,7 +19,10 @@ pub struct TokenPair {
     /// EdDSA JWT for `Authorization: Bearer`.
     pub access_token: String,
     /// Opaque, single use: exchange it at `/auth/refresh` for a new pair.
-    pub refresh_token: String,
+    /// Absent when the request asked for it in the `cms_refresh` cookie
+    /// (`session_cookie`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Seconds until the access token expires.
@@ -65,7 +68,7 @@ pub fn issue(
     )?;
     Ok(TokenPair {
         access_token,
-        refresh_token,
+        refresh_token: Some(refresh_token),
         token_type: "Bearer",
         expires_in: access_ttl.as_secs(),
     })

@@ -1,7 +1,9 @@
 //! `/api/v1/auth`: login, refresh (rotation with reuse detection), logout, me,
-//! switch-tenant, and the JWKS other services verify tokens with.
+//! switch-tenant, and the JWKS other services verify tokens with. Login,
+//! refresh and switch-tenant can keep the refresh token in an httpOnly cookie
+//! instead of the body (`auth::session_cookie`).
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse, ResponseError};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,6 +12,7 @@ use uuid::Uuid;
 use crate::auth::extract::{revoked_token_key, AuthUser};
 use crate::auth::roles::Role;
 use crate::auth::session::{self, TokenPair};
+use crate::auth::session_cookie;
 use crate::auth::tokens::{hash_refresh_token, refresh_token_user, Jwks};
 use crate::auth::{password, rate_limit};
 use crate::db::memberships::{self, TenantRole};
@@ -36,6 +39,11 @@ pub struct LoginRequest {
     /// Tenant slug or id; defaults to the user's first tenant.
     #[serde(default)]
     pub tenant: Option<String>,
+    /// Keep the refresh token in an httpOnly `cms_refresh` cookie (path
+    /// `/api/v1/auth`, `SameSite=Strict`) instead of the answer's body: for
+    /// browser apps served by this api, such as `/admin`.
+    #[serde(default)]
+    pub session_cookie: bool,
 }
 
 impl Validate for LoginRequest {
@@ -83,11 +91,12 @@ async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: ValidJson<LoginRequest>,
-) -> Result<web::Json<TokenPair>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let LoginRequest {
         email,
         password,
         tenant,
+        session_cookie: in_cookie,
     } = body.0;
     let ip = req
         .peer_addr()
@@ -132,21 +141,30 @@ async fn login(
         })
         .await?;
     tracing::info!(user_id = %user_id, "login succeeded");
-    Ok(web::Json(pair))
+    Ok(session_cookie::answer(
+        &req,
+        pair,
+        in_cookie,
+        state.config.refresh_token_ttl,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    /// The refresh token; leave it out to use the `cms_refresh` cookie
+    /// (the new one is then set in the cookie too).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 impl Validate for RefreshRequest {
     fn validate(&self) -> Vec<FieldError> {
-        if self.refresh_token.is_empty() || self.refresh_token.len() > 200 {
-            vec![FieldError::new("refresh_token", "must be a refresh token")]
-        } else {
-            Vec::new()
+        match &self.refresh_token {
+            Some(token) if token.is_empty() || token.len() > 200 => {
+                vec![FieldError::new("refresh_token", "must be a refresh token")]
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -160,6 +178,8 @@ enum RefreshOutcome {
 ///
 /// Each refresh token works once. Presenting one that was already used revokes
 /// every token of its login (a stolen token is useless once either party uses it).
+/// Without `refresh_token` in the body the `cms_refresh` cookie is used, and
+/// the new token replaces it there (a refused one is cleared).
 #[utoipa::path(
     tag = "auth",
     request_body = RefreshRequest,
@@ -168,12 +188,28 @@ enum RefreshOutcome {
 #[post("/auth/refresh")]
 async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ValidJson<RefreshRequest>,
-) -> Result<web::Json<TokenPair>, ApiError> {
-    let token = body.0.refresh_token;
+) -> Result<HttpResponse, ApiError> {
+    let in_cookie = body.0.refresh_token.is_none();
+    let Some(token) = body.0.refresh_token.or_else(|| session_cookie::read(&req)) else {
+        return Err(ApiError::Unauthorized(
+            "no refresh token: send refresh_token or the cms_refresh cookie".into(),
+        ));
+    };
     let invalid =
         || ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into());
-    let user_id = refresh_token_user(&token).ok_or_else(invalid)?;
+    // A refused cookie is cleared, so the browser stops sending it.
+    let refused = |req: &HttpRequest| {
+        let mut response = invalid().error_response();
+        if in_cookie {
+            session_cookie::clear_on(req, &mut response);
+        }
+        response
+    };
+    let Some(user_id) = refresh_token_user(&token) else {
+        return Ok(refused(&req));
+    };
     let hash = hash_refresh_token(&token);
     let state_in_tx = state.clone();
     // Rejections are returned as Ok so that a family revocation commits.
@@ -206,10 +242,15 @@ async fn refresh(
         })
         .await?;
     match outcome {
-        RefreshOutcome::Issued(pair) => Ok(web::Json(pair)),
+        RefreshOutcome::Issued(pair) => Ok(session_cookie::answer(
+            &req,
+            pair,
+            in_cookie,
+            state.config.refresh_token_ttl,
+        )),
         RefreshOutcome::Rejected(reason) => {
             tracing::warn!(user_id = %user_id, reason, "refresh rejected");
-            Err(invalid())
+            Ok(refused(&req))
         }
     }
 }
@@ -217,7 +258,8 @@ async fn refresh(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
-    /// The session's refresh token: its whole family is revoked.
+    /// The session's refresh token: its whole family is revoked. Without
+    /// it, the `cms_refresh` cookie's token is, and the cookie is cleared.
     #[serde(default)]
     pub refresh_token: Option<String>,
 }
@@ -239,9 +281,11 @@ impl Validate for LogoutRequest {
 #[post("/auth/logout")]
 async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     body: ValidJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let cookie = session_cookie::read(&req);
     let remaining = (user.claims.exp - Utc::now().timestamp()).max(1) as u64;
     state
         .kv
@@ -250,7 +294,7 @@ async fn logout(
             std::time::Duration::from_secs(remaining),
         )
         .await;
-    if let Some(token) = body.0.refresh_token {
+    if let Some(token) = body.0.refresh_token.or_else(|| cookie.clone()) {
         let hash = hash_refresh_token(&token);
         state
             .db
@@ -262,7 +306,11 @@ async fn logout(
             })
             .await?;
     }
-    Ok(HttpResponse::NoContent().finish())
+    let mut response = HttpResponse::NoContent();
+    if cookie.is_some() {
+        session_cookie::clear(&req, &mut response);
+    }
+    Ok(response.finish())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -311,6 +359,9 @@ async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<web::Json<MeRe
 pub struct SwitchTenantRequest {
     /// Tenant slug or id.
     pub tenant: String,
+    /// Set the new refresh token in the `cms_refresh` cookie (see login).
+    #[serde(default)]
+    pub session_cookie: bool,
 }
 
 impl Validate for SwitchTenantRequest {
@@ -334,11 +385,15 @@ impl Validate for SwitchTenantRequest {
 #[post("/auth/switch-tenant")]
 async fn switch_tenant(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     body: ValidJson<SwitchTenantRequest>,
-) -> Result<web::Json<TokenPair>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let user_id = user.user_id();
-    let key = body.0.tenant;
+    let SwitchTenantRequest {
+        tenant: key,
+        session_cookie: in_cookie,
+    } = body.0;
     let state_in_tx = state.clone();
     let pair = state
         .db
@@ -347,7 +402,12 @@ async fn switch_tenant(
             session::issue(conn, &state_in_tx, user_id, Some(tenant), None)
         })
         .await?;
-    Ok(web::Json(pair))
+    Ok(session_cookie::answer(
+        &req,
+        pair,
+        in_cookie,
+        state.config.refresh_token_ttl,
+    ))
 }
 
 /// The public keys access tokens are signed with (JWKS, RFC 7517).
