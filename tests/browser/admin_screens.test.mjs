@@ -116,6 +116,31 @@ test('the SEO panel shows the API\'s 422 at its field and its fields reach the p
   await context.close();
 });
 
+test('a hidden block leaves the live preview and stays in the draft until shown again', async () => {
+  const bearer = await apiToken('editor@alpha.example');
+  const { site, page: pageId } = await pageWithBlocks(bearer, '/hide-a-block', [
+    { module: 'hero', props: { title: 'Hidden for now' } },
+    { module: 'cta', props: { title: 'Always here', button: { label: 'Go', href: '/go' } } },
+  ]);
+  const { context, page, problems } = await adminAt(browser, `/sites/${site}/pages/${pageId}`, { skipFailed: (url) => url.includes('preview=') });
+  const preview = page.frameLocator('iframe.preview');
+  await preview.getByText('Hidden for now').first().waitFor({ timeout: 20_000 });
+  const hide = page.getByRole('button', { name: 'Hide Hero' });
+  assert.equal(await hide.getAttribute('aria-pressed'), 'false');
+  await hide.click();
+  await page.getByRole('button', { name: 'Hide Hero', pressed: true }).waitFor();
+  await page.locator('.block.hidden-block', { hasText: 'hidden' }).waitFor();
+  await until('the preview leaves the hidden block out', async () =>
+    (await preview.getByText('Always here').count()) > 0 && (await preview.getByText('Hidden for now').count()) === 0, 20);
+  const [hero] = (await apiCall(bearer, 'GET', `/api/v1/pages/${pageId}/blocks`)).body.items;
+  assert.equal(hero.hidden, true);
+  await hide.click();
+  await page.getByRole('button', { name: 'Hide Hero', pressed: false }).waitFor();
+  await preview.getByText('Hidden for now').first().waitFor({ timeout: 20_000 });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('the leads inbox shows UTM columns and exports every lead as CSV a spreadsheet cannot run', async () => {
   const bearer = await apiToken('editor@alpha.example');
   const site = await alphaSite(bearer);

@@ -629,3 +629,102 @@ async fn a_publish_on_one_node_evicts_the_near_cache_of_another() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_hidden_block_stays_in_the_draft_but_not_in_previews_or_what_is_published() {
+    let app = TestApp::spawn().await;
+    let editor = app.login(ALPHA_EDITOR, None).await;
+    let site = app.first_site(&editor.access).await;
+    let page = app
+        .draft_page(&editor.access, &site, "/hidden-block", "Hidden block")
+        .await;
+    let id = page["id"].as_str().unwrap();
+    let blocks = app
+        .get(&format!("/api/v1/pages/{id}/blocks"), &editor.access)
+        .await
+        .expect(200);
+    let hero = blocks.body["items"][0].clone();
+    assert_eq!(hero["hidden"], false);
+    let hero_path = format!("/api/v1/pages/{id}/blocks/{}", hero["id"].as_str().unwrap());
+
+    // Neither props nor hidden: nothing to change.
+    app.patch(&hero_path, &editor.access, json!({}))
+        .await
+        .expect_problem(422);
+    let hidden = app
+        .send(
+            Method::PATCH,
+            &hero_path,
+            Some(&editor.access),
+            Some(&json!({"hidden": true})),
+            &[("If-Match", "\"v1\"")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(hidden.body["hidden"], true);
+    assert_eq!(hidden.body["version"], 2);
+    assert_eq!(hidden.body["props"], hero["props"], "props are kept");
+    // A stale ETag does not toggle it back.
+    app.send(
+        Method::PATCH,
+        &hero_path,
+        Some(&editor.access),
+        Some(&json!({"hidden": false})),
+        &[("If-Match", "\"v1\"")],
+    )
+    .await
+    .expect_problem(412);
+
+    let modules = |body: &Value| -> Vec<String> {
+        body["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["module"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let token = app
+        .post(
+            &format!("/api/v1/pages/{id}/preview-token"),
+            &editor.access,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let preview = app
+        .public(&format!("/api/v1/delivery/preview?token={token}"), &[])
+        .await
+        .expect(200);
+    assert_eq!(modules(&preview.body), ["rich_text"]);
+    app.publish(&editor.access, id).await.expect(200);
+    let live = app
+        .public(&delivery_path(&site, "/hidden-block"), &[])
+        .await
+        .expect(200);
+    assert_eq!(modules(&live.body), ["rich_text"]);
+    // Still in the draft, and shown again by the next publish.
+    let draft = app
+        .get(&format!("/api/v1/pages/{id}/blocks"), &editor.access)
+        .await
+        .expect(200);
+    assert_eq!(draft.body["items"].as_array().unwrap().len(), 2);
+    app.send(
+        Method::PATCH,
+        &hero_path,
+        Some(&editor.access),
+        Some(&json!({"hidden": false})),
+        &[("If-Match", "\"v2\"")],
+    )
+    .await
+    .expect(200);
+    app.publish(&editor.access, id).await.expect(200);
+    let shown = app
+        .public(&delivery_path(&site, "/hidden-block"), &[])
+        .await
+        .expect(200);
+    assert_eq!(modules(&shown.body), ["hero", "rich_text"]);
+}

@@ -206,6 +206,10 @@ const en = {
   'seo.length': '{count} of {max} characters',
   'seo.save': 'Save page settings',
   'seo.saved': 'Page settings saved',
+  'editor.hide': 'Hide',
+  'editor.hidden_badge': 'hidden',
+  'editor.hidden': 'Block hidden: previews and publishing leave it out',
+  'editor.shown': 'Block shown again',
 } as const;
 
 type Key = keyof typeof en;
@@ -414,6 +418,10 @@ const ru: Record<Key, string> = {
   'seo.length': '{count} из {max} символов',
   'seo.save': 'Сохранить настройки страницы',
   'seo.saved': 'Настройки страницы сохранены',
+  'editor.hide': 'Скрыть',
+  'editor.hidden_badge': 'скрыт',
+  'editor.hidden': 'Блок скрыт: в предпросмотр и публикацию он не попадёт',
+  'editor.shown': 'Блок снова показан',
 };
 
 export type Language = 'en' | 'ru';

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::modules as module_rules;
 use crate::db::audit::Audit;
-use crate::db::pages::{self, Block, Page};
+use crate::db::pages::{self, Block, BlockChanges, Page};
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
 
@@ -61,6 +61,7 @@ pub fn add(
             version: 1,
             created_at: now,
             updated_at: now,
+            hidden: false,
         },
     )?;
     audit.created(conn, "block", block.id, &block)?;
@@ -68,20 +69,26 @@ pub fn add(
 }
 
 /// Replaces a block's props (checked against its module's schema).
-pub fn update_props(
+pub fn update(
     conn: &mut PgConnection,
     audit: &Audit,
     page_id: Uuid,
     block_id: Uuid,
     if_match: &IfMatch,
-    props: Value,
+    props: Option<Value>,
+    hidden: Option<bool>,
 ) -> Result<Block, ApiError> {
     pages::lock(conn, page_id)?.ok_or(ApiError::NotFound)?;
     let before = pages::find_block(conn, page_id, block_id)?.ok_or(ApiError::NotFound)?;
     if_match.check(before.version)?;
-    let module = module_rules::resolve(conn, &before.module_key)?;
-    let props = checked_props(conn, &module.props_schema, props)?;
-    let after = pages::update_block_props(conn, block_id, &props)?;
+    let props = match props {
+        Some(props) => {
+            let module = module_rules::resolve(conn, &before.module_key)?;
+            Some(checked_props(conn, &module.props_schema, props)?)
+        }
+        None => None,
+    };
+    let after = pages::update_block(conn, block_id, &BlockChanges { props, hidden })?;
     audit.updated(conn, "block", block_id, &before, &after)?;
     pages::touch(conn, page_id)?;
     Ok(after)

@@ -11,6 +11,7 @@ fn block(module: &str, props: Value) -> BlockExport {
     BlockExport {
         module: module.to_owned(),
         props,
+        hidden: false,
     }
 }
 

@@ -49,7 +49,11 @@ pub fn draft_snapshot(
         "locale": page.locale,
         "title": page.title,
         "seo": page.seo,
-        "blocks": blocks.iter().map(|block| json!({"id": block.id, "module": block.module_key, "props": block.props})).collect::<Vec<_>>(),
+        "blocks": blocks
+            .iter()
+            .filter(|block| !block.hidden)
+            .map(|block| json!({"id": block.id, "module": block.module_key, "props": block.props}))
+            .collect::<Vec<_>>(),
         "experiments": [],
         "custom_modules": custom_modules,
         "published_at": Utc::now(),

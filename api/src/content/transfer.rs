@@ -81,6 +81,9 @@ pub struct BlockExport {
     pub module: String,
     #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub props: Value,
+    /// Hidden in the draft (documents without it: shown).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
 }
 
 /// The document of a site of the current tenant (fixed number of queries).
@@ -142,6 +145,7 @@ pub fn export(conn: &mut PgConnection, site_id: Uuid) -> Result<SiteDocument, Ap
                     .map(|b| BlockExport {
                         module: b.module_key,
                         props: b.props,
+                        hidden: b.hidden,
                     })
                     .collect(),
                 locale: page.locale,
@@ -332,6 +336,7 @@ pub fn import(
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                hidden: block.hidden,
             });
         }
         let exported_status = export.status.parse::<PageStatus>().ok();

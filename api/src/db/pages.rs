@@ -86,6 +86,8 @@ pub struct Block {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Kept in the draft but left out of previews and what gets published.
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
@@ -274,10 +276,23 @@ pub fn insert_blocks(conn: &mut PgConnection, rows: &[Block]) -> QueryResult<usi
         .execute(conn)
 }
 
-pub fn update_block_props(conn: &mut PgConnection, id: Uuid, props: &Value) -> QueryResult<Block> {
+/// What a block edit changes; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = page_blocks)]
+pub struct BlockChanges {
+    pub props: Option<Value>,
+    pub hidden: Option<bool>,
+}
+
+/// Applies `changes` as one new version of the block.
+pub fn update_block(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &BlockChanges,
+) -> QueryResult<Block> {
     diesel::update(page_blocks::table.find(id))
         .set((
-            page_blocks::props.eq(props),
+            changes,
             page_blocks::version.eq(page_blocks::version + 1),
             page_blocks::updated_at.eq(diesel::dsl::now),
         ))

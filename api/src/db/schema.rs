@@ -215,6 +215,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        hidden -> Bool,
     }
 }
 

@@ -211,6 +211,7 @@ fn adopt_variant(
             version: 1,
             created_at: now,
             updated_at: now,
+            hidden: false,
         })
         .collect();
     pages::insert_blocks(conn, &rows)?;

@@ -63,16 +63,20 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
   const [publishAt, setPublishAt] = useState('');
   const [confirmDelete, setConfirmDelete] = useState<string | null>(null);
   const [previewVariant, setPreviewVariant] = useState<PreviewVariant | null>(null);
+  // While the page is read again after a change, its version is not yet
+  // known: publishing waits, or it would send a stale If-Match.
+  const [syncing, setSyncing] = useState(false);
   const dragged = useRef<string | null>(null);
   const moves = useRef<Promise<void>>(Promise.resolve());
   const latestPage = useRef<Page | null>(null);
   const focusAfterMove = useRef<string | null>(null);
 
   const reload = useCallback(async () => {
+    setSyncing(true);
     const [pageAnswer, blocksAnswer] = await Promise.all([
       api.GET('/api/v1/pages/{id}', { params: { path: { id: pageId } } }),
       api.GET('/api/v1/pages/{id}/blocks', { params: { path: { id: pageId } } }),
-    ]);
+    ]).finally(() => setSyncing(false));
     if (pageAnswer.data) {
       latestPage.current = pageAnswer.data;
       setPage(pageAnswer.data);
@@ -146,6 +150,16 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
     });
     if (answer.error) setProblem(asProblem(answer.error, answer.response.status));
     else await done(t('editor.duplicated'));
+  }
+
+  /** Hides a block from previews and publishing, or shows it again. */
+  async function toggleHidden(block: Block) {
+    const answer = await api.PATCH('/api/v1/pages/{id}/blocks/{block}', {
+      params: { path: { id: pageId, block: block.id }, header: { 'If-Match': etag(block.version) } },
+      body: { hidden: !block.hidden },
+    });
+    if (answer.error) setProblem(asProblem(answer.error, answer.response.status));
+    else await done(t(block.hidden ? 'editor.shown' : 'editor.hidden'));
   }
 
   async function remove(block: Block) {
@@ -243,11 +257,11 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
             {t('editor.publish_at')}
             <input type="datetime-local" step="1" value={publishAt} onChange={(event) => setPublishAt(event.target.value)} />
           </label>
-          <button type="button" onClick={() => void publish()}>
+          <button type="button" disabled={syncing} onClick={() => void publish()}>
             {publishAt ? t('editor.schedule') : t('editor.publish')}
           </button>
           {page.status !== 'draft' ? (
-            <button type="button" className="secondary" onClick={() => void unpublish()}>
+            <button type="button" className="secondary" disabled={syncing} onClick={() => void unpublish()}>
               {t('editor.unpublish')}
             </button>
           ) : null}
@@ -285,7 +299,7 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
               return (
                 <li
                   key={block.id}
-                  className={editing?.blockId === block.id ? 'block selected' : 'block'}
+                  className={`block${editing?.blockId === block.id ? ' selected' : ''}${block.hidden ? ' hidden-block' : ''}`}
                   draggable={canEdit}
                   onDragStart={() => {
                     dragged.current = block.id;
@@ -299,7 +313,7 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
                   }}
                 >
                   <span className="block-name">
-                    {index + 1}. {name}
+                    {index + 1}. {name} {block.hidden ? <span className="status">{t('editor.hidden_badge')}</span> : null}
                   </span>
                   <span className="block-summary">{String(block.props.title ?? block.props.heading ?? '')}</span>
                   <span className="block-actions">
@@ -345,6 +359,9 @@ export default function PageEditor({ siteId, pageId }: { siteId: string; pageId:
                         </button>
                         <button type="button" className="secondary" onClick={() => void addCopy(block)}>
                           {t('editor.duplicate')} <span className="sr-only">{name}</span>
+                        </button>
+                        <button type="button" className="secondary" aria-pressed={block.hidden} onClick={() => void toggleHidden(block)}>
+                          {t('editor.hide')} <span className="sr-only">{name}</span>
                         </button>
                         {confirmDelete === block.id ? (
                           <button type="button" className="danger" onClick={() => void remove(block)}>

@@ -69,16 +69,25 @@ impl Validate for AddBlock {
 #[serde(deny_unknown_fields)]
 pub struct UpdateBlock {
     /// The block's new props (replaces the old ones).
-    #[schema(value_type = HashMap<String, serde_json::Value>)]
-    pub props: Value,
+    #[serde(default)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
+    pub props: Option<Value>,
+    /// Hide the block (kept in the draft, left out of previews and
+    /// publishing) or show it again.
+    #[serde(default)]
+    pub hidden: Option<bool>,
 }
 
 impl Validate for UpdateBlock {
     fn validate(&self) -> Vec<FieldError> {
-        if self.props.is_object() {
-            Vec::new()
-        } else {
-            vec![FieldError::new("props", "must be a JSON object")]
+        match &self.props {
+            Some(props) if !props.is_object() => {
+                vec![FieldError::new("props", "must be a JSON object")]
+            }
+            None if self.hidden.is_none() => {
+                vec![FieldError::new("props", "send props, hidden or both")]
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -144,7 +153,7 @@ pub(super) async fn add_block(
         .json(block))
 }
 
-/// Replace a block's props.
+/// Replace a block's props, hide it or show it again.
 #[utoipa::path(
     tag = "pages",
     params(("id" = Uuid, Path), ("block" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the block")),
@@ -160,10 +169,10 @@ pub(super) async fn update_block(
     body: ValidJson<UpdateBlock>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::WriteContent)?;
-    let ((page_id, block_id), props) = (path.into_inner(), body.0.props);
+    let ((page_id, block_id), UpdateBlock { props, hidden }) = (path.into_inner(), body.0);
     let audit = ctx.audit();
     let block = ctx
-        .tx(move |conn| blocks::update_props(conn, &audit, page_id, block_id, &if_match, props))
+        .tx(move |conn| blocks::update(conn, &audit, page_id, block_id, &if_match, props, hidden))
         .await?;
     Ok(ok_with_etag(block.version, &block))
 }

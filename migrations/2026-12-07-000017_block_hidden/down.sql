@@ -1,0 +1,4 @@
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
+ALTER TABLE page_blocks DROP COLUMN hidden;
