@@ -484,6 +484,21 @@ impl TestApp {
         page
     }
 
+    /// A preview token for `page`'s draft.
+    pub async fn preview_token(&self, token: &str, page: &str) -> String {
+        self.post(
+            &format!("/api/v1/pages/{page}/preview-token"),
+            token,
+            serde_json::json!({}),
+        )
+        .await
+        .expect(200)
+        .body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn publish(&self, token: &str, page: &str) -> Reply {
         self.post(
             &format!("/api/v1/pages/{page}/publish"),

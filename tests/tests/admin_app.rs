@@ -165,18 +165,7 @@ async fn the_admin_may_frame_previews_and_no_other_page() {
     .await;
     let editor = app.login(cms_tests::ALPHA_EDITOR, None).await.access;
     let (home, _) = app.home_experiment(&editor).await;
-    let token = app
-        .post(
-            &format!("/api/v1/pages/{home}/preview-token"),
-            &editor,
-            serde_json::json!({}),
-        )
-        .await
-        .expect(200)
-        .body["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.preview_token(&editor, &home).await;
     let get = |path: String| {
         let address = renderer.address.clone();
         async move {

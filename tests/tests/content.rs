@@ -427,30 +427,15 @@ async fn another_tenant_cannot_read_publish_clone_or_preview_pages_or_modules() 
     .expect_problem(403);
 
     // Alpha's own preview works; the draft is shown, never cached.
-    let token = app
-        .post(
-            &format!("/api/v1/pages/{id}/preview-token"),
-            &alpha.access,
-            json!({}),
-        )
-        .await
-        .expect(200);
+    let token = app.preview_token(&alpha.access, id).await;
     let preview = app
-        .public(
-            &format!(
-                "/api/v1/delivery/preview?token={}",
-                token.body["token"].as_str().unwrap()
-            ),
-            &[],
-        )
+        .public(&format!("/api/v1/delivery/preview?token={token}"), &[])
         .await
         .expect(200);
     assert_eq!(preview.body["title"], "Secret");
     assert_eq!(preview.header("cache-control"), Some("no-store, private"));
     // A preview token is not an access token, nor the other way round.
-    app.get("/api/v1/auth/me", token.body["token"].as_str().unwrap())
-        .await
-        .expect_problem(401);
+    app.get("/api/v1/auth/me", &token).await.expect_problem(401);
     app.public(
         &format!("/api/v1/delivery/preview?token={}", alpha.access),
         &[],
@@ -683,18 +668,7 @@ async fn a_hidden_block_stays_in_the_draft_but_not_in_previews_or_what_is_publis
             .map(|b| b["module"].as_str().unwrap().to_owned())
             .collect()
     };
-    let token = app
-        .post(
-            &format!("/api/v1/pages/{id}/preview-token"),
-            &editor.access,
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .body["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.preview_token(&editor.access, id).await;
     let preview = app
         .public(&format!("/api/v1/delivery/preview?token={token}"), &[])
         .await

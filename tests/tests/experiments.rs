@@ -288,18 +288,7 @@ async fn an_editor_previews_variant_b_uncached_and_uncounted() {
     let renderer = app.renderer().await;
     let editor = app.login(ALPHA_EDITOR, None).await;
     let (home, experiment) = app.home_experiment(&editor.access).await;
-    let token = app
-        .post(
-            &format!("/api/v1/pages/{home}/preview-token"),
-            &editor.access,
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .body["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.preview_token(&editor.access, &home).await;
     for _ in 0..3 {
         let visitor = uuid::Uuid::new_v4().to_string();
         let (status, headers, html) = visit(
