@@ -141,6 +141,39 @@ test('a hidden block leaves the live preview and stays in the draft until shown 
   await context.close();
 });
 
+test('rich text is written in a small editor and saved as the HTML the API keeps', async () => {
+  const bearer = await apiToken('editor@alpha.example');
+  const { site, page: pageId } = await pageWithBlocks(bearer, '/rich-text-editor', [
+    { module: 'rich_text', props: { html: '<p>Old text</p>' } },
+  ]);
+  const { context, page, problems } = await adminAt(browser, `/sites/${site}/pages/${pageId}`, { skipFailed: (url) => url.includes('preview=') });
+  await page.locator('.block-list > li').first().getByRole('button', { name: /Edit/ }).click();
+  const area = page.locator('.rich-text-area');
+  await area.getByText('Old text').waitFor({ timeout: 8000 }).catch(async (error) => {
+    throw new Error(`${error.message}\n${problems.join('\n')}\n${(await page.locator('body').innerText()).slice(0, 1500)}`);
+  });
+  await area.click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.type('Hello ');
+  const bold = page.getByRole('button', { name: 'Bold' });
+  await bold.click();
+  assert.equal(await bold.getAttribute('aria-pressed'), 'true');
+  await page.waitForFunction(() => document.activeElement?.classList.contains('rich-text-area'));
+  await page.keyboard.type('world');
+  await page.getByRole('button', { name: 'Bulleted list' }).click();
+  assert.deepEqual(await axeViolations(page), [], 'axe on the block form with the rich text editor');
+  await page.getByRole('button', { name: 'Save block' }).click();
+  let saved;
+  await until('the block is saved', async () => {
+    [saved] = (await apiCall(bearer, 'GET', `/api/v1/pages/${pageId}/blocks`)).body.items;
+    return saved.props.html === '<ul><li><p>Hello <strong>world</strong></p></li></ul>';
+  }, 10).catch((error) => {
+    throw new Error(`${error.message}: ${JSON.stringify(saved.props)} ${problems}`);
+  });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('the leads inbox shows UTM columns and exports every lead as CSV a spreadsheet cannot run', async () => {
   const bearer = await apiToken('editor@alpha.example');
   const site = await alphaSite(bearer);
@@ -174,6 +207,52 @@ test('the leads inbox shows UTM columns and exports every lead as CSV a spreadsh
   assert.ok(lines.some((line) => line.includes('"Second, visitor",,second@visitor.example,')), csv);
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test('owners manage members (create, change role, keep the last owner, remove); editors only read the list', async () => {
+  const owner = await apiToken('admin@example.com', 'alpha');
+  const { context, page, problems } = await adminAt(browser, '/members', { email: 'admin@example.com', tenant: 'alpha' });
+  await page.getByRole('heading', { name: 'Members' }).waitFor();
+  await page.locator('table.members tbody tr').first().waitFor();
+  assert.deepEqual(await axeViolations(page), [], 'axe on the members screen');
+
+  const email = `mira-${Date.now()}@alpha.example`;
+  await page.getByText('Add a member').click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('combobox', { name: 'Role', exact: true }).selectOption('viewer');
+  await page.getByLabel('Create a new account').check();
+  await page.getByLabel('Name', { exact: true }).fill('Mira Member');
+  await page.getByLabel(/^Password/).fill('mira-password-1');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  const row = page.locator('tr', { hasText: email });
+  await row.waitFor();
+  const memberOf = async () => (await apiCall(owner, 'GET', '/api/v1/users?limit=200')).body.items.find((m) => m.email === email);
+  assert.equal((await memberOf()).role, 'viewer');
+
+  await row.getByLabel('Role of Mira Member').selectOption('editor');
+  await until('the role is changed', async () => (await memberOf()).role === 'editor', 10);
+
+  // The only owner may not demote themself: the API's 409 is shown, nothing changes.
+  const mine = page.locator('tr', { hasText: 'admin@example.com' });
+  await mine.getByRole('combobox').selectOption('viewer');
+  await page.locator('.problem').waitFor();
+  await until('the owner row reads owner again', async () => (await mine.getByRole('combobox').inputValue()) === 'owner', 10);
+  const self = (await apiCall(owner, 'GET', '/api/v1/users?limit=200')).body.items.find((m) => m.email === 'admin@example.com');
+  assert.equal(self.role, 'owner');
+
+  await row.getByRole('button', { name: 'Remove Mira Member' }).click();
+  await row.getByRole('button', { name: /Remove Mira Member\? Click to confirm/ }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.equal(await memberOf(), undefined);
+  assert.deepEqual(problems.filter((p) => !/\b409\b/.test(p)), []);
+  await context.close();
+
+  const editor = await adminAt(browser, '/members');
+  await editor.page.locator('table.members tbody tr').first().waitFor();
+  assert.equal(await editor.page.locator('table.members select').count(), 0, 'no role controls');
+  assert.equal(await editor.page.getByText('Add a member').count(), 0, 'no add form');
+  assert.deepEqual(editor.problems, []);
+  await editor.context.close();
 });
 
 test('an owner clones a site into another tenant they administer', async () => {

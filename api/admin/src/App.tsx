@@ -9,6 +9,7 @@ import { MediaLibrary } from './screens/Media';
 import { SiteSettings } from './screens/SiteSettings';
 import { Leads } from './screens/Leads';
 import { AuditLog } from './screens/Audit';
+import { Members } from './screens/Members';
 
 // The editor (and rjsf with it) loads when first opened, not with sign-in.
 const PageEditor = lazy(() => import('./editor/PageEditor'));
@@ -37,6 +38,7 @@ export function App() {
         </Link>
         <nav aria-label={t('nav.sites')}>
           <Link to="/">{t('nav.sites')}</Link> <Link to="/media">{t('nav.media')}</Link>{' '}
+          {session.canEditContent() ? <Link to="/members">{t('nav.members')}</Link> : null}{' '}
           {session.canEditContent() ? <Link to="/audit">{t('nav.audit')}</Link> : null}
         </nav>
         <label className="inline">
@@ -80,6 +82,8 @@ export function App() {
           </Suspense>
         ) : route === '/media' ? (
           <MediaLibrary />
+        ) : route === '/members' ? (
+          <Members key={me.tenant_id} />
         ) : route === '/audit' ? (
           <AuditLog key={me.tenant_id} />
         ) : settings?.[1] ? (

@@ -4,12 +4,13 @@
 // token is single use and rotates) and replays the request.
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { components, paths } from './generated/api';
+import { apiBase } from './origin';
 import { session } from './session';
 
 export type Schemas = components['schemas'];
 export type Problem = Schemas['Problem'];
 
-export const api = createClient<paths>({ baseUrl: window.location.origin });
+export const api = createClient<paths>({ baseUrl: apiBase });
 
 const bearer: Middleware = {
   async onRequest({ request }) {

@@ -1,13 +1,21 @@
 // Media helpers both the media library and the editor's image field use.
 import type { Schemas } from './api';
+import { apiUrl } from './origin';
 import { session } from './session';
 
 export type Media = Schemas['MediaItem'];
 
+/** Renditions an <img> shows well (not the fill crops), as URLs this page
+ * can load (the api's `/media/...` URLs are relative to the api). */
+function viewable(media: Media) {
+  return media.renditions
+    .filter((r) => !r.fill && (r.format === 'webp' || r.format === 'svg' || r.format === 'jpeg'))
+    .map((r) => ({ width: r.width, url: apiUrl(r.url) }));
+}
+
 /** The smallest rendition that shows well as a thumbnail. */
 export function thumbnailOf(media: Media): string | undefined {
-  const usable = media.renditions.filter((r) => !r.fill && (r.format === 'webp' || r.format === 'svg' || r.format === 'jpeg'));
-  return usable.sort((a, b) => a.width - b.width)[0]?.url;
+  return viewable(media).sort((a, b) => a.width - b.width)[0]?.url;
 }
 
 /** Uploads `file` with `alt`, reporting progress (0..1); answers the media
@@ -18,7 +26,7 @@ export function upload(file: File, alt: string, progress: (done: number) => void
     form.append('file', file);
     form.append('alt', alt);
     const request = new XMLHttpRequest();
-    request.open('POST', '/api/v1/media');
+    request.open('POST', apiUrl('/api/v1/media'));
     request.setRequestHeader('Authorization', `Bearer ${session.accessToken() ?? ''}`);
     request.upload.onprogress = (event) => {
       if (event.lengthComputable) progress(event.loaded / event.total);
@@ -37,6 +45,5 @@ export function upload(file: File, alt: string, progress: (done: number) => void
 
 /** A rendition about `width` wide, for a larger view. */
 export function renditionNear(media: Media, width: number): string | undefined {
-  const usable = media.renditions.filter((r) => !r.fill && (r.format === 'webp' || r.format === 'svg' || r.format === 'jpeg'));
-  return usable.sort((a, b) => Math.abs(a.width - width) - Math.abs(b.width - width))[0]?.url;
+  return viewable(media).sort((a, b) => Math.abs(a.width - width) - Math.abs(b.width - width))[0]?.url;
 }

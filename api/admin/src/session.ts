@@ -1,10 +1,13 @@
 // The signed-in session. The access token lives in memory only; the refresh
 // token lives in the api's httpOnly `cms_refresh` cookie (SameSite=Strict,
 // path /api/v1/auth), which no script can read, so nothing reaches
-// localStorage and a reload resumes the session from the cookie. The access
-// token is refreshed shortly before it expires (and on a 401); refresh
-// tokens are single use, so tabs take turns (a Web Lock) to refresh.
+// localStorage and a reload resumes the session from the cookie. An admin
+// deployed on another origin (origin.ts) cannot share that cookie: it keeps
+// the refresh token in memory too, and a reload asks to sign in again. The
+// access token is refreshed shortly before it expires (and on a 401);
+// refresh tokens are single use, so tabs take turns (a Web Lock).
 import type { components } from './generated/api';
+import { apiOnThisOrigin, apiUrl } from './origin';
 
 type TokenPair = components['schemas']['TokenPair'];
 type Me = components['schemas']['MeResponse'];
@@ -26,7 +29,7 @@ function changed() {
 async function post(path: string, body: unknown, token?: string): Promise<Response> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
-  return fetch(path, { method: 'POST', headers, body: JSON.stringify(body), credentials: 'same-origin' });
+  return fetch(apiUrl(path), { method: 'POST', headers, body: JSON.stringify(body), credentials: 'same-origin' });
 }
 
 /** Runs `exchange` while no other tab of the admin refreshes: the cookie one
@@ -50,7 +53,7 @@ async function adopt(pair: TokenPair): Promise<void> {
   // Refresh 30 s before expiry (or halfway for very short tokens).
   const lead = Math.max(5, Math.min(30, pair.expires_in / 2));
   timer = window.setTimeout(() => void session.refresh(), (pair.expires_in - lead) * 1000);
-  const answer = await fetch('/api/v1/auth/me', { headers: { Authorization: `Bearer ${pair.access_token}` } });
+  const answer = await fetch(apiUrl('/api/v1/auth/me'), { headers: { Authorization: `Bearer ${pair.access_token}` } });
   me = answer.ok ? ((await answer.json()) as Me) : null;
   changed();
 }
@@ -72,7 +75,7 @@ export const session = {
 
   /** Signs in; answers the API's problem when it refuses. */
   async login(email: string, password: string, tenant: string | null): Promise<Problem | null> {
-    const response = await post('/api/v1/auth/login', { email, password, tenant: tenant || null, session_cookie: true });
+    const response = await post('/api/v1/auth/login', { email, password, tenant: tenant || null, session_cookie: apiOnThisOrigin });
     if (!response.ok) return problemOf(response);
     await adopt((await response.json()) as TokenPair);
     return null;
@@ -80,7 +83,7 @@ export const session = {
 
   /** Acts in another of the user's tenants (a new token pair). */
   async switchTenant(tenant: string): Promise<Problem | null> {
-    const response = await post('/api/v1/auth/switch-tenant', { tenant, session_cookie: true }, tokens?.access_token);
+    const response = await post('/api/v1/auth/switch-tenant', { tenant, session_cookie: apiOnThisOrigin }, tokens?.access_token);
     if (!response.ok) return problemOf(response);
     await adopt((await response.json()) as TokenPair);
     return null;
@@ -90,8 +93,9 @@ export const session = {
    * when there is no session. Concurrent callers share one exchange. Also
    * how a reload resumes the session. */
   refresh(): Promise<boolean> {
+    if (!apiOnThisOrigin && !tokens?.refresh_token) return Promise.resolve(false);
     refreshing ??= oneTabAtATime(async () => {
-      const response = await post('/api/v1/auth/refresh', {});
+      const response = await post('/api/v1/auth/refresh', apiOnThisOrigin ? {} : { refresh_token: tokens?.refresh_token });
       if (!response.ok) {
         session.forget();
         return false;
@@ -106,12 +110,13 @@ export const session = {
 
   /** Whether the api left a session to resume (its `cms_session` marker
    * cookie; the refresh token itself is out of reach). */
-  resumable: (): boolean => document.cookie.split('; ').includes('cms_session=1'),
+  resumable: (): boolean => apiOnThisOrigin && document.cookie.split('; ').includes('cms_session=1'),
 
   /** Revokes the session (the api clears the cookie). */
   async logout(): Promise<void> {
     if (tokens) {
-      await post('/api/v1/auth/logout', {}, tokens.access_token).catch(() => undefined);
+      const body = apiOnThisOrigin ? {} : { refresh_token: tokens.refresh_token };
+      await post('/api/v1/auth/logout', body, tokens.access_token).catch(() => undefined);
     }
     session.forget();
   },
