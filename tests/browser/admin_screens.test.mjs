@@ -22,7 +22,7 @@ after(async () => {
 const statusSays = (page, text) =>
   page.waitForFunction((expected) => [...document.querySelectorAll('[role=status]')].some((el) => el.textContent.includes(expected)), text);
 
-test('site settings: the theme reaches the renderer, a stale save gets 412, domains are added and removed, the audit log shows it', async () => {
+test('site settings: the theme and a logo from the library reach the renderer, a stale save gets 412, domains are added and removed, the audit log shows it', async () => {
   const bearer = await apiToken('editor@alpha.example');
   const site = await alphaSite(bearer);
   const original = await apiCall(bearer, 'GET', `/api/v1/sites/${site}`);
@@ -57,6 +57,15 @@ test('site settings: the theme reaches the renderer, a stale save gets 412, doma
     assert.equal(both.accent_color, '#be123c');
     assert.equal(both.font, 'Georgia');
 
+    // A logo from the library replaces the site name in the header.
+    await page.getByLabel('Logo (from the media library)').selectOption({ index: 1 });
+    await page.getByLabel('Logo alt text').fill('Alpha Clinics logo');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await until('the renderer shows the logo', async () => {
+      const { html } = await served('/');
+      return /<a class="brand" href="\/"><picture>.*alt="Alpha Clinics logo"/.test(html);
+    }, 20);
+
     // Domains: a bad host is refused at its field, a good one added, removed.
     await page.getByRole('textbox', { name: 'Host' }).fill('not a host!');
     await page.getByRole('button', { name: 'Add domain' }).click();
@@ -75,7 +84,7 @@ test('site settings: the theme reaches the renderer, a stale save gets 412, doma
     const entry = page.locator('tr', { hasText: 'site.update' }).first();
     await entry.waitFor();
     await entry.locator('summary').click();
-    await entry.getByText('theme.accent_color').waitFor();
+    await entry.getByText('theme.logo.media').waitFor();
     assert.deepEqual(await axeViolations(page), [], 'axe on the audit log');
     assert.deepEqual(problems.filter((p) => !/\b(412|422)\b/.test(p)), []);
     assert.ok(problems.some((p) => p.startsWith('HTTP 412')), 'the stale save reached the API');

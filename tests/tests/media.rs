@@ -1587,3 +1587,95 @@ async fn an_edit_with_the_etag_read_before_the_renditions_were_made_still_applie
     .await
     .expect_problem(412);
 }
+
+#[tokio::test]
+async fn a_site_logo_from_the_library_is_checked_resolved_for_the_renderer_and_refreshed() {
+    let app = TestApp::spawn().await;
+    let (alpha, beta) = demo_editors(&app).await;
+    let site = app.first_site(&alpha.access).await;
+    let theirs = app
+        .upload_ready(
+            &beta.access,
+            "theirs.png",
+            gradient_jpeg(300, 100, 51),
+            "Beta",
+        )
+        .await;
+    let current = app
+        .get(&format!("/api/v1/sites/{site}"), &alpha.access)
+        .await
+        .expect(200)
+        .body;
+    let with_logo = |logo: Value| {
+        let mut theme = current["theme"].clone();
+        theme["logo"] = logo;
+        json!({"theme": theme})
+    };
+    // Another tenant's media, or one without alt text: 422 at the field.
+    let refused = app
+        .patch(
+            &format!("/api/v1/sites/{site}"),
+            &alpha.access,
+            with_logo(json!({"media": theirs["id"]})),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(refused.error_fields(), vec!["theme.logo.media"]);
+
+    let logo = app
+        .upload_ready(
+            &alpha.access,
+            "logo.jpg",
+            gradient_jpeg(320, 80, 52),
+            "Alpha",
+        )
+        .await;
+    let id = logo["id"].as_str().unwrap().to_owned();
+    app.wait_media(&alpha.access, &id, has_avif).await;
+    app.patch(
+        &format!("/api/v1/sites/{site}"),
+        &alpha.access,
+        with_logo(json!({"media": id, "alt": "Alpha Clinics"})),
+    )
+    .await
+    .expect(200);
+    let manifest = || app.public("/api/v1/delivery/sites/by-host/alpha.localhost", &[]);
+    let first = manifest().await.expect(200).body["theme"]["logo"].clone();
+    let first_src = first["src"].as_str().unwrap().to_owned();
+    assert!(!first_src.is_empty(), "{first}");
+
+    // New renditions (a focal point) replace the files: the cached manifest
+    // is refreshed, so no renderer keeps pointing at the old ones.
+    app.patch(
+        &format!("/api/v1/media/{id}"),
+        &alpha.access,
+        json!({"focal_point": {"x": 0.1, "y": 0.5}}),
+    )
+    .await
+    .expect(200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let resolved = loop {
+        let body = manifest().await.expect(200).body;
+        if body["theme"]["logo"]["src"]
+            .as_str()
+            .is_some_and(|src| src != first_src)
+        {
+            break body["theme"]["logo"].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the manifest still shows the old renditions: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(resolved["alt"], "Alpha Clinics");
+    assert!(resolved["sources"]["webp"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
+    // The logo is in use: deleting it is refused and names the site.
+    let in_use = app
+        .delete(&format!("/api/v1/media/{id}"), &alpha.access)
+        .await
+        .expect_problem(409);
+    assert!(in_use.text.contains("\"site\""), "{}", in_use.text);
+}

@@ -294,6 +294,23 @@ pub struct Use {
     pub label: String,
 }
 
+#[derive(QueryableByName)]
+struct SiteId {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// The sites whose theme refers to the media (a logo).
+pub fn sites_using(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<SiteId> = diesel::sql_query(
+        "SELECT s.id FROM sites s \
+          WHERE jsonb_path_exists(s.theme, '$.** ? (@.media == $id)', jsonb_build_object('id', $1::text))",
+    )
+    .bind::<SqlUuid, _>(id)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
 /// Everything that refers to the media: draft blocks, live revisions,
 /// doctors and site settings (theme).
 pub fn usage(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<Use>> {

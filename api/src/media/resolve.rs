@@ -245,7 +245,39 @@ pub fn resolve_snapshot(
     config: &MediaConfig,
     snapshot: &mut Value,
 ) -> Result<(), ApiError> {
-    let ids: Vec<Uuid> = references(&snapshot["blocks"], "blocks")
+    resolve_references(conn, config, &mut snapshot["blocks"], "blocks")
+}
+
+/// Checks the media references of a site's theme (its logo): the tenant's
+/// media, with alt text unless decorative; 422 at `theme.<path>` otherwise.
+pub fn check_theme(conn: &mut PgConnection, theme: &Value) -> Result<(), ApiError> {
+    let errors = check_block_props(conn, theme, "theme")?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// A site theme as delivery's manifest shows it: media references (the
+/// logo) resolved into image objects, like block props at publish.
+pub fn resolve_theme(
+    conn: &mut PgConnection,
+    config: &MediaConfig,
+    theme: &mut Value,
+) -> Result<(), ApiError> {
+    resolve_references(conn, config, theme, "theme")
+}
+
+/// Resolves every media reference in `value` (`path` names it in field
+/// errors' terms) with one query for all its media.
+fn resolve_references(
+    conn: &mut PgConnection,
+    config: &MediaConfig,
+    value: &mut Value,
+    path: &str,
+) -> Result<(), ApiError> {
+    let ids: Vec<Uuid> = references(value, path)
         .into_iter()
         .filter_map(|r| r.id)
         .collect();
@@ -256,12 +288,13 @@ pub fn resolve_snapshot(
         .into_iter()
         .map(|media| (media.id, media))
         .collect();
-    resolve_in(config, &mut snapshot["blocks"], &media);
+    resolve_in(config, value, &media);
     Ok(())
 }
 
 /// Rewrites the live snapshots that show `media` with its current
-/// renditions (no new revision); answers the pages to invalidate.
+/// renditions (no new revision); answers the pages to invalidate, and the
+/// sites whose theme shows it (their manifest resolves it afresh).
 pub fn refresh_live(
     conn: &mut PgConnection,
     config: &MediaConfig,
@@ -279,6 +312,9 @@ pub fn refresh_live(
         if let (Some(site), Some(locale), Some(path)) = (site, locale, path) {
             changed.push(Invalidation::page(media.tenant_id, site, locale, path));
         }
+    }
+    for site in store::sites_using(conn, media.id)? {
+        changed.push(Invalidation::site(media.tenant_id, site));
     }
     Ok(changed)
 }

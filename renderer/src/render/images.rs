@@ -137,6 +137,40 @@ impl PageImages {
     }
 }
 
+/// How wide a logo is drawn (the header's `.brand img` is 2.5rem high).
+const LOGO_SIZES: &str = "240px";
+
+/// The site's logo (the theme's `logo`, an image object the manifest
+/// resolved) for a header block that names none. Above the fold, so loaded
+/// at once, but neither the page's preload nor a placeholder: those belong
+/// to the content's first image. Empty while it has no renditions.
+pub fn logo_html(logo: Option<&Value>) -> String {
+    let Some(image) = logo.and_then(Value::as_object) else {
+        return String::new();
+    };
+    let src = image.get("src").and_then(Value::as_str).unwrap_or_default();
+    if src.is_empty() {
+        return String::new();
+    }
+    let alt = image.get("alt").and_then(Value::as_str).unwrap_or_default();
+    let (width, height) = size(image);
+    let sources: String = [("image/avif", "avif"), ("image/webp", "webp")]
+        .into_iter()
+        .filter_map(|(mime, key)| {
+            let set = srcset(image.get("sources").and_then(|s| s.get(key)))?;
+            Some(format!(
+                r#"<source type="{mime}" srcset="{}" sizes="{LOGO_SIZES}">"#,
+                escape_attr(&set)
+            ))
+        })
+        .collect();
+    format!(
+        r#"<picture>{sources}<img src="{}" alt="{}" width="{width}" height="{height}" decoding="async"></picture>"#,
+        escape_attr(src),
+        escape_attr(alt)
+    )
+}
+
 fn size(image: &Map<String, Value>) -> (u64, u64) {
     let width = image.get("width").and_then(Value::as_u64);
     let height = image.get("height").and_then(Value::as_u64);
@@ -249,5 +283,20 @@ mod tests {
             images.placeholder_css(),
             format!(".ph-1{{background:center/cover no-repeat url(\"{placeholder}\")}}")
         );
+    }
+
+    #[test]
+    fn a_logo_is_eager_at_its_own_size_and_takes_nothing_from_the_content() {
+        let logo = json!({"media": "m1", "src": "/media/t/logo-320.jpg", "alt": "Alpha <Clinics>", "width": 320, "height": 80,
+                          "placeholder": "data:image/png;base64,iVBORw0KGgo=",
+                          "sources": {"avif": [{"src": "/media/t/logo-320.avif", "width": 320}], "webp": []}});
+        assert_eq!(
+            logo_html(Some(&logo)),
+            "<picture><source type=\"image/avif\" srcset=\"/media/t/logo-320.avif 320w\" sizes=\"240px\">\
+             <img src=\"/media/t/logo-320.jpg\" alt=\"Alpha &lt;Clinics&gt;\" width=\"320\" height=\"80\" decoding=\"async\"></picture>"
+        );
+        // Still being processed, or no logo: nothing.
+        assert_eq!(logo_html(Some(&json!({"media": "m1", "src": ""}))), "");
+        assert_eq!(logo_html(None), "");
     }
 }

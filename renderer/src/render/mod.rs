@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::metrics::{inc, Metrics};
-use images::PageImages;
+use images::{logo_html, PageImages};
 use shell::Shell;
 
 /// Every built-in module key; each has `modules/<key>.html`.
@@ -389,7 +389,7 @@ struct BlockContext<'a> {
 }
 
 fn site_values(manifest: &SiteManifest) -> Value {
-    json!({"id": manifest.site_id, "name": manifest.name})
+    json!({"id": manifest.site_id, "name": manifest.name, "logo": logo_html(manifest.theme.get("logo"))})
 }
 
 /// Leading `header` blocks go before `<main>`, trailing `footer` blocks after.

@@ -1,11 +1,13 @@
 // A site's settings: name, locales, theme (colours and font the renderer
-// turns into CSS custom properties), analytics ids, its domains, and a clone
+// turns into CSS custom properties, a logo from the media library),
+// analytics ids, its domains, and a clone
 // into this tenant or another the user administers. Saves send If-Match; a
 // 412 offers their version instead of overwriting it.
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, asProblem, etag, fieldError, type Problem, type Schemas } from '../api';
 import { useT } from '../i18n';
 import { Link } from '../route';
+import { thumbnailOf, type Media } from '../media';
 import { session } from '../session';
 import { FieldMessage } from './Login';
 import { BackToSites } from './ListParts';
@@ -13,6 +15,11 @@ import { ProblemNotice } from './ProblemNotice';
 
 type Site = Schemas['Site'];
 type Domain = Schemas['Domain'];
+/** The theme's logo: a media of the library, with the site's alt text. */
+type Logo = { media: string; alt?: string };
+
+const logoOf = (value: unknown): Logo | null =>
+  value && typeof value === 'object' && typeof (value as Logo).media === 'string' ? { media: (value as Logo).media, alt: (value as Logo).alt } : null;
 
 const text = (value: unknown, fallback = '') => (typeof value === 'string' ? value : fallback);
 
@@ -72,6 +79,7 @@ function GeneralForm(props: { site: Site; canEdit: boolean; onSaved: (site: Site
   const [primary, setPrimary] = useState(text(site.theme.primary_color, '#0f766e'));
   const [accent, setAccent] = useState(text(site.theme.accent_color, '#f59e0b'));
   const [font, setFont] = useState(text(site.theme.font));
+  const [logo, setLogo] = useState<Logo | null>(logoOf(site.theme.logo));
   const [ga4, setGa4] = useState(text(site.analytics.ga4));
   const [ym, setYm] = useState(text(site.analytics.ym));
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -91,7 +99,7 @@ function GeneralForm(props: { site: Site; canEdit: boolean; onSaved: (site: Site
         name,
         locales: localeList,
         default_locale: defaultLocale,
-        theme: { ...site.theme, primary_color: primary, accent_color: accent, font: font.trim() || undefined },
+        theme: { ...site.theme, primary_color: primary, accent_color: accent, font: font.trim() || undefined, logo: logo ?? undefined },
         analytics,
       },
     });
@@ -148,6 +156,8 @@ function GeneralForm(props: { site: Site; canEdit: boolean; onSaved: (site: Site
             <option key={option} value={option} />
           ))}
         </datalist>
+        <LogoPicker value={logo} onChange={setLogo} />
+        <FieldMessage id="logo-error" text={field('theme.logo.media') ?? field('theme.logo.alt')} />
         <FieldMessage id="theme-error" text={field('theme')} />
       </fieldset>
       <fieldset disabled={!props.canEdit}>
@@ -170,6 +180,58 @@ function GeneralForm(props: { site: Site; canEdit: boolean; onSaved: (site: Site
       ) : null}
       {props.canEdit ? <button type="submit">{t('settings.save')}</button> : null}
     </form>
+  );
+}
+
+/** A logo from the library's ready images, and its alt text. */
+function LogoPicker({ value, onChange }: { value: Logo | null; onChange: (logo: Logo | null) => void }) {
+  const { t } = useT();
+  const [library, setLibrary] = useState<Media[]>([]);
+
+  useEffect(() => {
+    void (async () => {
+      const { data } = await api.GET('/api/v1/media', { params: { query: { limit: 100 } } });
+      const ready = (data?.items ?? []).filter((media) => media.status === 'ready');
+      // The current logo may be older than the newest hundred.
+      if (value && !ready.some((media) => media.id === value.media)) {
+        const current = await api.GET('/api/v1/media/{id}', { params: { path: { id: value.media } } });
+        if (current.data) ready.unshift(current.data);
+      }
+      setLibrary(ready);
+    })();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  const chosen = library.find((media) => media.id === value?.media);
+  const thumbnail = chosen ? thumbnailOf(chosen) : undefined;
+  return (
+    <div className="logo-picker">
+      <label>
+        {t('settings.logo')}
+        <select
+          value={value?.media ?? ''}
+          aria-describedby="logo-error"
+          onChange={(event) => {
+            const media = library.find((item) => item.id === event.target.value);
+            onChange(media ? { media: media.id, alt: value?.alt || media.alt } : null);
+          }}
+        >
+          <option value="">{t('settings.no_logo')}</option>
+          {library.map((media) => (
+            <option key={media.id} value={media.id}>
+              {media.title || media.alt || media.file_name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {thumbnail ? <img src={thumbnail} alt="" height={40} /> : null}
+      {value ? (
+        <label>
+          {t('settings.logo_alt')}
+          <input value={value.alt ?? ''} onChange={(event) => onChange({ ...value, alt: event.target.value })} />
+        </label>
+      ) : null}
+    </div>
   );
 }
 

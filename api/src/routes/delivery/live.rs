@@ -42,8 +42,9 @@ pub(super) async fn site_by_host(
             site: route.site_id,
         },
         || {
+            let media = state.config.media.clone();
             state.db.site_tx(route.site_id, move |conn| {
-                Ok((manifest(conn, route.site_id)?, None))
+                Ok((manifest(conn, &media, route.site_id)?, None))
             })
         },
     )

@@ -120,8 +120,13 @@ where
     Ok(response)
 }
 
-fn manifest(conn: &mut diesel::PgConnection, site_id: Uuid) -> Result<Vec<u8>, ApiError> {
-    let site = sites::find(conn, site_id)?.ok_or(ApiError::NotFound)?;
+fn manifest(
+    conn: &mut diesel::PgConnection,
+    media: &crate::config::MediaConfig,
+    site_id: Uuid,
+) -> Result<Vec<u8>, ApiError> {
+    let mut site = sites::find(conn, site_id)?.ok_or(ApiError::NotFound)?;
+    crate::media::resolve::resolve_theme(conn, media, &mut site.theme)?;
     let hosts = domains::list_for_site(conn, site_id)?;
     let navigation = pages::published_for_site(conn, site_id)?
         .into_iter()

@@ -12,6 +12,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::etag::{created_with_etag, ok_with_etag, IfMatch};
 use crate::http::json::ValidJson;
 use crate::http::pagination::{ListResponse, PageQuery, PageRequest};
+use crate::media::resolve;
 use crate::state::AppState;
 
 use super::{CreateSite, UpdateSite};
@@ -72,6 +73,7 @@ pub(super) async fn create_site(
     let audit = ctx.audit();
     let site = ctx
         .tx(move |conn| {
+            resolve::check_theme(conn, &new_site.theme)?;
             let site = sites::insert(conn, &new_site)?;
             audit.created(conn, "site", site.id, &site)?;
             Ok(site)
@@ -142,6 +144,9 @@ pub(super) async fn update_site(
                     "default_locale",
                     "must be one of locales",
                 ));
+            }
+            if let Some(theme) = &body.theme {
+                resolve::check_theme(conn, theme)?;
             }
             let changes = SiteChanges {
                 name: body.name.map(|name| name.trim().to_owned()),
