@@ -170,22 +170,37 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
     refresh(&app, "not-a-token").await.expect_problem(401);
 }
 
-/// The `cms_refresh` cookie a reply sets: its value and its attributes.
-fn session_cookie(reply: &Reply) -> (String, String) {
+/// The cookie `name` a reply sets: its value and the whole header.
+fn set_cookie(reply: &Reply, name: &str) -> (String, String) {
+    let prefix = format!("{name}=");
     let header = reply
         .headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("cms_refresh="))
-        .unwrap_or_else(|| panic!("no cms_refresh cookie: {:?}", reply.headers))
+        .find(|value| value.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {name} cookie: {:?}", reply.headers))
         .to_owned();
-    let value = header["cms_refresh=".len()..]
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let value = header[prefix.len()..].split(';').next().unwrap().to_owned();
     (value, header)
+}
+
+/// The `cms_refresh` cookie a reply sets.
+fn session_cookie(reply: &Reply) -> (String, String) {
+    set_cookie(reply, "cms_refresh")
+}
+
+/// A login asking for a cookie session (`tenant` by slug, if any).
+async fn cookie_login(app: &TestApp, email: &str, tenant: Option<&str>) -> Reply {
+    app.send(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(&json!({"email": email, "password": DEMO_PASSWORD, "tenant": tenant, "session_cookie": true})),
+        &[],
+    )
+    .await
+    .expect(200)
 }
 
 async fn refresh_by_cookie(app: &TestApp, cookie: &str) -> Reply {
@@ -202,18 +217,7 @@ async fn refresh_by_cookie(app: &TestApp, cookie: &str) -> Reply {
 #[tokio::test]
 async fn a_cookie_session_keeps_the_refresh_token_out_of_scripts_and_rotates_it() {
     let app = TestApp::spawn().await;
-    let login = app
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(
-                &json!({"email": ALPHA_EDITOR, "password": DEMO_PASSWORD, "session_cookie": true}),
-            ),
-            &[],
-        )
-        .await
-        .expect(200);
+    let login = cookie_login(&app, ALPHA_EDITOR, None).await;
     assert!(login.body.get("refresh_token").is_none(), "{}", login.text);
     assert_eq!(login.header("cache-control"), Some("no-store"));
     let (first, attributes) = session_cookie(&login);
@@ -230,13 +234,7 @@ async fn a_cookie_session_keeps_the_refresh_token_out_of_scripts_and_rotates_it(
         "plain http here: {attributes}"
     );
     // The marker scripts read to know a session can be resumed: no secret.
-    let marker = login
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("cms_session="))
-        .unwrap();
+    let (_, marker) = set_cookie(&login, "cms_session");
     assert!(
         marker.starts_with("cms_session=1;") && marker.contains("Path=/;"),
         "{marker}"
@@ -277,16 +275,7 @@ async fn a_cookie_session_keeps_the_refresh_token_out_of_scripts_and_rotates_it(
 #[tokio::test]
 async fn switching_tenant_and_logging_out_carry_the_cookie_session() {
     let app = TestApp::spawn().await;
-    let login = app
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(&json!({"email": PLATFORM_ADMIN, "password": DEMO_PASSWORD, "tenant": "alpha", "session_cookie": true})),
-            &[],
-        )
-        .await
-        .expect(200);
+    let login = cookie_login(&app, PLATFORM_ADMIN, Some("alpha")).await;
     let access = login.body["access_token"].as_str().unwrap().to_owned();
     let switched = app
         .send(

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use actix_web::cookie::{time, Cookie, SameSite};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::session::TokenPair;
 
@@ -50,14 +50,6 @@ fn cookies(req: &HttpRequest, token: String, max_age: time::Duration) -> [Cookie
 }
 
 /// Adds the cookies that end the session in the browser to `response`.
-pub fn clear(req: &HttpRequest, response: &mut HttpResponseBuilder) {
-    for cookie in cookies(req, String::new(), time::Duration::ZERO) {
-        response.cookie(cookie);
-    }
-}
-
-/// Adds the cookies that end the session in the browser to a built response
-/// (an error's).
 pub fn clear_on(req: &HttpRequest, response: &mut HttpResponse) {
     for cookie in cookies(req, String::new(), time::Duration::ZERO) {
         // Only fails for a cookie that is not a valid header value; ours are.

@@ -306,11 +306,11 @@ async fn logout(
             })
             .await?;
     }
-    let mut response = HttpResponse::NoContent();
+    let mut response = HttpResponse::NoContent().finish();
     if cookie.is_some() {
-        session_cookie::clear(&req, &mut response);
+        session_cookie::clear_on(&req, &mut response);
     }
-    Ok(response.finish())
+    Ok(response)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -3,7 +3,7 @@
 // text, decorative, title, tags and the focal point (a click on the image),
 // what uses the media, and deleting it (the 409 explained with its users).
 import { useEffect, useState, type DragEvent } from 'react';
-import { api, asProblem, etag, type Problem, type Schemas } from '../api';
+import { api, asProblem, etag, fieldError, type Problem, type Schemas } from '../api';
 import { session } from '../session';
 import { useT } from '../i18n';
 import { renditionNear, thumbnailOf, upload, type Media } from '../media';
@@ -215,7 +215,7 @@ function MediaDetail(props: {
   }
 
   const large = renditionNear(media, 640);
-  const field = (name: string) => problem?.errors?.find((e) => e.field === name)?.message;
+  const field = (name: string) => fieldError(problem, name);
   return (
     <aside className="media-detail" aria-label={media.file_name}>
       <h2>{media.file_name}</h2>

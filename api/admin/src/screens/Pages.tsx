@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, asProblem, type Problem, type Schemas } from '../api';
+import { api, asProblem, fieldError, type Problem, type Schemas } from '../api';
 import { useT } from '../i18n';
 import { Link, navigate } from '../route';
 import { session } from '../session';
@@ -82,7 +82,7 @@ export function Pages({ siteId }: { siteId: string }) {
           />
         </label>
       </div>
-      <FieldMessage id="path-prefix-error" text={problem?.errors?.find((e) => e.field === 'path_prefix')?.message} />
+      <FieldMessage id="path-prefix-error" text={fieldError(problem, 'path_prefix')} />
       <ListNotes list={list} empty={t('pages.empty')} problem={problem?.errors?.length ? null : problem} />
       {pages && pages.length > 0 ? (
         <table>
@@ -148,12 +148,12 @@ function NewPage({ siteId, locales }: { siteId: string; locales: string[] }) {
           {t('pages.path')}
           <input name="path" type="text" placeholder="/new-landing" aria-describedby="new-path-error" />
         </label>
-        <FieldMessage id="new-path-error" text={problem?.errors?.find((e) => e.field === 'path')?.message} />
+        <FieldMessage id="new-path-error" text={fieldError(problem, 'path')} />
         <label>
           {t('pages.page_title')}
           <input name="title" type="text" aria-describedby="new-title-error" />
         </label>
-        <FieldMessage id="new-title-error" text={problem?.errors?.find((e) => e.field === 'title')?.message} />
+        <FieldMessage id="new-title-error" text={fieldError(problem, 'title')} />
         <label>
           {t('pages.locale')}
           <select name="locale">
