@@ -144,7 +144,12 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         config.db_pool_size,
         config.db_checkout_timeout,
     )
-    .map_err(|err| BuildError::Database(err.to_string()))?;
+    .map_err(|err| BuildError::Database(err.to_string()))?
+    .with_replicas(
+        &config.database_url,
+        config.replicas.clone(),
+        config.db_checkout_timeout,
+    );
     db.ensure_role_is_bound_by_rls().await?;
     let kv =
         Kv::new(config.redis_url.as_deref(), &config.redis_prefix).map_err(BuildError::Redis)?;
@@ -173,7 +178,7 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         )?,
     };
     let decode_concurrency = config.media.decode_concurrency;
-    let near_cache_entries = config.delivery_near_cache_entries;
+    let cache = DeliveryCache::new(config.delivery_near_cache_entries).with_primary(db.clone());
     let slots_cache_ms = config.slots_cache_ms;
     Ok(web::Data::new(AppState {
         origins: AllowedOrigins::new(&config.admin_origins),
@@ -185,7 +190,7 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         media,
         metrics: Metrics::default(),
         jobs: crate::jobs::metrics::JobMetrics::default(),
-        cache: DeliveryCache::new(near_cache_entries),
+        cache,
         slots: crate::clinic::slots_cache::SlotsCache::new(slots_cache_ms),
         experiment_routes: crate::experiments::routes_cache::ExperimentRoutes::new(
             std::time::Duration::from_secs(2),
@@ -236,7 +241,8 @@ impl Application {
                     // CORS inside `observe`, so refused preflights are logged and counted
                     // too; hostile request lines inside CORS, so browsers can read the 422.
                     .map(|app| {
-                        app.wrap(from_fn(crate::http::hostile::refuse_hostile_values))
+                        app.wrap(from_fn(crate::http::consistency::track_positions))
+                            .wrap(from_fn(crate::http::hostile::refuse_hostile_values))
                             .wrap(cors)
                             .wrap(from_fn(observe))
                     }),

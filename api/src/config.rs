@@ -19,6 +19,15 @@ pub struct Config {
     /// context switches (measured: p99 of a delivery miss 40 ms at 16 on 2
     /// cores, 24 ms at 8).
     pub db_pool_size: u32,
+    /// Read replicas: `DATABASE_REPLICA_URLS` (comma-separated, default
+    /// none), `CMS_REPLICA_MAX_LAG_BYTES` (default 16777216),
+    /// `CMS_REPLICA_MAX_LAG_MS` (default 5000), `CMS_REPLICA_CHECK_MS`
+    /// (default 500). See README "Read replicas".
+    pub replicas: crate::db::replicas::ReplicaSettings,
+    /// `CMS_TEST_HOOKS`, default off: honours test-only request headers
+    /// (`X-Cms-Test-Read-Pause-Ms`, and `X-Cms-Read-Node` on answers).
+    /// Never on in production.
+    pub test_hooks: bool,
     /// `CMS_DB_CHECKOUT_TIMEOUT_MS`, default 1000: the longest a request
     /// waits for a database connection before it answers 503 with
     /// `Retry-After` (while PostgreSQL is down, or every connection is busy).
@@ -188,6 +197,24 @@ impl Config {
                 "CMS_DB_CHECKOUT_TIMEOUT_MS",
                 "1000",
             )?),
+            replicas: crate::db::replicas::ReplicaSettings {
+                urls: get("DATABASE_REPLICA_URLS")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|url| !url.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                max_lag_bytes: parse_or(&get, "CMS_REPLICA_MAX_LAG_BYTES", "16777216")?,
+                max_lag: Duration::from_millis(parse_or(&get, "CMS_REPLICA_MAX_LAG_MS", "5000")?),
+                check_interval: Duration::from_millis(
+                    parse_or::<u64>(&get, "CMS_REPLICA_CHECK_MS", "500")?.max(10),
+                ),
+            },
+            test_hooks: matches!(
+                get("CMS_TEST_HOOKS").as_deref().map(str::trim),
+                Some("1" | "on" | "true")
+            ),
             redis_url: get("REDIS_URL"),
             redis_prefix: get("CMS_REDIS_PREFIX").unwrap_or_else(|| "cms:".to_owned()),
             signing_key,

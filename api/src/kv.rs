@@ -167,6 +167,43 @@ impl Kv {
         let _ = self.local_hit(key, ttl);
     }
 
+    /// Stores `value` under `key` for `ttl`, in Redis only (nothing when it
+    /// is down or not configured: callers treat a missing value as none).
+    pub async fn set_value(&self, key: &str, value: &str, ttl: Duration) {
+        let key = format!("{}{key}", self.prefix);
+        if let Some(mut conn) = self.redis.clone() {
+            let result: Result<(), _> = redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("PX")
+                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+                .query_async(&mut conn)
+                .await;
+            match result {
+                Ok(()) => self.redis_recovered(),
+                Err(err) => self.redis_failed(&err),
+            }
+        }
+    }
+
+    /// The value `set_value` stored under `key`, if Redis has it.
+    pub async fn get_value(&self, key: &str) -> Option<String> {
+        let key = format!("{}{key}", self.prefix);
+        let mut conn = self.redis.clone()?;
+        let result: Result<Option<String>, _> =
+            redis::cmd("GET").arg(&key).query_async(&mut conn).await;
+        match result {
+            Ok(value) => {
+                self.redis_recovered();
+                value
+            }
+            Err(err) => {
+                self.redis_failed(&err);
+                None
+            }
+        }
+    }
+
     pub async fn has_flag(&self, key: &str) -> bool {
         let key = format!("{}{key}", self.prefix);
         if self.local_get(&key).is_some() {

@@ -315,7 +315,7 @@ impl Documents {
 
     /// Evicts what a change of `site` (at `paths`, or all of it when empty)
     /// makes stale, here and in Redis.
-    pub async fn invalidate(&self, site: &str, paths: &[String]) {
+    pub async fn invalidate(&self, site: &str, paths: &[String], position: Option<&str>) {
         inc(&self.metrics.invalidations);
         let page_prefix = format!("p|{site}|");
         let sitemap = format!("s|{site}");
@@ -331,6 +331,12 @@ impl Documents {
                 if of_site {
                     hosts.push(host.to_owned());
                 }
+            }
+        }
+        if let Some(position) = position {
+            self.upstream.want(site, position);
+            for host in &hosts {
+                self.upstream.want(host, position);
             }
         }
         let site_owned = site.to_owned();
@@ -375,8 +381,11 @@ impl Documents {
     }
 
     /// Evicts `site`'s clinic data, here and in Redis; pages stay.
-    pub async fn invalidate_clinic_data(&self, site: &str) {
+    pub async fn invalidate_clinic_data(&self, site: &str, position: Option<&str>) {
         inc(&self.metrics.invalidations);
+        if let Some(position) = position {
+            self.upstream.want(site, position);
+        }
         let key = DocKey::ClinicData {
             site: site.to_owned(),
         };

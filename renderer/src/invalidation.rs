@@ -24,6 +24,10 @@ struct InvalidationMessage {
     /// modules' data goes (shells are keyed by its ETag, so they follow).
     #[serde(default)]
     clinic_data: bool,
+    /// The primary's WAL position after the change (api with read
+    /// replicas): refills ask for it, so a lagging replica cannot answer.
+    #[serde(default)]
+    position: Option<String>,
 }
 
 /// Subscribes to `cms:invalidate` (fred resubscribes after reconnecting) and
@@ -48,9 +52,15 @@ pub async fn subscribe(
                 .and_then(|raw| serde_json::from_slice::<InvalidationMessage>(raw).ok());
             match parsed {
                 Some(change) if change.clinic_data => {
-                    documents.invalidate_clinic_data(&change.site).await
+                    documents
+                        .invalidate_clinic_data(&change.site, change.position.as_deref())
+                        .await
                 }
-                Some(change) => documents.invalidate(&change.site, &change.paths).await,
+                Some(change) => {
+                    documents
+                        .invalidate(&change.site, &change.paths, change.position.as_deref())
+                        .await
+                }
                 None => documents.forget_all(),
             }
             Ok(())

@@ -2,7 +2,9 @@
 //! JSON and lead forwarding. Every call is bounded by the configured timeout;
 //! anything but an answer from a healthy API is `Unavailable`.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use reqwest::{header, StatusCode};
@@ -21,6 +23,23 @@ pub struct Unavailable(pub String);
 pub struct Upstream {
     client: reqwest::Client,
     base: String,
+    /// WAL positions of recent invalidations, by site id and host: the api
+    /// answers GETs about them from a replica only once it has replayed the
+    /// change (read replicas), so a refill never brings back the old page.
+    wanted: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+}
+
+/// How long a change's position is sent along: past it every replica
+/// serving reads has replayed it (the api's lag bound is 5 s by default).
+const WANTED_FOR: Duration = Duration::from_secs(60);
+
+/// The site id or host a delivery path is about.
+fn subject_of(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/api/v1/delivery/sites/")?;
+    let rest = rest.strip_prefix("by-host/").unwrap_or(rest);
+    rest.split(['/', '?'])
+        .next()
+        .filter(|subject| !subject.is_empty())
 }
 
 impl Upstream {
@@ -33,7 +52,25 @@ impl Upstream {
         Ok(Upstream {
             client,
             base: base.to_owned(),
+            wanted: Arc::default(),
         })
+    }
+
+    /// GETs about `subject` (a site id or host) ask for at least `position`
+    /// for a while.
+    pub fn want(&self, subject: &str, position: &str) {
+        if let Ok(mut wanted) = self.wanted.lock() {
+            let now = Instant::now();
+            wanted.retain(|_, (_, since)| now.duration_since(*since) < WANTED_FOR);
+            wanted.insert(subject.to_owned(), (position.to_owned(), now));
+        }
+    }
+
+    fn wanted_position(&self, path: &str) -> Option<String> {
+        let subject = subject_of(path)?;
+        let wanted = self.wanted.lock().ok()?;
+        let (position, since) = wanted.get(subject)?;
+        (since.elapsed() < WANTED_FOR).then(|| position.clone())
     }
 
     /// GET `path`, revalidating `etag` if given.
@@ -41,6 +78,9 @@ impl Upstream {
         let mut request = self.client.get(format!("{}{path}", self.base));
         if let Some(etag) = etag {
             request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(position) = self.wanted_position(path) {
+            request = request.header("x-cms-wal-position", position);
         }
         let response = request
             .send()
@@ -155,5 +195,40 @@ impl Upstream {
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(serde_json::Value::Null);
         Ok((status, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_site_s_documents_ask_for_its_position() {
+        assert_eq!(
+            subject_of("/api/v1/delivery/sites/by-host/alpha.localhost"),
+            Some("alpha.localhost")
+        );
+        assert_eq!(
+            subject_of("/api/v1/delivery/sites/abc/pages?path=/"),
+            Some("abc")
+        );
+        assert_eq!(
+            subject_of("/api/v1/delivery/sites/abc/sitemap"),
+            Some("abc")
+        );
+        assert_eq!(subject_of("/api/v1/media/x"), None);
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let upstream = Upstream::new("http://127.0.0.1:1", Duration::from_secs(1)).unwrap();
+        upstream.want("abc", "0/3000060");
+        assert_eq!(
+            upstream
+                .wanted_position("/api/v1/delivery/sites/abc/pages?path=/")
+                .as_deref(),
+            Some("0/3000060")
+        );
+        assert_eq!(
+            upstream.wanted_position("/api/v1/delivery/sites/other/sitemap"),
+            None
+        );
     }
 }

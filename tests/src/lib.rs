@@ -176,6 +176,38 @@ pub fn config_for(
     cms_api::Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
 }
 
+/// One request to `url`, its answer read whole.
+pub async fn send_to(
+    client: &reqwest::Client,
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let mut request = client.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
 /// A running api on its own database.
 pub struct TestApp {
     pub address: String,
@@ -299,27 +331,7 @@ impl TestApp {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        send_to(&self.client, method, &self.url(path), token, body, headers).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -388,6 +400,30 @@ pub async fn demo_editors(app: &TestApp) -> (Session, Session) {
 
 pub mod private_postgres;
 pub use private_postgres::PrivatePostgres;
+
+/// A private PostgreSQL set up, migrated and seeded as `api setup`,
+/// `api migrate` and `api seed` leave one (database `cms`).
+pub async fn seeded_private_postgres() -> PrivatePostgres {
+    use cms_api::db::setup::{self, RolePasswords, APP_ROLE, OWNER_ROLE};
+    cms_api::app::install_tls_provider();
+    let postgres = PrivatePostgres::start();
+    let mut admin = PgConnection::establish(&postgres.admin_url()).unwrap();
+    setup::ensure_roles(&mut admin, &RolePasswords::default()).unwrap();
+    setup::ensure_database(&mut admin, "cms", None).unwrap();
+    drop(admin);
+    setup::migrate_up(&postgres.url(OWNER_ROLE, "cms")).unwrap();
+    let app_url = postgres.url(APP_ROLE, "cms");
+    let config = config_for(
+        &app_url,
+        &format!("seeded-{}", postgres.port),
+        &HashMap::new(),
+    );
+    let seed_db = cms_api::db::Db::connect(&app_url, 2).unwrap();
+    cms_api::seed::seed_demo(&seed_db, &config.secrets(), None)
+        .await
+        .unwrap();
+    postgres
+}
 
 pub const ALPHA_EDITOR: &str = "editor@alpha.example";
 pub const BETA_EDITOR: &str = "editor@beta.example";

@@ -8,9 +8,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use cms_api::db::setup::{self, RolePasswords, APP_ROLE, OWNER_ROLE};
-use cms_tests::{config_for, PrivatePostgres, ALPHA_EDITOR, DEMO_PASSWORD};
-use diesel::{Connection, PgConnection};
+use cms_api::db::setup::APP_ROLE;
+use cms_tests::{config_for, seeded_private_postgres, ALPHA_EDITOR, DEMO_PASSWORD};
 use serde_json::{json, Value};
 
 /// One request's outcome while the database is down.
@@ -38,31 +37,14 @@ async fn timed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_database_answers_503_with_retry_after_and_the_api_recovers_by_itself() {
-    cms_api::app::install_tls_provider();
-    let mut postgres = PrivatePostgres::start();
-    let mut admin = PgConnection::establish(&postgres.admin_url()).unwrap();
-    setup::ensure_roles(&mut admin, &RolePasswords::default()).unwrap();
-    setup::ensure_database(&mut admin, "cms", None).unwrap();
-    drop(admin);
-    setup::migrate_up(&setup::database_url_with(
-        &postgres.admin_url(),
-        OWNER_ROLE,
-        OWNER_ROLE,
-        "cms",
-    ))
-    .unwrap();
-    let app_url = setup::database_url_with(&postgres.admin_url(), APP_ROLE, APP_ROLE, "cms");
+    let mut postgres = seeded_private_postgres().await;
+    let app_url = postgres.url(APP_ROLE, "cms");
     let name = format!("outage-{}", postgres.port);
     let config = config_for(
         &app_url,
         &name,
         &HashMap::from([("CMS_JOBS", "off".to_owned())]),
     );
-    let seed_db = cms_api::db::Db::connect(&app_url, 2).unwrap();
-    cms_api::seed::seed_demo(&seed_db, &config.secrets(), None)
-        .await
-        .unwrap();
-    drop(seed_db);
     let bound = config.db_checkout_timeout;
     assert_eq!(bound, Duration::from_secs(1), "the documented default");
     let app = cms_api::Application::build(config).await.unwrap();

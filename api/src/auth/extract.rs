@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::roles::{Permission, Role};
 use super::tokens::Claims;
 use crate::db::audit::{Actor, Audit};
+use crate::db::positions::{self, Lsn};
 use crate::db::{users, Scope};
 use crate::error::ApiError;
 use crate::http::request_id::RequestId;
@@ -83,7 +84,19 @@ impl FromRequest for AuthUser {
                     "the access token has been revoked".into(),
                 ));
             }
-            Ok(AuthUser { claims, request_id })
+            let auth = AuthUser { claims, request_id };
+            // With replicas, the user's reads see their newest write even
+            // when the client did not send its position back.
+            if state.db.replicas().is_some() {
+                let last_write = state
+                    .kv
+                    .get_value(&crate::http::consistency::last_write_key(auth.user_id()))
+                    .await
+                    .and_then(|text| Lsn::parse(&text))
+                    .unwrap_or_default();
+                positions::note_user(auth.user_id(), last_write);
+            }
+            Ok(auth)
         })
     }
 }
@@ -126,6 +139,21 @@ impl TenantCtx {
         self.state
             .db
             .tx(Scope::tenant(self.tenant_id, self.user.user_id()), job)
+            .await
+    }
+}
+
+impl TenantCtx {
+    /// Runs `job` in a `READ ONLY` transaction scoped like `tx`, on a read
+    /// replica when one has this user's writes (see `Db::read`).
+    pub async fn read<T, F>(&self, job: F) -> Result<T, ApiError>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        self.state
+            .db
+            .read(Scope::tenant(self.tenant_id, self.user.user_id()), job)
             .await
     }
 }

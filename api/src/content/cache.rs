@@ -13,6 +13,14 @@
 //! only while this process is subscribed to `cms:invalidate`, whose messages
 //! (from any api node, scheduler or worker) evict the site's entries. A lost
 //! subscription empties it and turns it off until the subscription is back.
+//!
+//! With read replicas, every invalidation carries the primary's WAL position
+//! after the change (`position`). Each node keeps the newest position per
+//! site (its own changes and the messages of others): a miss fills the cache
+//! only from a node that has replayed it, and a request sent with a newer
+//! position than this node has seen (a renderer that got the message first)
+//! skips the near cache. So no cache is refilled with the page from before
+//! the change by a replica that has not caught up.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +32,8 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::positions::{self, Lsn};
+use crate::db::Db;
 use crate::kv::Kv;
 
 /// The channel renderers subscribe to.
@@ -58,6 +68,10 @@ pub struct Invalidation {
     /// reviews): renderers drop their copy of it and keep the pages.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub clinic_data: bool,
+    /// The primary's WAL position after the change (with read replicas):
+    /// whoever refills from a replica asks for at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
 }
 
 impl Invalidation {
@@ -69,6 +83,7 @@ impl Invalidation {
             paths: Vec::new(),
             generation: 0,
             clinic_data: false,
+            position: None,
         }
     }
 
@@ -80,6 +95,7 @@ impl Invalidation {
             paths: vec![path.to_owned()],
             generation: 0,
             clinic_data: false,
+            position: None,
         }
     }
 }
@@ -100,7 +116,7 @@ pub enum Entry<'a> {
 }
 
 impl Entry<'_> {
-    fn site(&self) -> Uuid {
+    pub fn site(&self) -> Uuid {
         match self {
             Entry::Page { site, .. } | Entry::Manifest { site } | Entry::Sitemap { site } => *site,
         }
@@ -123,6 +139,9 @@ pub struct DeliveryCache {
     local_entries: Mutex<HashMap<String, (Cached, Instant)>>,
     local_generations: Mutex<HashMap<String, u64>>,
     near: Arc<NearCache>,
+    /// With read replicas: where invalidations made outside a request (jobs)
+    /// read the primary's WAL position.
+    primary: Option<Db>,
 }
 
 /// Delivery responses in process memory, per site. Each site has an epoch
@@ -133,6 +152,8 @@ struct NearCache {
     capacity: usize,
     subscribed: AtomicBool,
     sites: Mutex<NearSites>,
+    /// The newest invalidation position per site (with read replicas).
+    site_positions: Mutex<HashMap<Uuid, Lsn>>,
 }
 
 #[derive(Default)]
@@ -194,6 +215,21 @@ impl NearCache {
         if added {
             sites.entries += 1;
         }
+    }
+
+    fn note_position(&self, site: Uuid, position: Lsn) {
+        if let Ok(mut positions) = self.site_positions.lock() {
+            let known = positions.entry(site).or_default();
+            *known = (*known).max(position);
+        }
+    }
+
+    fn position(&self, site: Uuid) -> Lsn {
+        self.site_positions
+            .lock()
+            .ok()
+            .and_then(|positions| positions.get(&site).copied())
+            .unwrap_or_default()
     }
 
     fn evict_site(&self, site: Uuid) {
@@ -273,11 +309,34 @@ impl DeliveryCache {
         }
     }
 
+    /// Reads the primary's WAL positions for invalidations made outside a
+    /// request (only with read replicas).
+    pub fn with_primary(mut self, db: Db) -> Self {
+        self.primary = db.replicas().is_some().then_some(db);
+        self
+    }
+
+    /// Makes the current request's reads see `site`'s newest known change
+    /// before its miss is filled.
+    pub fn require_site(&self, site: Uuid) {
+        let known = self.near.position(site);
+        if !known.is_none() {
+            positions::require(known);
+        }
+    }
+
     /// The cached response if it is of the current generation: from the near
     /// cache, else with one Redis round trip (`MGET entry generation`).
     pub async fn get(&self, kv: &Kv, entry: &Entry<'_>) -> Lookup {
         let (generation_key, entry_key) = Self::keys(kv, entry);
-        let near = self.near.get(entry.site(), &entry_key);
+        // Sent a newer position than this node has seen: its near cache may
+        // not have been evicted yet.
+        let behind = positions::required() > self.near.position(entry.site());
+        let near = if behind {
+            None
+        } else {
+            self.near.get(entry.site(), &entry_key)
+        };
         let near_epoch = near.as_ref().map(|(_, epoch)| *epoch);
         if let Some((Some(cached), _)) = near {
             return Lookup {
@@ -389,6 +448,7 @@ impl DeliveryCache {
         };
         let change = Invalidation {
             clinic_data: true,
+            position: self.change_position().await.map(|at| at.to_string()),
             ..Invalidation::site(tenant, site)
         };
         let message = serde_json::to_string(&change).unwrap_or_default();
@@ -402,7 +462,25 @@ impl DeliveryCache {
         }
     }
 
+    /// The primary's WAL position after the change being announced: the
+    /// request's own commit, or read from the primary (jobs). None without
+    /// replicas.
+    async fn change_position(&self) -> Option<Lsn> {
+        let db = self.primary.as_ref()?;
+        let committed = positions::current().map(|request| request.committed());
+        if let Some(at) = committed.filter(|at| !at.is_none()) {
+            return Some(at);
+        }
+        db.unscoped(|conn| Ok(crate::db::commit_position(conn)))
+            .await
+            .ok()
+    }
+
     pub async fn invalidate(&self, kv: &Kv, mut change: Invalidation) {
+        if let Some(at) = self.change_position().await {
+            self.near.note_position(change.site, at);
+            change.position = Some(at.to_string());
+        }
         let site_key = Self::keys(kv, &Entry::Manifest { site: change.site }).0;
         // A page is cached under its locale and, when asked for without one,
         // under "" (the site's default): both go.
@@ -469,6 +547,8 @@ impl DeliveryCache {
 #[derive(Deserialize)]
 struct InvalidationMessage {
     site: Uuid,
+    #[serde(default)]
+    position: Option<String>,
     /// Clinic data is not in the near cache: such messages evict nothing here.
     #[serde(default)]
     clinic_data: bool,
@@ -481,9 +561,8 @@ pub fn spawn_subscriber(kv: &Kv, cache: &DeliveryCache) {
     let Some(client) = kv.client().cloned() else {
         return;
     };
-    if cache.near.capacity == 0 {
-        return;
-    }
+    // Subscribed even with the near cache off: the messages' positions
+    // guard the fills (with read replicas).
     let near = Arc::clone(&cache.near);
     tokio::spawn(async move {
         loop {
@@ -496,7 +575,13 @@ pub fn spawn_subscriber(kv: &Kv, cache: &DeliveryCache) {
                         let mut messages = pubsub.on_message();
                         while let Some(message) = messages.next().await {
                             let payload: Vec<u8> = message.get_payload_bytes().to_vec();
-                            match serde_json::from_slice::<InvalidationMessage>(&payload) {
+                            let parsed = serde_json::from_slice::<InvalidationMessage>(&payload);
+                            if let Ok(change) = &parsed {
+                                if let Some(at) = change.position.as_deref().and_then(Lsn::parse) {
+                                    near.note_position(change.site, at);
+                                }
+                            }
+                            match parsed {
                                 Ok(change) if change.clinic_data => {}
                                 Ok(change) => near.evict_site(change.site),
                                 // Not ours to understand: be safe.

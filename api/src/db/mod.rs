@@ -17,7 +17,9 @@ pub mod memberships;
 pub mod modules;
 pub mod notifications;
 pub mod pages;
+pub mod positions;
 pub mod refresh_tokens;
+pub mod replicas;
 pub mod reviews;
 pub mod routing;
 pub mod schema;
@@ -39,6 +41,8 @@ use uuid::Uuid;
 
 use crate::blocking::Blocking;
 use crate::error::ApiError;
+use positions::Lsn;
+use replicas::{ReplicaSettings, Replicas};
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
@@ -91,6 +95,8 @@ pub struct Db {
     pool: PgPool,
     blocking: Blocking,
     statements: Arc<AtomicU64>,
+    /// Read replicas, when `DATABASE_REPLICA_URLS` names any.
+    replicas: Option<Arc<Replicas>>,
 }
 
 impl Db {
@@ -121,7 +127,33 @@ impl Db {
             pool,
             statements,
             blocking: Blocking::new("database", pool_size as usize),
+            replicas: None,
         })
+    }
+
+    /// Adds read replicas (none: the primary serves every read) and starts
+    /// their health checks. Each gets a pool as large as the primary's, and
+    /// the blocking bound grows to match.
+    pub fn with_replicas(
+        mut self,
+        primary_url: &str,
+        settings: ReplicaSettings,
+        checkout_timeout: std::time::Duration,
+    ) -> Self {
+        if settings.urls.is_empty() {
+            return self;
+        }
+        let pool_size = self.pool.max_size();
+        let nodes = settings.urls.len();
+        let replicas = Replicas::new(settings, pool_size, checkout_timeout);
+        replicas::spawn_checks(&replicas, primary_url);
+        self.blocking = Blocking::new("database", pool_size as usize * (nodes + 1));
+        self.replicas = Some(replicas);
+        self
+    }
+
+    pub fn replicas(&self) -> Option<&Replicas> {
+        self.replicas.as_deref()
     }
 
     /// A pool of one connection, made on first use (no I/O here), with its
@@ -139,6 +171,7 @@ impl Db {
             pool,
             statements,
             blocking: Blocking::new("lease heartbeats", 1),
+            replicas: None,
         }
     }
 
@@ -170,17 +203,7 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let enter = move |conn: &mut PgConnection| {
-            let entered = diesel::sql_query(
-                "SELECT set_config('app.tenant_id', coalesce(routing_site_tenant($1)::text, ''), true) AS tenant",
-            )
-            .bind::<diesel::sql_types::Uuid, _>(site_id)
-            .get_result::<Entered>(conn)?;
-            if entered.tenant.is_empty() {
-                return Err(ApiError::NotFound);
-            }
-            Ok(())
-        };
+        let enter = move |conn: &mut PgConnection| enter_site(conn, site_id);
         self.transaction(enter, job).await
     }
 
@@ -204,8 +227,78 @@ impl Db {
             .await
     }
 
+    /// Runs `job` in one `READ ONLY` transaction scoped like `tx`, on a
+    /// replica when one is serving and has replayed the request's required
+    /// position (see `replicas`), else on the primary. `job` may run more
+    /// than once: a replica failing mid-read reruns it on the next node.
+    pub async fn read<T, F>(&self, scope: Scope, job: F) -> Result<T, ApiError>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        self.read_in(move |conn| {
+            set_scope(conn, scope)?;
+            job(conn)
+        })
+        .await
+    }
+
+    /// `site_tx` for reads: a `READ ONLY` transaction like `read`.
+    pub async fn site_read<T, F>(&self, site_id: Uuid, job: F) -> Result<T, ApiError>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        self.read_in(move |conn| {
+            enter_site(conn, site_id)?;
+            job(conn)
+        })
+        .await
+    }
+
+    /// `unscoped` for reads: one statement (a routing function) outside a
+    /// transaction, on a replica like `read`.
+    pub async fn read_unscoped<T, F>(&self, job: F) -> Result<T, ApiError>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        self.read_on_some_node(true, job).await
+    }
+
+    async fn read_in<T, F>(&self, read: F) -> Result<T, ApiError>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        self.read_on_some_node(false, read).await
+    }
+
+    async fn read_on_some_node<T, F>(&self, single: bool, read: F) -> Result<T, ApiError>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let Some(replicas) = self.replicas.clone() else {
+            return self
+                .blocking
+                .run(move || read_on(&pool, single, &read))
+                .await;
+        };
+        let required = positions::required();
+        let pause = positions::read_pause();
+        let (result, node) = self
+            .blocking
+            .run(move || Ok(replicas.run(&pool, required, pause, single, &read)))
+            .await?;
+        positions::note_served_by(node);
+        result
+    }
+
     /// `enter` then `job` in one transaction on a pooled connection, on the
-    /// bounded blocking pool.
+    /// bounded blocking pool. With replicas, a request that writes records
+    /// the WAL position after the COMMIT (read-your-writes).
     async fn transaction<T, E, F>(&self, enter: E, job: F) -> Result<T, ApiError>
     where
         E: FnOnce(&mut PgConnection) -> Result<(), ApiError> + Send + 'static,
@@ -213,7 +306,9 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        self.blocking
+        let record = self.replicas.is_some() && positions::records_commits();
+        let (result, committed) = self
+            .blocking
             .run(move || {
                 let mut conn = pool.get()?;
                 let result = conn.transaction(|conn| {
@@ -221,9 +316,14 @@ impl Db {
                     job(conn)
                 });
                 discard_if_lost(&mut conn, &result);
-                result
+                let committed = (record && result.is_ok()).then(|| commit_position(&mut conn));
+                Ok((result, committed))
             })
-            .await
+            .await?;
+        if let Some(at) = committed {
+            positions::note_commit(at);
+        }
+        result
     }
 
     /// Checks the serving role: it must not be a superuser nor bypass RLS,
@@ -256,6 +356,53 @@ pub enum StartupError {
     RoleBypassesRls(String),
     #[error("cannot check the database role: {0}")]
     Database(String),
+}
+
+/// Runs `read` on a connection of `pool`: alone, or in a `READ ONLY`
+/// transaction.
+fn read_on<T>(
+    pool: &PgPool,
+    single: bool,
+    read: &dyn Fn(&mut PgConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut conn = pool.get()?;
+    let result = if single {
+        read(&mut conn)
+    } else {
+        conn.build_transaction().read_only().run(|conn| read(conn))
+    };
+    discard_if_lost(&mut conn, &result);
+    result
+}
+
+/// Enters the RLS scope of the tenant owning `site_id` (a routing function),
+/// in one round trip. 404 when no such site exists.
+fn enter_site(conn: &mut PgConnection, site_id: Uuid) -> Result<(), ApiError> {
+    let entered = diesel::sql_query(
+        "SELECT set_config('app.tenant_id', coalesce(routing_site_tenant($1)::text, ''), true) AS tenant",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(site_id)
+    .get_result::<Entered>(conn)?;
+    if entered.tenant.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(())
+}
+
+/// The primary's WAL position just after a COMMIT: at or past the commit
+/// record, so a replica that has replayed it sees the write. When it cannot
+/// be read, the largest position: the writer's reads go to the primary.
+pub fn commit_position(conn: &mut PgConnection) -> Lsn {
+    #[derive(QueryableByName)]
+    struct Position {
+        #[diesel(sql_type = Text)]
+        position: String,
+    }
+    diesel::sql_query("SELECT pg_current_wal_lsn()::text AS position")
+        .get_result::<Position>(conn)
+        .ok()
+        .and_then(|row| Lsn::parse(&row.position))
+        .unwrap_or(Lsn(u64::MAX))
 }
 
 #[derive(QueryableByName)]

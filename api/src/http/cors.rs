@@ -16,8 +16,9 @@ use actix_web::http::{header, Method};
 use crate::db::{Db, Scope};
 
 /// Headers a browser app may send to the api.
-const ALLOWED_HEADERS: [&str; 6] = [
+const ALLOWED_HEADERS: [&str; 7] = [
     "authorization",
+    "x-cms-wal-position",
     "content-type",
     "if-match",
     "if-none-match",
@@ -25,8 +26,9 @@ const ALLOWED_HEADERS: [&str; 6] = [
     "accept",
 ];
 /// Headers a browser app may read from the api's answers.
-const EXPOSED_HEADERS: [&str; 5] = [
+const EXPOSED_HEADERS: [&str; 6] = [
     "etag",
+    "x-cms-wal-position",
     "cache-control",
     "retry-after",
     "x-request-id",

@@ -153,3 +153,66 @@ impl Metrics {
 fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"")
 }
+
+/// Read routing: reads per node, failovers, and each replica's state and lag.
+pub fn render_replicas(replicas: &crate::db::replicas::Replicas) -> String {
+    use crate::db::replicas::{ReplicaReport, ReplicaState};
+    use std::sync::atomic::Ordering;
+    let reports = replicas.reports();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP cms_db_reads_total Read transactions by the node that answered them."
+    );
+    let _ = writeln!(out, "# TYPE cms_db_reads_total counter");
+    let _ = writeln!(
+        out,
+        "cms_db_reads_total{{node=\"primary\"}} {}",
+        replicas.primary_reads.load(Ordering::Relaxed)
+    );
+    for report in &reports {
+        let _ = writeln!(
+            out,
+            "cms_db_reads_total{{node=\"{}\"}} {}",
+            report.name, report.reads
+        );
+    }
+    let mut series =
+        |name: &str, kind: &str, help: &str, value: &dyn Fn(&ReplicaReport) -> String| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for report in &reports {
+                let _ = writeln!(
+                    out,
+                    "{name}{{replica=\"{}\"}} {}",
+                    report.name,
+                    value(report)
+                );
+            }
+        };
+    series(
+        "cms_db_read_failovers_total",
+        "counter",
+        "Reads that failed on a replica and were rerun on another node.",
+        &|report| report.failovers.to_string(),
+    );
+    series(
+        "cms_db_replica_up",
+        "gauge",
+        "1 while the replica serves reads.",
+        &|report| u8::from(report.state == ReplicaState::Serving).to_string(),
+    );
+    series(
+        "cms_db_replica_lag_bytes",
+        "gauge",
+        "WAL bytes the replica has not replayed.",
+        &|report| report.lag_bytes.to_string(),
+    );
+    series(
+        "cms_db_replica_lag_seconds",
+        "gauge",
+        "How long ago the primary passed the replica's replayed position.",
+        &|report| format!("{:.3}", report.lag_ms as f64 / 1000.0),
+    );
+    out
+}

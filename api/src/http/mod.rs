@@ -1,6 +1,8 @@
 //! HTTP plumbing shared by every route: typed JSON bodies, pagination,
-//! ETag/If-Match, request ids and metrics, hostile values in the request line.
+//! ETag/If-Match, request ids and metrics, hostile values in the request line,
+//! read-your-writes positions.
 
+pub mod consistency;
 pub mod cors;
 pub mod etag;
 pub mod hostile;

@@ -27,7 +27,7 @@ async fn list_audit_log(
     ctx.require(Permission::ReadMembers)?;
     let page = PageRequest::try_from(query.into_inner())?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(audit::list(conn, &page)?)
         })

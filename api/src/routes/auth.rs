@@ -337,7 +337,7 @@ async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<web::Json<MeRe
     let claims = user.claims.clone();
     let me = state
         .db
-        .tx(Scope::user(claims.sub), move |conn| {
+        .read(Scope::user(claims.sub), move |conn| {
             let row = users::find(conn, claims.sub)?
                 .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
             Ok(MeResponse {
@@ -346,7 +346,7 @@ async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<web::Json<MeRe
                 name: row.name,
                 is_platform_admin: row.is_platform_admin,
                 tenant_id: claims.tid,
-                role: claims.role,
+                role: claims.role.clone(),
                 memberships: memberships::tenants_of_user(conn, claims.sub)?,
             })
         })

@@ -26,6 +26,22 @@ pub struct Readiness {
     pub database: &'static str,
     /// `ok`, `unavailable` (serving on in-process fallbacks) or `not_configured`.
     pub redis: &'static str,
+    /// Each read replica of `DATABASE_REPLICA_URLS` (reported, not required:
+    /// reads go to the primary when none serves).
+    pub replicas: Vec<ReplicaReadiness>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplicaReadiness {
+    /// `replica0`, `replica1`... in `DATABASE_REPLICA_URLS` order.
+    pub name: String,
+    /// `ok` (serving reads), `starting`, `lagging`, `unreachable` or
+    /// `not_a_standby` (the URL names a primary).
+    pub state: &'static str,
+    /// WAL bytes the primary has that the replica has not replayed.
+    pub lag_bytes: u64,
+    /// How long ago the primary passed the replica's replayed position.
+    pub lag_ms: u64,
 }
 
 /// The process is alive.
@@ -55,10 +71,27 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Some(true) => "ok",
         Some(false) => "unavailable",
     };
+    let replicas = state
+        .db
+        .replicas()
+        .map(|replicas| {
+            replicas
+                .reports()
+                .into_iter()
+                .map(|report| ReplicaReadiness {
+                    name: report.name,
+                    state: report.state.as_str(),
+                    lag_bytes: report.lag_bytes,
+                    lag_ms: report.lag_ms,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let body = Readiness {
         status: if database_ok { "ok" } else { "unavailable" },
         database: if database_ok { "ok" } else { "unavailable" },
         redis,
+        replicas,
     };
     if database_ok {
         HttpResponse::Ok().json(body)
@@ -82,6 +115,9 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         statements: state.db.statements(),
     };
     let mut body = state.metrics.render(&sample);
+    if let Some(replicas) = state.db.replicas() {
+        body.push_str(&crate::http::metrics::render_replicas(replicas));
+    }
     // Queue depth is read from the database where a worker runs, so a quiet
     // api node's scrape runs no statement.
     if state.config.jobs_in_serve {

@@ -56,7 +56,7 @@ async fn list_jobs(
         kind: query.kind,
     };
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(job_db::list(conn, &filter, &page)?)
         })
@@ -78,7 +78,7 @@ async fn get_job(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<web::Json<Job>
     ctx.require(Permission::ManageJobs)?;
     let id = path.into_inner();
     let job = ctx
-        .tx(move |conn| job_db::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| job_db::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(web::Json(job))
 }

@@ -229,7 +229,7 @@ async fn list_leads(
     let site_id = path.into_inner();
     let page = PageRequest::try_from(query.into_inner())?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| {
                 sites::find(conn, site_id)?.ok_or(ApiError::NotFound)?;

@@ -69,7 +69,7 @@ async fn list_memberships(
     let page = PageRequest::try_from(query.into_inner())?;
     let tenant_id = ctx.tenant_id;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(memberships::list(conn, tenant_id, &page)?)
         })
@@ -122,7 +122,7 @@ async fn get_membership(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpRes
     ctx.require(Permission::ReadMembers)?;
     let (id, tenant_id) = (path.into_inner(), ctx.tenant_id);
     let membership = ctx
-        .tx(move |conn| memberships::find(conn, tenant_id, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| memberships::find(conn, tenant_id, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(membership.version, &membership))
 }

@@ -141,7 +141,7 @@ impl Validate for UpdateModule {
 async fn list_modules(ctx: TenantCtx) -> Result<web::Json<ListResponse<ModuleView>>, ApiError> {
     ctx.require(Permission::ReadContent)?;
     let items = ctx
-        .tx(|conn| {
+        .read(|conn| {
             let mut items: Vec<ModuleView> = modules::list_builtins(conn)?
                 .into_iter()
                 .map(|m| ModuleView {
@@ -177,7 +177,7 @@ async fn get_module(ctx: TenantCtx, path: web::Path<String>) -> Result<HttpRespo
     ctx.require(Permission::ReadContent)?;
     let key = path.into_inner();
     let view = ctx
-        .tx(move |conn| {
+        .read(move |conn| {
             if let Some(m) = modules::find_builtin(conn, &key)? {
                 return Ok(ModuleView {
                     key: m.key,

@@ -41,7 +41,7 @@ async fn my_profile(ctx: TenantCtx) -> Result<web::Json<Patient>, ApiError> {
     require_patient(&ctx)?;
     let user = ctx.user.user_id();
     Ok(web::Json(
-        ctx.tx(move |conn| appointments::patient_of_user(conn, user)?.ok_or(ApiError::NotFound))
+        ctx.read(move |conn| appointments::patient_of_user(conn, user)?.ok_or(ApiError::NotFound))
             .await?,
     ))
 }

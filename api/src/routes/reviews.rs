@@ -144,7 +144,7 @@ async fn list_reviews(
         cursor: query.cursor,
     })?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(reviews::list(conn, query.doctor, false, &page)?)
         })

@@ -83,7 +83,7 @@ async fn export_site(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     Ok(web::Json(
-        ctx.tx(move |conn| transfer::export(conn, id)).await?,
+        ctx.read(move |conn| transfer::export(conn, id)).await?,
     ))
 }
 

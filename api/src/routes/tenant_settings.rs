@@ -63,7 +63,7 @@ async fn get_settings(ctx: TenantCtx) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageSettings)?;
     let id = ctx.tenant_id;
     let settings = ctx
-        .tx(move |conn| tenants::settings(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| tenants::settings(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(settings.version, &settings))
 }

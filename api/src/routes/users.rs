@@ -77,7 +77,7 @@ async fn list_users(
     let page = PageRequest::try_from(query.into_inner())?;
     let tenant_id = ctx.tenant_id;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(users::list_members(conn, tenant_id, &page)?)
         })
@@ -149,7 +149,7 @@ async fn get_user(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpResponse,
     ctx.require(Permission::ReadMembers)?;
     let (id, tenant_id) = (path.into_inner(), ctx.tenant_id);
     let member = ctx
-        .tx(move |conn| users::find_member(conn, tenant_id, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| users::find_member(conn, tenant_id, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(member.version, &member))
 }

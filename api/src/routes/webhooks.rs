@@ -136,7 +136,7 @@ async fn list_endpoints(
     ctx.require(Permission::ManageWebhooks)?;
     let page = PageRequest::try_from(query.into_inner())?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(store::list(conn, &page)?)
         })
@@ -156,7 +156,7 @@ async fn get_endpoint(ctx: TenantCtx, path: web::Path<Uuid>) -> Result<HttpRespo
     ctx.require(Permission::ManageWebhooks)?;
     let id = path.into_inner();
     let endpoint = ctx
-        .tx(move |conn| store::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| store::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(endpoint.version, &endpoint))
 }
@@ -257,7 +257,7 @@ async fn list_messages(
     let page = PageRequest::try_from(query.into_inner())?;
     let id = path.into_inner();
     let log = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| webhooks::log(conn, id, &page)
         })

@@ -72,7 +72,7 @@ pub(super) async fn available_slots(
         .slots
         .get_or_compute(key, async move {
             let items = db
-                .site_tx(site, move |conn| {
+                .site_read(site, move |conn| {
                     let (doctor, service) =
                         doctor_and_service(conn, &query.doctor, &query.service)?;
                     let rules = clinic::rules(&config, service.duration_minutes);

@@ -24,7 +24,7 @@ pub(super) async fn list_payments(
     let id = path.into_inner();
     let (role, user) = (ctx.role, ctx.user.user_id());
     let payments = ctx
-        .tx(move |conn| {
+        .read(move |conn| {
             let filter = visible_to(conn, role, user)?.ok_or(ApiError::NotFound)?;
             appointments::find(conn, id)?
                 .filter(|appointment| is_visible(&filter, appointment))

@@ -45,9 +45,9 @@ pub(super) async fn list_appointments(
         .transpose();
     let (role, user) = (ctx.role, ctx.user.user_id());
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
-            move |conn| match (visible_to(conn, role, user)?, status) {
+            move |conn| match (visible_to(conn, role, user)?, status.clone()) {
                 (Some(mut filter), Ok(status)) => {
                     filter.status = status;
                     Ok(appointments::list(conn, &filter, &page)?)
@@ -74,7 +74,7 @@ pub(super) async fn get_appointment(
     let id = path.into_inner();
     let (role, user) = (ctx.role, ctx.user.user_id());
     let appointment = ctx
-        .tx(move |conn| {
+        .read(move |conn| {
             let filter = visible_to(conn, role, user)?.ok_or(ApiError::NotFound)?;
             appointments::find(conn, id)?
                 .filter(|appointment| is_visible(&filter, appointment))

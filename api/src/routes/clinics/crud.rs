@@ -31,7 +31,7 @@ pub(super) async fn list_clinics(
     let query = query.into_inner();
     let page = page_of(query.limit, query.cursor)?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(clinics::list(conn, query.active, &page)?)
         })
@@ -80,7 +80,7 @@ pub(super) async fn get_clinic(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let clinic = ctx
-        .tx(move |conn| clinics::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| clinics::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(clinic.version, &clinic))
 }

@@ -23,7 +23,7 @@ pub(super) async fn public_clinics(
 ) -> Result<HttpResponse, ApiError> {
     let items = state
         .db
-        .site_tx(path.into_inner(), public::active_clinics)
+        .site_read(path.into_inner(), public::active_clinics)
         .await?;
     Ok(public_json(&req, &ClinicList { items }))
 }
@@ -42,7 +42,7 @@ pub(super) async fn public_specializations(
 ) -> Result<HttpResponse, ApiError> {
     let items = state
         .db
-        .site_tx(path.into_inner(), public::specializations)
+        .site_read(path.into_inner(), public::specializations)
         .await?;
     Ok(public_json(&req, &SpecializationList { items }))
 }
@@ -64,7 +64,7 @@ pub(super) async fn public_clinic_data(
     let media = state.config.media.clone();
     let data = state
         .db
-        .site_tx(path.into_inner(), move |conn| {
+        .site_read(path.into_inner(), move |conn| {
             public::clinic_data(conn, &media)
         })
         .await?;

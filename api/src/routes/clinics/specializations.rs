@@ -101,7 +101,7 @@ pub(super) async fn list_specializations(
 ) -> Result<web::Json<Vec<Specialization>>, ApiError> {
     ctx.require(Permission::ReadContent)?;
     let rows = ctx
-        .tx(|conn| Ok(clinics::list_specializations(conn)?))
+        .read(|conn| Ok(clinics::list_specializations(conn)?))
         .await?;
     Ok(web::Json(rows))
 }
@@ -147,7 +147,7 @@ pub(super) async fn get_specialization(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let specialization = ctx
-        .tx(move |conn| clinics::find_specialization(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| clinics::find_specialization(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(specialization.version, &specialization))
 }

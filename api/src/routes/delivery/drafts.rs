@@ -72,7 +72,7 @@ pub(super) async fn preview(
     let media = state.config.media.clone();
     let snapshot = state
         .db
-        .tx(
+        .read(
             Scope {
                 tenant_id: Some(claims.tid),
                 user_id: None,

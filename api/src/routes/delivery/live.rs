@@ -31,7 +31,7 @@ pub(super) async fn site_by_host(
     let route_host = host.clone();
     let route = state
         .db
-        .tx(Scope::global(), move |conn| {
+        .read(Scope::global(), move |conn| {
             routing::host(conn, &route_host)?.ok_or(ApiError::NotFound)
         })
         .await?;
@@ -43,7 +43,7 @@ pub(super) async fn site_by_host(
         },
         || {
             let media = state.config.media.clone();
-            state.db.site_tx(route.site_id, move |conn| {
+            state.db.site_read(route.site_id, move |conn| {
                 Ok((manifest(conn, &media, route.site_id)?, None))
             })
         },
@@ -106,7 +106,7 @@ pub(super) async fn sitemap(
 ) -> Result<HttpResponse, ApiError> {
     let site_id = path.into_inner();
     serve_cached(&req, &state, Entry::Sitemap { site: site_id }, || {
-        state.db.site_tx(site_id, move |conn| {
+        state.db.site_read(site_id, move |conn| {
             let items = pages::published_for_site(conn, site_id)?
                 .into_iter()
                 .filter_map(|page| {

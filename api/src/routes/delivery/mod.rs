@@ -83,6 +83,7 @@ where
             return Ok((cached.clone(), Some(lookup.tier)));
         }
     }
+    state.cache.require_site(entry.site());
     let (body, etag) = load().await?;
     let cached = Cached {
         etag: etag.unwrap_or_else(|| content_etag(&body)),
@@ -165,7 +166,8 @@ fn object_or_empty(value: Value) -> serde_json::Map<String, Value> {
 
 /// A live page's delivery JSON: the published snapshot with the page's
 /// running experiments. One statement, no transaction: published snapshots
-/// and running experiments need no tenant scope.
+/// and running experiments need no tenant scope. On a read replica when one
+/// has replayed what the request requires.
 async fn load_live_page(
     state: &AppState,
     site_id: Uuid,
@@ -175,7 +177,7 @@ async fn load_live_page(
     let (locale, path) = (locale.to_owned(), path.to_owned());
     state
         .db
-        .unscoped(move |conn| {
+        .read_unscoped(move |conn| {
             let page =
                 routing::live_page(conn, site_id, &locale, &path)?.ok_or(ApiError::NotFound)?;
             if page.experiments == "[]" {

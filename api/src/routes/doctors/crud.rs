@@ -37,7 +37,7 @@ pub(super) async fn list_doctors(
     let query = query.into_inner();
     let page = page_of(&query)?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| match filter_from(conn, &query, false)? {
                 Some(filter) => Ok(doctors::list(conn, &filter, &page)?),
@@ -179,7 +179,7 @@ pub(super) async fn get_doctor(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let doctor = ctx
-        .tx(move |conn| doctors::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| doctors::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(doctor.version, &doctor))
 }

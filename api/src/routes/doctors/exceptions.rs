@@ -41,7 +41,7 @@ pub(super) async fn list_exceptions(
     let from = range.from.unwrap_or_else(|| Utc::now().date_naive());
     let to = range.to.unwrap_or(from + chrono::Duration::days(366));
     Ok(web::Json(
-        ctx.tx(move |conn| {
+        ctx.read(move |conn| {
             doctors::find(conn, doctor)?.ok_or(ApiError::NotFound)?;
             Ok(doctors::exceptions(conn, doctor, from, to)?)
         })

@@ -32,7 +32,7 @@ pub(super) async fn public_doctors(
     let media = state.config.media.clone();
     let rows = state
         .db
-        .site_tx(site, {
+        .site_read(site, {
             let page = page.clone();
             move |conn| match filter_from(conn, &query, true)? {
                 Some(filter) => {
@@ -63,7 +63,7 @@ pub(super) async fn public_doctor(
     let media = state.config.media.clone();
     let detail = state
         .db
-        .site_tx(site, move |conn| public::doctor_detail(conn, &media, &key))
+        .site_read(site, move |conn| public::doctor_detail(conn, &media, &key))
         .await?;
     Ok(public_json(&req, &detail))
 }

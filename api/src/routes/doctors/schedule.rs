@@ -29,7 +29,7 @@ pub(super) async fn get_schedule(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     Ok(web::Json(
-        ctx.tx(move |conn| {
+        ctx.read(move |conn| {
             doctors::find(conn, id)?.ok_or(ApiError::NotFound)?;
             Ok(doctors::schedule(conn, id)?)
         })

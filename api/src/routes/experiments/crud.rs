@@ -33,7 +33,7 @@ pub(super) async fn list_experiments(
     ctx.require(Permission::ReadContent)?;
     let page_id = path.into_inner();
     let items = ctx
-        .tx(move |conn| {
+        .read(move |conn| {
             pages::find(conn, page_id)?.ok_or(ApiError::NotFound)?;
             Ok(experiments::list_for_page(conn, page_id)?)
         })
@@ -120,7 +120,7 @@ pub(super) async fn get_experiment(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let experiment = ctx
-        .tx(move |conn| experiments::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| experiments::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(experiment.version, &experiment))
 }

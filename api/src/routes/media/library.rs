@@ -77,7 +77,7 @@ pub(super) async fn list_media(
         since: query.since,
     };
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(store::list(conn, &filter, &page)?)
         })
@@ -105,7 +105,7 @@ pub(super) async fn get_media(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let row = ctx
-        .tx(move |conn| store::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| store::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(
         row.version,
@@ -260,7 +260,7 @@ pub(super) async fn media_usage(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let items = ctx
-        .tx(move |conn| {
+        .read(move |conn| {
             store::find(conn, id)?.ok_or(ApiError::NotFound)?;
             media::usage(conn, id)
         })

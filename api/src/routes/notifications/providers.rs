@@ -200,7 +200,7 @@ pub(super) async fn list_providers(
     ctx: TenantCtx,
 ) -> Result<web::Json<ListResponse<ProviderView>>, ApiError> {
     ctx.require(Permission::ManageSettings)?;
-    let rows = ctx.tx(|conn| Ok(db::providers(conn)?)).await?;
+    let rows = ctx.read(|conn| Ok(db::providers(conn)?)).await?;
     Ok(web::Json(ListResponse::complete(
         rows.iter().map(ProviderView::from).collect(),
     )))
@@ -232,7 +232,7 @@ pub(super) async fn list_notifications(
         cursor: query.cursor,
     })?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(db::list(conn, &page)?)
         })

@@ -25,7 +25,8 @@ pub(super) async fn get_notification_settings(
     ctx.require(Permission::ManageSettings)?;
     let tenant = ctx.tenant_id;
     Ok(web::Json(
-        ctx.tx(move |conn| Ok(db::settings(conn, tenant)?)).await?,
+        ctx.read(move |conn| Ok(db::settings(conn, tenant)?))
+            .await?,
     ))
 }
 

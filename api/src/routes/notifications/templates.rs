@@ -74,7 +74,7 @@ pub(super) async fn list_templates(
     ctx: TenantCtx,
 ) -> Result<web::Json<ListResponse<Template>>, ApiError> {
     ctx.require(Permission::ManageSettings)?;
-    let rows = ctx.tx(|conn| Ok(db::templates(conn)?)).await?;
+    let rows = ctx.read(|conn| Ok(db::templates(conn)?)).await?;
     Ok(web::Json(ListResponse::complete(rows)))
 }
 

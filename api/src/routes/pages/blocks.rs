@@ -31,7 +31,7 @@ pub(super) async fn list_blocks(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let items = ctx
-        .tx(move |conn| {
+        .read(move |conn| {
             pages::find(conn, id)?.ok_or(ApiError::NotFound)?;
             Ok(pages::blocks(conn, id)?)
         })

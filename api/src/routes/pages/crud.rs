@@ -181,7 +181,7 @@ pub(super) async fn list_pages(
         updated_since: query.updated_since,
     };
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| {
                 sites::find(conn, site_id)?.ok_or(ApiError::NotFound)?;
@@ -270,7 +270,7 @@ pub(super) async fn get_page(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let page = ctx
-        .tx(move |conn| pages::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| pages::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(page.version, &page))
 }

@@ -29,7 +29,7 @@ pub(super) async fn list_revisions(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let items = ctx
-        .tx(move |conn| {
+        .read(move |conn| {
             pages::find(conn, id)?.ok_or(ApiError::NotFound)?;
             Ok(pages::revisions(conn, id)?)
         })

@@ -104,7 +104,8 @@ pub(super) async fn list_categories(
 ) -> Result<web::Json<Vec<ServiceCategory>>, ApiError> {
     ctx.require(Permission::ReadContent)?;
     Ok(web::Json(
-        ctx.tx(|conn| Ok(services::list_categories(conn)?)).await?,
+        ctx.read(|conn| Ok(services::list_categories(conn)?))
+            .await?,
     ))
 }
 
@@ -149,7 +150,7 @@ pub(super) async fn get_category(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let category = ctx
-        .tx(move |conn| services::find_category(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| services::find_category(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(category.version, &category))
 }

@@ -38,7 +38,7 @@ pub(super) async fn list_services(
         cursor: query.cursor.clone(),
     })?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| match filter_from(conn, &query, false)? {
                 Some(filter) => Ok(services::list(conn, &filter, &page)?),
@@ -156,7 +156,7 @@ pub(super) async fn get_service(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let service = ctx
-        .tx(move |conn| services::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| services::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(service.version, &service))
 }

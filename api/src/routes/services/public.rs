@@ -35,7 +35,7 @@ pub(super) async fn public_services(
     })?;
     let rows = state
         .db
-        .site_tx(site, {
+        .site_read(site, {
             let page = page.clone();
             move |conn| match filter_from(conn, &query, true)? {
                 Some(filter) => Ok(services::list(conn, &filter, &page)?),

@@ -32,7 +32,7 @@ pub(super) async fn list_sites(
     ctx.require(Permission::ReadContent)?;
     let page = PageRequest::try_from(query.into_inner())?;
     let rows = ctx
-        .tx({
+        .read({
             let page = page.clone();
             move |conn| Ok(sites::list(conn, &page)?)
         })
@@ -101,7 +101,7 @@ pub(super) async fn get_site(
     ctx.require(Permission::ReadContent)?;
     let id = path.into_inner();
     let site = ctx
-        .tx(move |conn| sites::find(conn, id)?.ok_or(ApiError::NotFound))
+        .read(move |conn| sites::find(conn, id)?.ok_or(ApiError::NotFound))
         .await?;
     Ok(ok_with_etag(site.version, &site))
 }

@@ -49,7 +49,7 @@ pub(super) async fn list_domains(
     ctx.require(Permission::ReadContent)?;
     let site_id = path.into_inner();
     let items = ctx
-        .tx(move |conn| {
+        .read(move |conn| {
             sites::find(conn, site_id)?.ok_or(ApiError::NotFound)?;
             Ok(domains::list_for_site(conn, site_id)?)
         })
