@@ -9,12 +9,16 @@ CARGO ?= cargo
 # without it.
 export PGGSSENCMODE ?= disable
 
-.PHONY: run test services tools fmt-check clippy build openapi openapi-check \
+.PHONY: run fleet test services tools fmt-check clippy build openapi openapi-check \
         migrations-lint migrations-roundtrip test-rust newman schemathesis browser lint bench spec-lint admin
 
 ## The whole stack with demo data on 127.0.0.1:8080 (api) and :8081 (renderer).
 run:
 	scripts/run.sh
+
+## The stack scaled out: 2 api and 3 renderer nodes behind HAProxy.
+fleet:
+	scripts/fleet.sh
 
 ## Everything CI checks.
 test: services tools fmt-check clippy build openapi-check admin spec-lint migrations-lint migrations-roundtrip test-rust newman schemathesis browser
@@ -24,7 +28,7 @@ services:
 	@source scripts/lib.sh && ensure_postgres && ensure_redis
 
 tools:
-	@source scripts/lib.sh && ensure_build_tools && ensure_node_tools && ensure_python_tools
+	@source scripts/lib.sh && ensure_build_tools && ensure_fleet_tools && ensure_node_tools && ensure_python_tools
 
 ## The editors' admin (api/admin): type-checked against the spec, built by Vite.
 admin:

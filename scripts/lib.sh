@@ -78,10 +78,24 @@ ensure_build_tools() {
   local missing=()
   command -v nasm >/dev/null 2>&1 || missing+=(nasm)
   [[ -f /usr/include/aom/aom_decoder.h ]] || missing+=(libaom-dev)
-  ((${#missing[@]})) || return 0
-  log "installing ${missing[*]} (apt-get)"
-  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1) \
-    || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null)
+  apt_install "${missing[@]}"
+}
+
+# Installs Debian packages (none given: nothing), updating the lists only
+# when the first try fails.
+apt_install() {
+  (($#)) || return 0
+  log "installing $* (apt-get)"
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1) \
+    || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null)
+}
+
+# The fleet's load balancer and load generator: Debian's haproxy and wrk.
+ensure_fleet_tools() {
+  local missing=()
+  command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+  apt_install "${missing[@]}"
 }
 
 # Installs the node tools (squawk, newman, playwright-core, axe-core, lighthouse, redocly,

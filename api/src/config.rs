@@ -120,6 +120,10 @@ pub struct Config {
     /// senders exempt from the per-address event limit (renderer nodes, which
     /// send the events of many visitors; those stay limited per visitor).
     pub events_trusted_sources: Vec<std::net::IpAddr>,
+    /// `CMS_TRUSTED_PROXIES`, comma-separated addresses, default none: load
+    /// balancers whose `X-Forwarded-For` names the client (rate limits and
+    /// logs then see the visitor, not the proxy).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Origins of admin SPAs allowed on management endpoints (CORS), from
     /// `CMS_ADMIN_ORIGINS` (comma-separated).
     pub admin_origins: Vec<String>,
@@ -241,18 +245,8 @@ impl Config {
             slots_cache_ms: parse_or(&get, "CMS_SLOTS_CACHE_MS", "2000")?,
             events_limit_per_visitor: parse_or(&get, "CMS_EVENTS_LIMIT_PER_VISITOR", "120")?,
             events_limit_per_ip: parse_or(&get, "CMS_EVENTS_LIMIT_PER_IP", "3000")?,
-            events_trusted_sources: get("CMS_EVENTS_TRUSTED_SOURCES")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|ip| !ip.is_empty())
-                .map(|ip| {
-                    ip.parse().map_err(|err| ConfigError::Invalid {
-                        name: "CMS_EVENTS_TRUSTED_SOURCES",
-                        reason: format!("{ip:?}: {err}"),
-                    })
-                })
-                .collect::<Result<_, _>>()?,
+            events_trusted_sources: parse_ips(&get, "CMS_EVENTS_TRUSTED_SOURCES")?,
+            trusted_proxies: parse_ips(&get, "CMS_TRUSTED_PROXIES")?,
             login_limit_window: Duration::from_secs(parse_or(
                 &get,
                 "CMS_LOGIN_LIMIT_WINDOW_SECS",
@@ -458,6 +452,25 @@ fn parse_queues(raw: &str) -> Result<Vec<(String, usize)>, ConfigError> {
 fn default_pool_size() -> String {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (4 * cores).to_string()
+}
+
+/// A comma-separated list of IP addresses (empty when unset).
+fn parse_ips(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    get(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|ip| !ip.is_empty())
+        .map(|ip| {
+            ip.parse().map_err(|err| ConfigError::Invalid {
+                name,
+                reason: format!("{ip:?}: {err}"),
+            })
+        })
+        .collect()
 }
 
 fn parse_or<T>(

@@ -6,6 +6,7 @@ pub mod clinic;
 pub mod delivery;
 pub mod events;
 pub mod experiments;
+pub mod forwarded;
 pub mod host;
 pub mod media;
 pub mod path;

@@ -98,9 +98,8 @@ async fn login(
         tenant,
         session_cookie: in_cookie,
     } = body.0;
-    let ip = req
-        .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string());
+    let ip = crate::http::client_ip(&req, &state.config)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     rate_limit::check_login(&state.kv, &state.config, &ip, &email).await?;
 
     let lookup_email = email.clone();

@@ -68,7 +68,7 @@ impl Validate for EventBatch {
 /// The client's address; trusted senders (renderer nodes) are not limited
 /// per address.
 fn limited_address(req: &HttpRequest, state: &AppState) -> Option<String> {
-    let ip = req.peer_addr()?.ip();
+    let ip = crate::http::client_ip(req, &state.config)?;
     (!state.config.events_trusted_sources.contains(&ip)).then(|| ip.to_string())
 }
 

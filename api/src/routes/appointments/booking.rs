@@ -145,9 +145,8 @@ pub(super) async fn book_as_guest(
     if !missing.is_empty() {
         return Err(ApiError::Validation(missing));
     }
-    let ip = req
-        .peer_addr()
-        .map(|addr| addr.ip().to_string())
+    let ip = crate::http::client_ip(&req, &state.config)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     let (count, reset) = state
         .kv

@@ -1,0 +1,423 @@
+//! The fleet on real processes: 2 api nodes and 3 renderer nodes (the built
+//! binaries) behind HAProxy with the repository's `fleet/haproxy.cfg`, on
+//! free ports, sharing the test's database and Redis. One stack start runs
+//! every scenario: a publish reaches all 3 renderers within a second, a
+//! renderer killed under wrk's load costs no more than its requests in
+//! flight, and with an api node killed the renderers keep serving, from
+//! their caches and through the other api node.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cms_tests::{api_binary, redis_url, TestApp, ALPHA_EDITOR, DEMO_PASSWORD, TEST_SECRETS_KEY};
+use serde_json::{json, Value};
+
+/// A page without experiments, so every visitor sees the same content.
+const LANDING: &str = "/page-2";
+
+fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+fn repo_root() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A process of the fleet, SIGKILLed when dropped.
+struct Node {
+    name: String,
+    address: String,
+    child: Child,
+}
+
+impl Node {
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Fleet {
+    apis: Vec<Node>,
+    renderers: Vec<Node>,
+    _haproxy: Node,
+    web: String,
+    api: String,
+    stats: String,
+    client: reqwest::Client,
+}
+
+async fn wait_healthy(client: &reqwest::Client, node: &str, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ok = client
+            .get(format!("http://{node}{path}"))
+            .header("host", "alpha.localhost")
+            .send()
+            .await
+            .is_ok_and(|response| response.status().is_success());
+        if ok {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{node}{path} never answered 200");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl Fleet {
+    async fn start(app: &TestApp) -> Fleet {
+        let signing_key = cms_api::auth::tokens::SigningKey::generate_pem().unwrap();
+        let api_prefix = format!("test:{}:", uuid::Uuid::now_v7().simple());
+        let renderer_prefix = format!("test:{}:", uuid::Uuid::now_v7().simple());
+        let (web, api, stats) = (free_address(), free_address(), free_address());
+        let media_dir = std::env::temp_dir().join(format!("cms-media-fleet-{}", app.db.name));
+        let apis: Vec<Node> = (1..=2)
+            .map(|index| {
+                let address = free_address();
+                let child = Command::new(api_binary())
+                    .arg("serve")
+                    .current_dir(repo_root())
+                    .env("DATABASE_URL", app.db.app_url())
+                    .env("REDIS_URL", redis_url())
+                    .env("CMS_REDIS_PREFIX", &api_prefix)
+                    .env("CMS_API_ADDR", &address)
+                    .env("CMS_SECRETS_KEY", &*TEST_SECRETS_KEY)
+                    .env("CMS_JWT_PRIVATE_KEY", &signing_key)
+                    .env("CMS_JOBS", "off")
+                    .env("CMS_DB_POOL_SIZE", "4")
+                    .env("CMS_TRUSTED_PROXIES", "127.0.0.1")
+                    .env("CMS_EVENTS_TRUSTED_SOURCES", "127.0.0.1")
+                    .env("CMS_MEDIA_DIR", &media_dir)
+                    .env("RUST_LOG", "warn")
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                Node {
+                    name: format!("api{index}"),
+                    address,
+                    child,
+                }
+            })
+            .collect();
+        let renderer_binary = api_binary().with_file_name("renderer");
+        let renderers: Vec<Node> = (1..=3)
+            .map(|index| {
+                let address = free_address();
+                let child = Command::new(&renderer_binary)
+                    .current_dir(repo_root())
+                    .env("CMS_RENDERER_ADDR", &address)
+                    .env("CMS_API_URL", format!("http://{api}"))
+                    .env("REDIS_URL", redis_url())
+                    .env("CMS_REDIS_PREFIX", &renderer_prefix)
+                    .env("CMS_RENDERER_PUBLIC_SCHEME", "http")
+                    .env(
+                        "CMS_RENDERER_SECRET",
+                        "fleet-secret-fleet-secret-fleet-secret",
+                    )
+                    .env("CMS_RENDERER_TRUSTED_PROXIES", "127.0.0.1")
+                    .env("RUST_LOG", "warn")
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                Node {
+                    name: format!("renderer{index}"),
+                    address,
+                    child,
+                }
+            })
+            .collect();
+        let haproxy = Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(repo_root().join("fleet/haproxy.cfg"))
+            .env("FLEET_WEB_BIND", &web)
+            .env("FLEET_API_BIND", &api)
+            .env("FLEET_STATS_BIND", &stats)
+            .env("FLEET_API_1", &apis[0].address)
+            .env("FLEET_API_2", &apis[1].address)
+            .env("FLEET_RENDERER_1", &renderers[0].address)
+            .env("FLEET_RENDERER_2", &renderers[1].address)
+            .env("FLEET_RENDERER_3", &renderers[2].address)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("haproxy (make tools installs it)");
+        let fleet = Fleet {
+            _haproxy: Node {
+                name: "haproxy".into(),
+                address: web.clone(),
+                child: haproxy,
+            },
+            apis,
+            renderers,
+            web,
+            api,
+            stats,
+            client: reqwest::Client::new(),
+        };
+        for node in fleet.apis.iter().chain(&fleet.renderers) {
+            wait_healthy(&fleet.client, &node.address, "/healthz").await;
+        }
+        wait_healthy(&fleet.client, &fleet.api, "/readyz").await;
+        wait_healthy(&fleet.client, &fleet.web, LANDING).await;
+        fleet
+    }
+
+    async fn page(&self, node: &str, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("http://{node}{path}"))
+            .header("host", "alpha.localhost")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// HAProxy's view of `backend`'s `server` (`UP`, `DOWN`...).
+    async fn server_status(&self, backend: &str, server: &str) -> String {
+        let csv = self
+            .client
+            .get(format!("http://{}/;csv", self.stats))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        csv.lines()
+            .map(|line| line.split(',').collect::<Vec<_>>())
+            .find(|fields| fields.first() == Some(&backend) && fields.get(1) == Some(&server))
+            .and_then(|fields| fields.get(17).map(|status| (*status).to_owned()))
+            .unwrap_or_default()
+    }
+}
+
+/// wrk's tally of one run.
+#[derive(Debug)]
+struct Load {
+    requests: u64,
+    non_2xx: u64,
+    socket_errors: u64,
+    per_second: f64,
+}
+
+fn wrk(url: &str, connections: u32, seconds: u32) -> Load {
+    let output = Command::new("wrk")
+        .args(["-t", "2", "-c", &connections.to_string()])
+        .args(["-d", &format!("{seconds}s"), "--latency"])
+        .args(["-H", "Host: alpha.localhost", url])
+        .output()
+        .expect("wrk (make tools installs it)");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let number_after = |label: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let socket_errors = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Socket errors:"))
+        .map_or(0, |rest| {
+            rest.split(',')
+                .filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok())
+                .sum()
+        });
+    Load {
+        requests: text
+            .lines()
+            .find(|line| line.contains("requests in"))
+            .and_then(|line| line.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0),
+        non_2xx: number_after("Non-2xx or 3xx responses:"),
+        socket_errors,
+        per_second: text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("Requests/sec:"))
+            .and_then(|rest| rest.trim().parse().ok())
+            .unwrap_or(0.0),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_serves_publishes_everywhere_and_survives_losing_nodes() {
+    let app = TestApp::spawn().await;
+    let mut fleet = Fleet::start(&app).await;
+    let api1 = format!("http://{}", fleet.apis[0].address);
+
+    // Publish on one api node: all 3 renderers, and HAProxy, serve it
+    // within a second.
+    let login: Value = fleet
+        .client
+        .post(format!("{api1}/api/v1/auth/login"))
+        .json(&json!({"email": ALPHA_EDITOR, "password": DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let get = |path: String| {
+        fleet
+            .client
+            .get(format!("{api1}{path}"))
+            .bearer_auth(&token)
+    };
+    let sites: Value = get("/api/v1/sites".into())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let site = sites["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|site| site["name"].as_str().unwrap_or_default().contains("Alpha"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pages: Value = get(format!("/api/v1/sites/{site}/pages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = pages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|page| page["path"] == LANDING)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let blocks: Value = get(format!("/api/v1/pages/{page}/blocks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hero = blocks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|block| block["module"] == "hero")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for node in fleet.renderers.iter().map(|node| node.address.clone()) {
+        assert_eq!(fleet.page(&node, LANDING).await.0, 200, "{node} warm");
+    }
+    let title = format!("Fleet {}", uuid::Uuid::now_v7().simple());
+    let patched = fleet
+        .client
+        .patch(format!("{api1}/api/v1/pages/{page}/blocks/{hero}"))
+        .bearer_auth(&token)
+        .json(&json!({"props": {"title": title}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let published = fleet
+        .client
+        .post(format!("{api1}/api/v1/pages/{page}/publish"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), 200);
+    let at = Instant::now();
+    let mut everywhere = Vec::new();
+    let nodes: Vec<(String, String)> = fleet
+        .renderers
+        .iter()
+        .map(|node| (node.name.clone(), node.address.clone()))
+        .chain(std::iter::once(("haproxy".to_owned(), fleet.web.clone())))
+        .collect();
+    for (name, address) in &nodes {
+        loop {
+            let (status, html) = fleet.page(address, LANDING).await;
+            assert_eq!(status, 200);
+            if html.contains(&title) {
+                everywhere.push((name.clone(), at.elapsed()));
+                break;
+            }
+            assert!(
+                at.elapsed() < Duration::from_secs(5),
+                "{name} never served it"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    println!("the new revision served by: {everywhere:?}");
+    let slowest = everywhere.iter().map(|(_, took)| *took).max().unwrap();
+    assert!(slowest < Duration::from_secs(1), "{everywhere:?}");
+
+    // A renderer killed under load: HAProxy takes it out, and no more
+    // requests fail than it had in flight.
+    let connections = 8;
+    let url = format!("http://{}{LANDING}", fleet.web);
+    let load = tokio::task::spawn_blocking(move || wrk(&url, connections, 6));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    fleet.renderers[1].kill();
+    let load = load.await.unwrap();
+    println!(
+        "wrk through HAProxy, renderer2 killed at 2 s of 6: {} requests ({:.0}/s), {} non-2xx, {} socket errors",
+        load.requests, load.per_second, load.non_2xx, load.socket_errors
+    );
+    assert!(load.requests > 100, "{load:?}");
+    assert!(
+        load.non_2xx + load.socket_errors <= u64::from(connections),
+        "{load:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while fleet.server_status("renderers", "renderer2").await != "DOWN" {
+        assert!(
+            Instant::now() < deadline,
+            "HAProxy never marked renderer2 down"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // An api node killed: the renderers keep serving what they hold and
+    // fetch what they do not through the other api node.
+    fleet.apis[0].kill();
+    for _ in 0..6 {
+        let (status, html) = fleet.page(&fleet.web, LANDING).await;
+        assert_eq!(status, 200);
+        assert!(html.contains(&title));
+    }
+    let (status, html) = fleet.page(&fleet.web, "/clinic").await;
+    assert_eq!(status, 200, "a page no renderer had cached: {html}");
+    let manifest = fleet
+        .client
+        .get(format!(
+            "http://{}/api/v1/delivery/sites/by-host/alpha.localhost",
+            fleet.api
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manifest.status(), 200);
+}
