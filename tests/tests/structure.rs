@@ -1,7 +1,8 @@
 //! The shape a newcomer can read, checked on the sources: no module of the
 //! api or the renderer imports another that imports it back, the state
 //! structs import no route, form or page module, `db/` does not import the
-//! HTTP layer, and no route or renderer file passes 450 lines.
+//! HTTP layer, no route or renderer file passes 450 lines, and every
+//! migration bounds its lock waits and statements.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -217,4 +218,37 @@ fn no_route_or_renderer_file_passes_450_lines() {
         })
         .collect();
     assert!(long.is_empty(), "over {MAX_LINES} lines: {long:?}");
+}
+
+/// A migration waiting behind a long transaction must give up (and be
+/// retried) rather than queue every request behind its lock: README
+/// "Migrations: expand, then contract".
+#[test]
+fn every_migration_sets_lock_and_statement_timeouts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        // One statement outside a transaction (CREATE INDEX CONCURRENTLY)
+        // cannot carry SETs: `api migrate` sets the timeouts on its
+        // connection for those (`setup::set_migration_timeouts`).
+        let outside_a_transaction = std::fs::read_to_string(dir.join("metadata.toml"))
+            .is_ok_and(|meta| meta.replace(' ', "").contains("run_in_transaction=false"));
+        if outside_a_transaction {
+            continue;
+        }
+        for file in ["up.sql", "down.sql"] {
+            let Ok(sql) = std::fs::read_to_string(dir.join(file)) else {
+                continue;
+            };
+            checked += 1;
+            let sql = sql.to_ascii_lowercase();
+            if !(sql.contains("set lock_timeout") && sql.contains("set statement_timeout")) {
+                missing.push(dir.join(file).display().to_string());
+            }
+        }
+    }
+    assert!(checked >= 30, "read only {checked} migration files");
+    assert!(missing.is_empty(), "without both timeouts: {missing:?}");
 }

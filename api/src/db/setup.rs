@@ -5,9 +5,10 @@
 //! has neither SUPERUSER nor BYPASSRLS, so every query it runs is bound by the
 //! row-level-security policies.
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
@@ -123,8 +124,17 @@ pub fn drop_database(admin: &mut PgConnection, database: &str) -> SetupResult<()
 
 /// Applies every pending migration and registers the built-in modules;
 /// answers the versions applied.
+/// Bounds every migration's lock waits and statements on `conn`, including
+/// those that run outside a transaction (`run_in_transaction = false`, one
+/// statement such as `CREATE INDEX CONCURRENTLY`, which cannot carry its own
+/// `SET`s); migrations in a transaction set their own too.
+pub fn set_migration_timeouts(conn: &mut PgConnection) -> QueryResult<()> {
+    conn.batch_execute("SET lock_timeout = '5s'; SET statement_timeout = '30min'")
+}
+
 pub fn migrate_up(owner_url: &str) -> SetupResult<Vec<String>> {
     let mut conn = PgConnection::establish(owner_url)?;
+    set_migration_timeouts(&mut conn)?;
     let applied: Vec<String> = conn
         .run_pending_migrations(MIGRATIONS)?
         .iter()
@@ -148,6 +158,7 @@ pub fn migrate_up(owner_url: &str) -> SetupResult<Vec<String>> {
 /// Reverts every applied migration, newest first; answers the versions reverted.
 pub fn migrate_down_all(owner_url: &str) -> SetupResult<Vec<String>> {
     let mut conn = PgConnection::establish(owner_url)?;
+    set_migration_timeouts(&mut conn)?;
     let reverted = conn.revert_all_migrations(MIGRATIONS)?;
     Ok(reverted.iter().map(ToString::to_string).collect())
 }
