@@ -9,7 +9,7 @@ CARGO ?= cargo
 # without it.
 export PGGSSENCMODE ?= disable
 
-.PHONY: run fleet test services tools fmt-check clippy build openapi openapi-check \
+.PHONY: run fleet bench-scaleout test services tools fmt-check clippy build openapi openapi-check \
         migrations-lint migrations-roundtrip test-rust newman schemathesis browser lint bench spec-lint admin
 
 ## The whole stack with demo data on 127.0.0.1:8080 (api) and :8081 (renderer).
@@ -84,3 +84,8 @@ browser: build
 ## Benchmarks (release build); results and commands in BENCHMARKS.md.
 bench:
 	scripts/bench.sh
+
+## Read replicas and the fleet: delivery misses with 0, 1, 2 replicas, a
+## replica killed mid-run, renderers through HAProxy against one directly.
+bench-scaleout:
+	scripts/bench_scaleout.sh

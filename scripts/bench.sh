@@ -306,3 +306,6 @@ API_BIN=./target/release/api scripts/bench_webhooks.sh
 
 echo
 API_BIN=./target/release/api scripts/bench_media.sh
+
+echo
+scripts/bench_scaleout.sh
