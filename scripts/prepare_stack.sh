@@ -52,6 +52,9 @@ export CMS_RENDERER_ADDR="${CMS_RENDERER_ADDR:-127.0.0.1:8081}"
 export CMS_API_URL="${CMS_API_URL:-http://$CMS_API_ADDR}"
 # The renderer sends the exposures of many visitors from this address.
 export CMS_EVENTS_TRUSTED_SOURCES="${CMS_EVENTS_TRUSTED_SOURCES:-127.0.0.1,::1}"
+# The renderer forwards visitors' bookings with their address: the api counts
+# its per-address limits by that address when the request comes from here.
+export CMS_TRUSTED_PROXIES="${CMS_TRUSTED_PROXIES:-127.0.0.1,::1}"
 # Local URLs are http; production sets https (the default).
 export CMS_RENDERER_PUBLIC_SCHEME="${CMS_RENDERER_PUBLIC_SCHEME:-http}"
 # The editors' admin (http://$CMS_API_ADDR/admin/) shows live previews

@@ -133,6 +133,7 @@ pub async fn book(
             &format!("/api/v1/delivery/sites/{site}/appointments"),
             &body,
             &key,
+            visitor_address(&req, &state),
         )
         .await;
     match answer {
@@ -192,6 +193,21 @@ pub async fn book(
             &back,
         ),
     }
+}
+
+/// The visitor's address: the peer, or what a trusted proxy in front of this
+/// node says (`CMS_RENDERER_TRUSTED_PROXIES`).
+fn visitor_address(req: &HttpRequest, state: &RendererState) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok());
+    Some(cms_shared::forwarded::client_ip(
+        peer,
+        forwarded,
+        &state.config.trusted_proxies,
+    ))
 }
 
 #[cfg(test)]

@@ -177,17 +177,24 @@ impl Upstream {
         Ok(response.status().as_u16())
     }
 
-    /// POST with the answer's status and JSON body (`Null` when not JSON).
+    /// POST with the answer's status and JSON body (`Null` when not JSON),
+    /// for `visitor` (sent as `X-Forwarded-For`: the api counts its per-address
+    /// limits by the visitor, not by this node, when it trusts this node).
     pub async fn post_json_answer(
         &self,
         path: &str,
         body: &serde_json::Value,
         idempotency_key: &str,
+        visitor: Option<std::net::IpAddr>,
     ) -> Result<(u16, serde_json::Value), Unavailable> {
-        let response = self
+        let mut request = self
             .client
             .post(format!("{}{path}", self.base))
-            .header("idempotency-key", idempotency_key)
+            .header("idempotency-key", idempotency_key);
+        if let Some(visitor) = visitor {
+            request = request.header("x-forwarded-for", visitor.to_string());
+        }
+        let response = request
             .json(body)
             .send()
             .await

@@ -908,3 +908,62 @@ async fn doctors_and_services_are_changed_and_deleted_only_when_nothing_refers_t
     .await
     .expect_problem(422);
 }
+
+/// A guest booking as sent by a proxy for `visitor`; answers the status.
+async fn forwarded_booking(app: &TestApp, site: &str, body: &Value, visitor: &str) -> u16 {
+    app.send(
+        Method::POST,
+        &format!("/api/v1/delivery/sites/{site}/appointments"),
+        None,
+        Some(body),
+        &[("x-forwarded-for", visitor)],
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+/// Behind a load balancer or a renderer, the per-address booking limit must
+/// count visitors: a trusted proxy's `X-Forwarded-For` names them, and a
+/// client's own header is believed from nobody else.
+#[tokio::test]
+async fn the_booking_limit_counts_the_address_a_trusted_proxy_forwards() {
+    // Far in the past: refused after the limit is counted, never booked.
+    let body = guest(
+        "boris-petrov",
+        "consultation",
+        "2000-01-03T10:00:00Z",
+        "+79161234567",
+    );
+    let limit = ("CMS_BOOKING_LIMIT_PER_IP", "1".to_owned());
+    let behind_proxy = TestApp::spawn_with(std::collections::HashMap::from([
+        limit.clone(),
+        ("CMS_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+    ]))
+    .await;
+    let site = site_of(&behind_proxy, ALPHA_HOST).await;
+    assert_ne!(
+        forwarded_booking(&behind_proxy, &site, &body, "198.51.100.1").await,
+        429
+    );
+    assert_ne!(
+        forwarded_booking(&behind_proxy, &site, &body, "198.51.100.2").await,
+        429
+    );
+    assert_eq!(
+        forwarded_booking(&behind_proxy, &site, &body, "198.51.100.1").await,
+        429
+    );
+
+    let direct = TestApp::spawn_with(std::collections::HashMap::from([limit])).await;
+    let site = site_of(&direct, ALPHA_HOST).await;
+    assert_ne!(
+        forwarded_booking(&direct, &site, &body, "198.51.100.1").await,
+        429
+    );
+    assert_eq!(
+        forwarded_booking(&direct, &site, &body, "198.51.100.2").await,
+        429,
+        "a header from an untrusted peer is not believed"
+    );
+}
