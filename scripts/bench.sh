@@ -85,18 +85,7 @@ CMS_API_ADDR="127.0.0.1:$redis_only_port" CMS_DELIVERY_NEAR_CACHE_ENTRIES=0 CMS_
 wait_for "http://127.0.0.1:$miss_port/healthz"
 wait_for "http://127.0.0.1:$redis_only_port/healthz"
 urls_lua=$(mktemp --suffix=.lua)
-python3 - "$base" "$SCALE" > "$urls_lua" <<'PY'
-import json, sys, urllib.request
-base, scale = sys.argv[1], int(sys.argv[2])
-paths = []
-for i in range(1, scale + 1):
-    with urllib.request.urlopen(f"{base}/api/v1/delivery/sites/by-host/scale-{i}.localhost") as r:
-        site = json.load(r)["site_id"]
-    paths += [f"/api/v1/delivery/sites/{site}/pages?path={p}&locale=en" for p in ["/"] + [f"/page-{n}" for n in range(1, 30)]]
-print("local paths = {" + ",".join(json.dumps(p) for p in paths) + "}")
-print("local i = 0")
-print("request = function() i = i % #paths + 1; return wrk.format('GET', paths[i]) end")
-PY
+python3 scripts/delivery_urls.py "$base" "$SCALE" > "$urls_lua"
 sample_body=$(mktemp)
 first_path=$(python3 -c 'import re,sys; print(re.search(r"\{\"([^\"]+)\"", open(sys.argv[1]).read()).group(1))' "$urls_lua")
 curl -fsS "$base$first_path" -o "$sample_body"

@@ -88,18 +88,7 @@ PY
 done
 
 urls_lua="$work/urls.lua"
-python3 - "${api_of[0]}" "$SCALE" > "$urls_lua" <<'PY'
-import json, sys, urllib.request
-base, scale = sys.argv[1], int(sys.argv[2])
-paths = []
-for i in range(1, scale + 1):
-    with urllib.request.urlopen(f"{base}/api/v1/delivery/sites/by-host/scale-{i}.localhost") as r:
-        site = json.load(r)["site_id"]
-    paths += [f"/api/v1/delivery/sites/{site}/pages?path={p}&locale=en" for p in ["/"] + [f"/page-{n}" for n in range(1, 30)]]
-print("local paths = {" + ",".join(json.dumps(p) for p in paths) + "}")
-print("local i = 0")
-print("request = function() i = i % #paths + 1; return wrk.format('GET', paths[i]) end")
-PY
+python3 scripts/delivery_urls.py "${api_of[0]}" "$SCALE" > "$urls_lua"
 pages=$(grep -o '"/api' "$urls_lua" | wc -l)
 
 row() { # name, wrk output

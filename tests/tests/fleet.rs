@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cms_tests::{api_binary, redis_url, TestApp, ALPHA_EDITOR, DEMO_PASSWORD, TEST_SECRETS_KEY};
+use cms_tests::{
+    api_binary, demo_editors, redis_url, send_to, site_of, TestApp, ALPHA_EDITOR, DEMO_PASSWORD,
+    TEST_SECRETS_KEY,
+};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 /// A page without experiments, so every visitor sees the same content.
@@ -205,6 +209,19 @@ impl Fleet {
     }
 }
 
+/// The `id` of the item of `items` whose `field` is `value`.
+fn id_where(items: &Value, field: &str, value: &str) -> String {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item[field] == value)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// wrk's tally of one run.
 #[derive(Debug)]
 struct Load {
@@ -259,94 +276,44 @@ async fn the_fleet_serves_publishes_everywhere_and_survives_losing_nodes() {
     let api1 = format!("http://{}", fleet.apis[0].address);
 
     // Publish on one api node: all 3 renderers, and HAProxy, serve it
-    // within a second.
-    let login: Value = fleet
-        .client
-        .post(format!("{api1}/api/v1/auth/login"))
-        .json(&json!({"email": ALPHA_EDITOR, "password": DEMO_PASSWORD}))
-        .send()
+    // within a second. Ids are read through the test's own api (the same
+    // database); the change goes through api node 1.
+    let (editor, _) = demo_editors(&app).await;
+    let site = site_of(&app, "alpha.localhost").await;
+    let pages = app
+        .get(&format!("/api/v1/sites/{site}/pages"), &editor.access)
         .await
-        .unwrap()
-        .json()
+        .expect(200);
+    let page = id_where(&pages.body["items"], "path", LANDING);
+    let blocks = app
+        .get(&format!("/api/v1/pages/{page}/blocks"), &editor.access)
         .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
-    let get = |path: String| {
-        fleet
-            .client
-            .get(format!("{api1}{path}"))
-            .bearer_auth(&token)
+        .expect(200);
+    let hero = id_where(&blocks.body["items"], "module", "hero");
+    let on_api1 = |method: Method, path: String, token: Option<String>, body: Value| {
+        let (client, url) = (fleet.client.clone(), format!("{api1}{path}"));
+        async move { send_to(&client, method, &url, token.as_deref(), Some(&body), &[]).await }
     };
-    let sites: Value = get("/api/v1/sites".into())
-        .send()
+    let login = json!({"email": ALPHA_EDITOR, "password": DEMO_PASSWORD});
+    let token = on_api1(Method::POST, "/api/v1/auth/login".into(), None, login)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let site = sites["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|site| site["name"].as_str().unwrap_or_default().contains("Alpha"))
-        .unwrap()["id"]
+        .expect(200)
+        .body["access_token"]
         .as_str()
-        .unwrap()
-        .to_owned();
-    let pages: Value = get(format!("/api/v1/sites/{site}/pages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let page = pages["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|page| page["path"] == LANDING)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let blocks: Value = get(format!("/api/v1/pages/{page}/blocks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let hero = blocks["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|block| block["module"] == "hero")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .map(str::to_owned);
     for node in fleet.renderers.iter().map(|node| node.address.clone()) {
         assert_eq!(fleet.page(&node, LANDING).await.0, 200, "{node} warm");
     }
     let title = format!("Fleet {}", uuid::Uuid::now_v7().simple());
-    let patched = fleet
-        .client
-        .patch(format!("{api1}/api/v1/pages/{page}/blocks/{hero}"))
-        .bearer_auth(&token)
-        .json(&json!({"props": {"title": title}}))
-        .send()
+    let block = format!("/api/v1/pages/{page}/blocks/{hero}");
+    let props = json!({"props": {"title": title}});
+    on_api1(Method::PATCH, block, token.clone(), props)
         .await
-        .unwrap();
-    assert_eq!(patched.status(), 200);
-    let published = fleet
-        .client
-        .post(format!("{api1}/api/v1/pages/{page}/publish"))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
+        .expect(200);
+    let publish = format!("/api/v1/pages/{page}/publish");
+    on_api1(Method::POST, publish, token, json!({}))
         .await
-        .unwrap();
-    assert_eq!(published.status(), 200);
+        .expect(200);
     let at = Instant::now();
     let mut everywhere = Vec::new();
     let nodes: Vec<(String, String)> = fleet

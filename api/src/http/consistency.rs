@@ -54,6 +54,10 @@ pub async fn track_positions(
         .is_some_and(|state| state.db.replicas().is_some());
     let hooks = state.as_ref().is_some_and(|state| state.config.test_hooks);
     let sent = sent_position(&req)?;
+    if !replicated && !hooks {
+        // Nothing reads positions without replicas: no scope to set up.
+        return next.call(req).await;
+    }
     let pause = hooks
         .then(|| req.headers().get(TEST_READ_PAUSE_HEADER))
         .flatten()
