@@ -22,7 +22,7 @@ use crate::http::cors::AllowedOrigins;
 use crate::http::metrics::Metrics;
 use crate::http::request_id::observe;
 use crate::jobs;
-use crate::kv::Kv;
+use crate::kv::{Kv, RedisHealth};
 use crate::media::storage::MediaStore;
 use crate::routes;
 use crate::state::AppState;
@@ -151,14 +151,22 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         config.db_checkout_timeout,
     );
     db.ensure_role_is_bound_by_rls().await?;
-    let kv =
-        Kv::new(config.redis_url.as_deref(), &config.redis_prefix).map_err(BuildError::Redis)?;
+    let kv = Kv::connect(config.redis.as_ref(), &config.redis_prefix)
+        .await
+        .map_err(BuildError::Redis)?;
     match kv.probe().await {
-        None => tracing::warn!(
-            "REDIS_URL is not set: caches, rate limits and token revocations use in-process fallbacks (single node only)"
+        RedisHealth::NotConfigured => tracing::warn!(
+            "neither REDIS_URL nor REDIS_SENTINELS is set: caches, rate limits and token revocations use in-process fallbacks (single node only)"
         ),
-        Some(false) => tracing::warn!("Redis does not answer: using in-process fallbacks until it does"),
-        Some(true) => tracing::info!("Redis connected"),
+        RedisHealth::Ok => tracing::info!(
+            server = kv.server().unwrap_or_default(),
+            "Redis connected"
+        ),
+        // follow_master has said why.
+        RedisHealth::NoMaster => {}
+        RedisHealth::Unavailable => {
+            tracing::warn!("Redis does not answer: using in-process fallbacks until it does")
+        }
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let media = match &config.media.storage {
@@ -184,7 +192,7 @@ pub async fn build_state(config: Config) -> Result<web::Data<AppState>, BuildErr
         origins: AllowedOrigins::new(&config.admin_origins),
         config,
         db,
-        kv,
+        kv: std::sync::Arc::new(kv),
         cpu: Blocking::new("cpu", cores),
         images: Blocking::new("images", decode_concurrency),
         media,
@@ -216,7 +224,7 @@ impl Application {
             &state.config.admin_dir,
             state.config.admin_preview_url.as_deref(),
         ));
-        content::cache::spawn_subscriber(&state.kv, &state.cache);
+        content::cache::spawn_subscriber(std::sync::Arc::clone(&state.kv), &state.cache);
         state
             .origins
             .spawn_refresh(state.db.clone(), state.config.cors_refresh);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::auth::tokens::SigningKey;
 use crate::secrets::Keys;
+use cms_shared::redis_endpoint::RedisEndpoint;
 
 #[derive(Clone)]
 pub struct Config {
@@ -32,8 +33,11 @@ pub struct Config {
     /// waits for a database connection before it answers 503 with
     /// `Retry-After` (while PostgreSQL is down, or every connection is busy).
     pub db_checkout_timeout: Duration,
-    /// `REDIS_URL`; unset or empty means in-process fallbacks only.
-    pub redis_url: Option<String>,
+    /// `REDIS_URL`, or `REDIS_SENTINELS` (`host:port,...`) with
+    /// `REDIS_SENTINEL_SERVICE` (default `mymaster`): the master the
+    /// Sentinels name, followed across failovers. None of them means
+    /// in-process fallbacks only.
+    pub redis: Option<RedisEndpoint>,
     /// `CMS_REDIS_PREFIX`, default `cms:`: namespaces every key this process writes.
     pub redis_prefix: String,
     /// `CMS_JWT_PRIVATE_KEY_FILE` (PKCS#8 PEM) or `CMS_JWT_PRIVATE_KEY` (the PEM itself).
@@ -219,7 +223,10 @@ impl Config {
                 get("CMS_TEST_HOOKS").as_deref().map(str::trim),
                 Some("1" | "on" | "true")
             ),
-            redis_url: get("REDIS_URL"),
+            redis: RedisEndpoint::from_settings(get).map_err(|err| ConfigError::Invalid {
+                name: err.name,
+                reason: err.reason,
+            })?,
             redis_prefix: get("CMS_REDIS_PREFIX").unwrap_or_else(|| "cms:".to_owned()),
             signing_key,
             access_token_ttl: Duration::from_secs(parse_or(

@@ -2,61 +2,198 @@
 //! Redis, with an in-process fallback: when Redis is not configured or does not
 //! answer, the same operations run on a local map, so the api keeps working on
 //! a single node and says so in its log.
+//!
+//! Redis is one server (`REDIS_URL`) or the master its Sentinels name
+//! (`REDIS_SENTINELS`): those are asked every half second, and a failover
+//! moves every command and subscription to the promoted replica.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use cms_shared::redis_endpoint::RedisEndpoint;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::sentinel::Sentinel;
+use tokio::sync::watch;
 
 /// Redis commands give up after this long and fall back to the local map.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
 /// The local map is pruned of expired entries once it grows past this.
 const LOCAL_PRUNE_AT: usize = 10_000;
+/// How often the Sentinels are asked for the master: a failover is followed
+/// within this much of the Sentinels agreeing on it.
+const SENTINEL_CHECK: Duration = Duration::from_millis(500);
+/// The longest one question to the Sentinels (and the master's role check) may take.
+const SENTINEL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What `/readyz` says of Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedisHealth {
+    NotConfigured,
+    Ok,
+    /// Configured but not answering: in-process fallbacks meanwhile.
+    Unavailable,
+    /// The Sentinels answer but name no master for the service.
+    NoMaster,
+}
+
+impl RedisHealth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisHealth::NotConfigured => "not_configured",
+            RedisHealth::Ok => "ok",
+            RedisHealth::Unavailable => "unavailable",
+            RedisHealth::NoMaster => "no_master",
+        }
+    }
+}
+
+/// The Redis server in use.
+#[derive(Clone)]
+struct Link {
+    client: redis::Client,
+    manager: ConnectionManager,
+    /// `host:port`.
+    address: String,
+}
+
+impl Link {
+    fn open(client: redis::Client) -> Result<Self, String> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1);
+        let address = client.get_connection_info().addr().to_string();
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|err| err.to_string())?;
+        Ok(Link {
+            client,
+            manager,
+            address,
+        })
+    }
+}
+
+/// What the last question to the Sentinels found, so each change is logged once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum SentinelAnswer {
+    Pending = 0,
+    Master = 1,
+    NoMaster = 2,
+    Failing = 3,
+}
+
+/// The link, shared with the task that follows the Sentinels.
+struct Shared {
+    link: RwLock<Option<Link>>,
+    /// Bumped whenever the link moves to another server: subscriptions
+    /// on the old one end and start again on the new one.
+    moves: watch::Sender<u64>,
+    sentinel: AtomicU8,
+    /// When the link last moved from one server to another (ms since the
+    /// epoch, 0: never): what was written before may be missing writes.
+    moved_at: AtomicU64,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
+}
 
 pub struct Kv {
-    redis: Option<ConnectionManager>,
-    client: Option<redis::Client>,
+    shared: Arc<Shared>,
+    configured: bool,
     prefix: String,
     local: Mutex<HashMap<String, (u64, Instant)>>,
     redis_failing: AtomicBool,
 }
 
 impl Kv {
-    /// Sets up the client without connecting; `probe` reports whether Redis answers.
-    pub fn new(redis_url: Option<&str>, prefix: &str) -> Result<Self, String> {
-        let client = redis_url
-            .map(|url| redis::Client::open(url).map_err(|err| format!("REDIS_URL: {err}")))
-            .transpose()?;
-        let redis = client
-            .clone()
-            .map(|client| {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(REDIS_TIMEOUT))
-                    .set_response_timeout(Some(REDIS_TIMEOUT))
-                    .set_number_of_retries(1);
-                ConnectionManager::new_lazy_with_config(client, config)
-                    .map_err(|err| err.to_string())
-            })
-            .transpose()?;
+    /// Sets up the client: a `REDIS_URL` connects lazily; Sentinels are asked
+    /// for the master once (a bounded wait) and then followed in the
+    /// background. `probe` reports whether Redis answers.
+    pub async fn connect(endpoint: Option<&RedisEndpoint>, prefix: &str) -> Result<Self, String> {
+        let (moves, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            link: RwLock::new(None),
+            moves,
+            sentinel: AtomicU8::new(SentinelAnswer::Pending as u8),
+            moved_at: AtomicU64::new(0),
+        });
+        match endpoint {
+            None => {}
+            Some(RedisEndpoint::Url(url)) => {
+                let client =
+                    redis::Client::open(url.as_str()).map_err(|err| format!("REDIS_URL: {err}"))?;
+                *shared.link.write().map_err(|err| err.to_string())? = Some(Link::open(client)?);
+            }
+            Some(RedisEndpoint::Sentinel { sentinels, service }) => {
+                let urls: Vec<String> = sentinels
+                    .iter()
+                    .map(|(host, port)| format!("redis://{host}:{port}"))
+                    .collect();
+                let mut sentinel =
+                    Sentinel::build(urls).map_err(|err| format!("REDIS_SENTINELS: {err}"))?;
+                follow_master(&shared, &mut sentinel, service).await;
+                let following = Arc::clone(&shared);
+                let service = service.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(SENTINEL_CHECK).await;
+                        follow_master(&following, &mut sentinel, &service).await;
+                    }
+                });
+            }
+        }
         Ok(Kv {
-            redis,
-            client,
+            shared,
+            configured: endpoint.is_some(),
             prefix: prefix.to_owned(),
             local: Mutex::new(HashMap::new()),
             redis_failing: AtomicBool::new(false),
         })
     }
 
+    /// Whether a Redis URL or Sentinels are configured.
+    pub fn is_configured(&self) -> bool {
+        self.configured
+    }
+
+    fn link(&self) -> Option<Link> {
+        self.shared.link.read().ok()?.clone()
+    }
+
     /// The shared connection, for callers with their own Redis commands.
     pub fn redis(&self) -> Option<ConnectionManager> {
-        self.redis.clone()
+        self.link().map(|link| link.manager)
     }
 
     /// The client, for connections of their own (subscriptions).
-    pub fn client(&self) -> Option<&redis::Client> {
-        self.client.as_ref()
+    pub fn client(&self) -> Option<redis::Client> {
+        self.link().map(|link| link.client)
+    }
+
+    /// `host:port` of the Redis server in use (the Sentinels' master).
+    pub fn server(&self) -> Option<String> {
+        self.link().map(|link| link.address)
+    }
+
+    /// When the server in use last changed (ms since the epoch; 0: never).
+    /// Shared entries written before then may lack writes the old master
+    /// took but never passed to its replica.
+    pub fn moved_at_millis(&self) -> u64 {
+        self.shared.moved_at.load(Ordering::Relaxed)
+    }
+
+    /// Changes whenever the server in use changes (a Sentinel failover).
+    pub fn moves(&self) -> watch::Receiver<u64> {
+        self.shared.moves.subscribe()
     }
 
     /// Prefix every key of this process starts with.
@@ -64,12 +201,23 @@ impl Kv {
         &self.prefix
     }
 
-    /// `Some(true)` when Redis answers PING, `Some(false)` when it does not,
-    /// `None` when it is not configured.
-    pub async fn probe(&self) -> Option<bool> {
-        let mut conn = self.redis.clone()?;
+    /// Whether Redis answers PING (a Sentinel setup with no master is told apart).
+    pub async fn probe(&self) -> RedisHealth {
+        if !self.configured {
+            return RedisHealth::NotConfigured;
+        }
+        if self.shared.sentinel.load(Ordering::Relaxed) == SentinelAnswer::NoMaster as u8 {
+            return RedisHealth::NoMaster;
+        }
+        let Some(mut conn) = self.redis() else {
+            return RedisHealth::Unavailable;
+        };
         let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
-        Some(pong.is_ok())
+        if pong.is_ok() {
+            RedisHealth::Ok
+        } else {
+            RedisHealth::Unavailable
+        }
     }
 
     /// Counts one hit in a fixed window; answers the count so far and the
@@ -77,7 +225,7 @@ impl Kv {
     pub async fn hit(&self, key: &str, window: Duration) -> (u64, u64) {
         let key = format!("{}{key}", self.prefix);
         let window_secs = window.as_secs().max(1);
-        if let Some(mut conn) = self.redis.clone() {
+        if let Some(mut conn) = self.redis() {
             let result: Result<(u64, i64), _> = redis::pipe()
                 .atomic()
                 .cmd("SET")
@@ -112,7 +260,7 @@ impl Kv {
             .iter()
             .map(|(key, amount)| (format!("{}{key}", self.prefix), *amount))
             .collect();
-        if let Some(mut conn) = self.redis.clone() {
+        if let Some(mut conn) = self.redis() {
             let mut pipe = redis::pipe();
             for (key, amount) in &keys {
                 pipe.cmd("SET")
@@ -150,7 +298,7 @@ impl Kv {
     /// Marks `key` for `ttl` (e.g. a revoked token id).
     pub async fn set_flag(&self, key: &str, ttl: Duration) {
         let key = format!("{}{key}", self.prefix);
-        if let Some(mut conn) = self.redis.clone() {
+        if let Some(mut conn) = self.redis() {
             let result: Result<(), _> = redis::cmd("SET")
                 .arg(&key)
                 .arg(1)
@@ -171,7 +319,7 @@ impl Kv {
     /// is down or not configured: callers treat a missing value as none).
     pub async fn set_value(&self, key: &str, value: &str, ttl: Duration) {
         let key = format!("{}{key}", self.prefix);
-        if let Some(mut conn) = self.redis.clone() {
+        if let Some(mut conn) = self.redis() {
             let result: Result<(), _> = redis::cmd("SET")
                 .arg(&key)
                 .arg(value)
@@ -189,7 +337,7 @@ impl Kv {
     /// The value `set_value` stored under `key`, if Redis has it.
     pub async fn get_value(&self, key: &str) -> Option<String> {
         let key = format!("{}{key}", self.prefix);
-        let mut conn = self.redis.clone()?;
+        let mut conn = self.redis()?;
         let result: Result<Option<String>, _> =
             redis::cmd("GET").arg(&key).query_async(&mut conn).await;
         match result {
@@ -209,7 +357,7 @@ impl Kv {
         if self.local_get(&key).is_some() {
             return true;
         }
-        if let Some(mut conn) = self.redis.clone() {
+        if let Some(mut conn) = self.redis() {
             let result: Result<bool, _> =
                 redis::cmd("EXISTS").arg(&key).query_async(&mut conn).await;
             match result {
@@ -262,4 +410,71 @@ impl Kv {
             tracing::info!("Redis answers again; shared state is back in Redis");
         }
     }
+}
+
+/// Asks the Sentinels for the master of `service` (the library also checks
+/// that the node it names says it is a master) and moves the link when it
+/// changed. Each change of answer is logged once.
+async fn follow_master(shared: &Shared, sentinel: &mut Sentinel, service: &str) {
+    let found = tokio::time::timeout(SENTINEL_TIMEOUT, sentinel.async_master_for(service, None))
+        .await
+        .unwrap_or_else(|_| {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "no answer in time",
+            )))
+        });
+    let answer = match found {
+        Ok(client) => {
+            let address = client.get_connection_info().addr().to_string();
+            let current = shared
+                .link
+                .read()
+                .ok()
+                .and_then(|link| link.as_ref().map(|link| link.address.clone()));
+            if current.as_deref() != Some(address.as_str()) {
+                match Link::open(client) {
+                    Ok(link) => {
+                        if let Ok(mut slot) = shared.link.write() {
+                            *slot = Some(link);
+                        }
+                        shared.moves.send_modify(|moves| *moves += 1);
+                        match current {
+                            Some(old) => {
+                                shared.moved_at.store(now_millis(), Ordering::Relaxed);
+                                tracing::warn!(
+                                "Redis failover: the Sentinels name {address} master of {service:?} (was {old})"
+                            )
+                            }
+                            None => tracing::info!(
+                                "Redis master of Sentinel service {service:?} is {address}"
+                            ),
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot open the Redis master {address}")
+                    }
+                }
+            }
+            SentinelAnswer::Master
+        }
+        Err(err) if err.kind() == redis::ErrorKind::MasterNameNotFoundBySentinel => {
+            if shared.sentinel.load(Ordering::Relaxed) != SentinelAnswer::NoMaster as u8 {
+                tracing::error!(
+                    "the Sentinels know no master for service {service:?} (check REDIS_SENTINEL_SERVICE): rate limits, revocations and caches use in-process fallbacks until one is named"
+                );
+            }
+            SentinelAnswer::NoMaster
+        }
+        Err(err) => {
+            if shared.sentinel.load(Ordering::Relaxed) != SentinelAnswer::Failing as u8 {
+                tracing::warn!(
+                    error = %err,
+                    "cannot reach the Redis master of Sentinel service {service:?} (Sentinels down, or a failover in progress): in-process fallbacks until one answers"
+                );
+            }
+            SentinelAnswer::Failing
+        }
+    };
+    shared.sentinel.store(answer as u8, Ordering::Relaxed);
 }

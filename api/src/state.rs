@@ -16,7 +16,7 @@ use crate::kv::Kv;
 pub struct AppState {
     pub config: Config,
     pub db: Db,
-    pub kv: Kv,
+    pub kv: std::sync::Arc<Kv>,
     /// CPU-heavy work (argon2): bounded by the core count so logins queue
     /// instead of starving everything else.
     pub cpu: Blocking,

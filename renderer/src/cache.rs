@@ -12,6 +12,7 @@
 //! site's affected entries from memory and Redis on every node.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -68,6 +69,11 @@ pub struct Documents {
     metrics: Arc<Metrics>,
     /// False with a capacity of 0: every lookup asks Redis/the API.
     caching: bool,
+    /// Shared copies made before this moment (ms since the epoch) are only
+    /// revalidated, never served as fresh: set when invalidations may have
+    /// been lost (a reconnect, a Sentinel failover to a replica that had not
+    /// received every deletion).
+    shared_trusted_from: AtomicU64,
 }
 
 fn now_millis() -> u64 {
@@ -118,6 +124,7 @@ impl Documents {
             refreshing: Mutex::new(HashSet::new()),
             metrics,
             caching: capacity > 0,
+            shared_trusted_from: AtomicU64::new(0),
         }
     }
 
@@ -223,7 +230,8 @@ impl Documents {
                     if let Ok(doc) = Doc::parse(key, etag, Bytes::copy_from_slice(body)) {
                         let doc = Arc::new(doc);
                         let age = Duration::from_millis(now_millis().saturating_sub(at));
-                        if age < self.fresh_for {
+                        let trusted = at >= self.shared_trusted_from.load(Ordering::Relaxed);
+                        if trusted && age < self.fresh_for {
                             self.last_good.insert(id, Arc::clone(&doc)).await;
                             return Ok(Entry {
                                 doc: Some(doc),
@@ -400,7 +408,11 @@ impl Documents {
     }
 
     /// Drops everything held in memory (after missing messages).
+    /// Drops every document in memory and stops trusting the shared copies
+    /// made so far (each is revalidated with the API on its next use).
     pub fn forget_all(&self) {
+        self.shared_trusted_from
+            .store(now_millis(), Ordering::Relaxed);
         self.memory.invalidate_all();
     }
 }

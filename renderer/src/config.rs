@@ -1,5 +1,6 @@
 //! Typed configuration of the renderer, read once from the environment.
 
+use cms_shared::redis_endpoint::RedisEndpoint;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,8 +11,10 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// `CMS_API_URL`, default `http://127.0.0.1:8080`: where page JSON comes from.
     pub api_url: String,
-    /// `REDIS_URL`; unset or empty means the in-process cache only.
-    pub redis_url: Option<String>,
+    /// `REDIS_URL`, or `REDIS_SENTINELS` (`host:port,...`) with
+    /// `REDIS_SENTINEL_SERVICE` (default `mymaster`). None of them means the
+    /// in-process cache only.
+    pub redis: Option<RedisEndpoint>,
     /// `CMS_REDIS_PREFIX`, default `cms:`: namespaces the shared cache keys.
     pub redis_prefix: String,
     /// `CMS_RENDERER_TRUSTED_PROXIES`: comma-separated proxy addresses whose
@@ -126,7 +129,10 @@ impl Config {
                 .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
                 .trim_end_matches('/')
                 .to_owned(),
-            redis_url: get("REDIS_URL"),
+            redis: RedisEndpoint::from_settings(get).map_err(|err| ConfigError {
+                name: err.name,
+                reason: err.reason,
+            })?,
             redis_prefix: get("CMS_REDIS_PREFIX").unwrap_or_else(|| "cms:".to_owned()),
             trusted_proxies,
             public_scheme,

@@ -30,15 +30,16 @@ struct InvalidationMessage {
     position: Option<String>,
 }
 
-/// Subscribes to `cms:invalidate` (fred resubscribes after reconnecting) and
-/// evicts by its messages; after a reconnect everything in memory is dropped,
-/// since messages sent meanwhile are lost.
+/// Subscribes to `cms:invalidate` and evicts by its messages. After every
+/// reconnect (Redis restarted, or a Sentinel failover to another master) it
+/// subscribes again, then forgets what it had in memory and stops trusting
+/// the shared copies made before: messages sent meanwhile are lost.
 pub async fn subscribe(
-    url: &str,
+    config: fred::prelude::Config,
     documents: Arc<Documents>,
     metrics: Arc<Metrics>,
 ) -> Result<(), fred::error::Error> {
-    let subscriber = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(url)?)
+    let subscriber = fred::prelude::Builder::from_config(config)
         .with_connection_config(|conn| conn.connection_timeout = Duration::from_millis(500))
         .set_policy(fred::prelude::ReconnectPolicy::new_constant(0, 500))
         .build_subscriber_client()?;
@@ -66,12 +67,44 @@ pub async fn subscribe(
             Ok(())
         }
     });
-    let on_reconnect = Arc::clone(&documents);
-    subscriber.on_reconnect(move |_| {
-        on_reconnect.forget_all();
-        async { Ok(()) }
+    let on_error = (subscriber.clone(), Arc::clone(&metrics));
+    subscriber.on_error(move |(err, _)| {
+        let (subscriber, metrics) = (on_error.0.clone(), Arc::clone(&on_error.1));
+        async move {
+            if !subscriber.is_connected() {
+                metrics.invalidation_subscribed.store(0, Ordering::Relaxed);
+                tracing::warn!(error = %err, "lost the {INVALIDATION_CHANNEL} subscription; reconnecting");
+            }
+            Ok(())
+        }
     });
-    drop(subscriber.manage_subscriptions());
+    // Our own resubscription (not fred's manage_subscriptions) so the
+    // forgetting happens after the subscription is back, not before.
+    let resubscriber = subscriber.clone();
+    let mut reconnects = subscriber.reconnect_rx();
+    let on_reconnect = (Arc::clone(&documents), Arc::clone(&metrics));
+    tokio::spawn(async move {
+        let (documents, metrics) = on_reconnect;
+        while let Ok(server) = reconnects.recv().await {
+            if resubscriber.tracked_channels().is_empty() {
+                // The first connection: `subscribe` below is still on its way.
+                continue;
+            }
+            match resubscriber.resubscribe_all().await {
+                Ok(()) => {
+                    documents.forget_all();
+                    metrics.invalidation_subscribed.store(1, Ordering::Relaxed);
+                    metrics
+                        .invalidation_resubscribed
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%server, "subscribed to {INVALIDATION_CHANNEL} again; in-memory documents forgotten");
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot subscribe to {INVALIDATION_CHANNEL} again")
+                }
+            }
+        }
+    });
     tokio::spawn(async move {
         if let Err(err) = subscriber.init().await {
             tracing::warn!(error = %err, "cannot connect the invalidation subscriber");

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{get, web, App, HttpResponse, HttpServer};
-use fred::prelude::{Builder, ClientLike, Config as RedisConfig, Pool};
+use cms_shared::redis_endpoint::RedisEndpoint;
+use fred::prelude::{Builder, ClientLike, Config as RedisConfig, Pool, ServerConfig};
 use serde::Serialize;
 
 pub use config::Config;
@@ -96,8 +97,20 @@ pub struct Renderer {
     server: actix_web::dev::Server,
 }
 
-fn redis_pool(url: &str) -> Result<Pool, RendererError> {
-    let pool = Builder::from_config(RedisConfig::from_url(url)?)
+/// fred's configuration for a Redis URL, or for the master the Sentinels
+/// name (fred asks them again on every reconnect, so a failover is followed).
+fn redis_config(endpoint: &RedisEndpoint) -> Result<RedisConfig, RendererError> {
+    Ok(match endpoint {
+        RedisEndpoint::Url(url) => RedisConfig::from_url(url)?,
+        RedisEndpoint::Sentinel { sentinels, service } => RedisConfig {
+            server: ServerConfig::new_sentinel(sentinels.clone(), service.clone()),
+            ..RedisConfig::default()
+        },
+    })
+}
+
+fn redis_pool(config: RedisConfig) -> Result<Pool, RendererError> {
+    let pool = Builder::from_config(config)
         .with_connection_config(|conn| conn.connection_timeout = Duration::from_millis(500))
         .with_performance_config(|perf| perf.default_command_timeout = Duration::from_millis(300))
         .set_policy(fred::prelude::ReconnectPolicy::new_constant(0, 500))
@@ -123,12 +136,13 @@ impl Renderer {
             assets.urls(),
             Arc::clone(&metrics),
         )?);
-        let redis = match &config.redis_url {
+        let redis_config = config.redis.as_ref().map(redis_config).transpose()?;
+        let redis = match &redis_config {
             None => {
-                tracing::warn!("REDIS_URL is not set: the renderer uses its in-process cache only");
+                tracing::warn!("neither REDIS_URL nor REDIS_SENTINELS is set: the renderer uses its in-process cache only");
                 None
             }
-            Some(url) => Some(redis_pool(url)?),
+            Some(redis_config) => Some(redis_pool(redis_config.clone())?),
         };
         let upstream = upstream::Upstream::new(&config.api_url, config.api_timeout)?;
         let exposures = experiments::Exposures::start(upstream.clone(), Arc::clone(&metrics));
@@ -142,8 +156,9 @@ impl Renderer {
             config.cache_entries,
             Arc::clone(&metrics),
         ));
-        if let Some(url) = &config.redis_url {
-            invalidation::subscribe(url, Arc::clone(&documents), Arc::clone(&metrics)).await?;
+        if let Some(redis_config) = redis_config {
+            invalidation::subscribe(redis_config, Arc::clone(&documents), Arc::clone(&metrics))
+                .await?;
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = web::Data::new(RendererState {

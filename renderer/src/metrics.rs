@@ -27,6 +27,9 @@ pub struct Metrics {
     pub invalidations: AtomicU64,
     /// 1 while subscribed to `cms:invalidate`, else 0.
     pub invalidation_subscribed: AtomicU64,
+    /// Subscriptions made again after Redis came back or failed over; each
+    /// one empties the in-memory documents (messages may have been lost).
+    pub invalidation_resubscribed: AtomicU64,
     /// Experiment exposures sent to the api, given up on, or dropped because
     /// the queue was full.
     pub exposures_sent: AtomicU64,
@@ -92,6 +95,15 @@ impl Metrics {
             out,
             "renderer_invalidation_subscribed {}",
             get(&self.invalidation_subscribed)
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE renderer_invalidation_resubscribed_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "renderer_invalidation_resubscribed_total {}",
+            get(&self.invalidation_resubscribed)
         );
         let _ = writeln!(out, "# TYPE renderer_leads_queued_total counter");
         let _ = writeln!(

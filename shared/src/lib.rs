@@ -11,6 +11,7 @@ pub mod host;
 pub mod media;
 pub mod path;
 pub mod problem;
+pub mod redis_endpoint;
 pub mod slots;
 pub mod slug;
 pub mod stats;

@@ -560,8 +560,39 @@ pub struct TestRenderer {
 
 impl TestRenderer {
     /// A renderer reading from `api` through `redis` (None: in-process only),
-    /// with extra settings in `overrides`.
+    /// with extra settings in `overrides`; with Redis (a URL or Sentinels),
+    /// once it is subscribed to invalidations.
     pub async fn spawn(
+        api: &str,
+        redis: Option<&str>,
+        prefix: &str,
+        overrides: HashMap<&str, String>,
+    ) -> Self {
+        let shares_redis = redis.is_some()
+            || ["REDIS_URL", "REDIS_SENTINELS"]
+                .iter()
+                .any(|name| overrides.get(name).is_some_and(|value| !value.is_empty()));
+        let renderer = Self::start(api, redis, prefix, overrides).await;
+        if shares_redis {
+            // Pages read before the subscription could miss an eviction:
+            // wait until the node says it is subscribed.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            loop {
+                if renderer.metric("renderer_invalidation_subscribed").await == Some(1) {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the renderer never subscribed to cms:invalidate"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+        renderer
+    }
+
+    /// Like `spawn`, without waiting for the invalidation subscription.
+    pub async fn start(
         api: &str,
         redis: Option<&str>,
         prefix: &str,
@@ -588,27 +619,6 @@ impl TestRenderer {
         let address = format!("http://127.0.0.1:{}", renderer.port());
         let handle = renderer.handle();
         tokio::spawn(renderer.run_until_stopped());
-        if redis.is_some() {
-            // Pages read before the subscription could miss an eviction:
-            // wait until the node says it is subscribed.
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-            loop {
-                let metrics = reqwest::get(format!("{address}/metrics"))
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
-                if metrics.contains("renderer_invalidation_subscribed 1") {
-                    break;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "the renderer never subscribed to cms:invalidate"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
         TestRenderer {
             address,
             handle,
@@ -619,6 +629,24 @@ impl TestRenderer {
                 .unwrap(),
             config,
         }
+    }
+
+    /// The node's Prometheus text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.address))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// One unlabelled metric's value.
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
     }
 
     /// GET `path` on `host` (the demo hosts are alpha.localhost, beta.localhost).
@@ -658,27 +686,41 @@ impl TestRenderer {
 /// tests stop it without touching the shared one.
 pub struct PrivateRedis {
     pub url: String,
+    pub port: u16,
     child: std::process::Child,
 }
 
 impl PrivateRedis {
     pub fn start() -> Self {
+        Self::start_with(Self::plain_args)
+    }
+
+    /// A loopback server on `port` that keeps nothing on disk.
+    pub fn plain_args(port: u16) -> Vec<String> {
+        [
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// A redis-server on a free port with the arguments `args` gives for it
+    /// (a replica's `--replicaof`, a Sentinel's config file and `--sentinel`).
+    pub fn start_with(args: impl FnOnce(u16) -> Vec<String>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(args(port))
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server (apt-get install redis-server)");
@@ -708,8 +750,14 @@ impl PrivateRedis {
         }
         PrivateRedis {
             url: format!("redis://127.0.0.1:{port}"),
+            port,
             child,
         }
+    }
+
+    /// `127.0.0.1:port`, as Redis and Sentinel report addresses.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
     }
 
     pub fn stop(&mut self) {
@@ -790,6 +838,19 @@ pub async fn site_of(app: &TestApp, host: &str) -> String {
         .await
         .expect(200)
         .body["site_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `id` of the item of `items` whose `field` is `value`.
+pub fn id_where(items: &Value, field: &str, value: &str) -> String {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item[field] == value)
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned()

@@ -12,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cms_tests::{
-    api_binary, demo_editors, redis_url, send_to, site_of, TestApp, ALPHA_EDITOR, DEMO_PASSWORD,
-    TEST_SECRETS_KEY,
+    api_binary, demo_editors, id_where, redis_url, send_to, site_of, TestApp, ALPHA_EDITOR,
+    DEMO_PASSWORD, TEST_SECRETS_KEY,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -207,19 +207,6 @@ impl Fleet {
             .and_then(|fields| fields.get(17).map(|status| (*status).to_owned()))
             .unwrap_or_default()
     }
-}
-
-/// The `id` of the item of `items` whose `field` is `value`.
-fn id_where(items: &Value, field: &str, value: &str) -> String {
-    items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|item| item[field] == value)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// wrk's tally of one run.

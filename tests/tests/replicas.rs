@@ -117,7 +117,7 @@ impl Cluster {
     async fn peer_without_redis(&self) -> String {
         let mut config = self.config.clone();
         config.listen_addr = "127.0.0.1:0".parse().unwrap();
-        config.redis_url = None;
+        config.redis = None;
         let app = cms_api::Application::build(config).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());

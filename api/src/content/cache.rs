@@ -253,29 +253,25 @@ impl NearCache {
     }
 }
 
-/// An entry as stored: the generation it was built under, its ETag, its body.
+/// An entry as stored: the generation it was built under, when it was
+/// written (ms since the epoch), its ETag, its body.
 fn encode(generation: u64, cached: &Cached) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(24 + cached.etag.len() + cached.body.len());
-    raw.extend_from_slice(generation.to_string().as_bytes());
-    raw.push(b'\n');
+    let mut raw = Vec::with_capacity(40 + cached.etag.len() + cached.body.len());
+    raw.extend_from_slice(format!("{generation}\n{}\n", crate::kv::now_millis()).as_bytes());
     raw.extend_from_slice(cached.etag.as_bytes());
     raw.push(b'\n');
     raw.extend_from_slice(&cached.body);
     raw
 }
 
-fn decode(raw: &[u8]) -> Option<(u64, Cached)> {
-    let first = raw.iter().position(|b| *b == b'\n')?;
-    let generation = std::str::from_utf8(&raw[..first]).ok()?.parse().ok()?;
-    let rest = &raw[first + 1..];
-    let second = rest.iter().position(|b| *b == b'\n')?;
-    Some((
-        generation,
-        Cached {
-            etag: String::from_utf8(rest[..second].to_vec()).ok()?,
-            body: Bytes::copy_from_slice(&rest[second + 1..]),
-        },
-    ))
+/// The generation, the time written and the entry.
+fn decode(raw: &[u8]) -> Option<(u64, u64, Cached)> {
+    let mut parts = raw.splitn(4, |b| *b == b'\n');
+    let generation = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let written = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let etag = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    let body = Bytes::copy_from_slice(parts.next()?);
+    Some((generation, written, Cached { etag, body }))
 }
 
 impl DeliveryCache {
@@ -356,11 +352,16 @@ impl DeliveryCache {
                 Ok((raw, generation)) => {
                     kv.redis_recovered();
                     let generation = generation.unwrap_or(0);
+                    // Entries written before a Sentinel failover may have
+                    // lost their generation bump with the old master.
+                    let trusted_from = kv.moved_at_millis();
                     let hit = raw
                         .as_deref()
                         .and_then(decode)
-                        .filter(|(built_under, _)| *built_under == generation)
-                        .map(|(_, cached)| cached);
+                        .filter(|(built_under, written, _)| {
+                            *built_under == generation && *written >= trusted_from
+                        })
+                        .map(|(_, _, cached)| cached);
                     if let (Some(cached), Some(epoch)) = (&hit, near_epoch) {
                         self.near
                             .put(entry.site(), &entry_key, epoch, cached, NEAR_TTL);
@@ -555,38 +556,41 @@ struct InvalidationMessage {
 }
 
 /// Keeps this process subscribed to `cms:invalidate` (resubscribing after
-/// failures) and evicts the near cache by its messages. Without Redis, or with
-/// the near cache off, there is nothing to do.
-pub fn spawn_subscriber(kv: &Kv, cache: &DeliveryCache) {
-    let Some(client) = kv.client().cloned() else {
+/// failures, and on the new master after a Sentinel failover) and evicts the
+/// near cache by its messages. Without Redis there is nothing to do.
+pub fn spawn_subscriber(kv: Arc<Kv>, cache: &DeliveryCache) {
+    if !kv.is_configured() {
         return;
-    };
+    }
     // Subscribed even with the near cache off: the messages' positions
     // guard the fills (with read replicas).
     let near = Arc::clone(&cache.near);
+    let mut moves = kv.moves();
     tokio::spawn(async move {
         loop {
+            moves.mark_unchanged();
+            let Some(client) = kv.client() else {
+                // Sentinels have named no master yet.
+                tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+                continue;
+            };
             match client.get_async_pubsub().await {
                 Ok(mut pubsub) => match pubsub.subscribe(INVALIDATION_CHANNEL).await {
                     Ok(()) => {
+                        // Messages sent while unsubscribed are lost: start empty.
                         near.evict_all();
                         near.subscribed.store(true, Ordering::Release);
                         tracing::info!("near cache on: subscribed to {INVALIDATION_CHANNEL}");
                         let mut messages = pubsub.on_message();
-                        while let Some(message) = messages.next().await {
-                            let payload: Vec<u8> = message.get_payload_bytes().to_vec();
-                            let parsed = serde_json::from_slice::<InvalidationMessage>(&payload);
-                            if let Ok(change) = &parsed {
-                                if let Some(at) = change.position.as_deref().and_then(Lsn::parse) {
-                                    near.note_position(change.site, at);
-                                }
-                            }
-                            match parsed {
-                                Ok(change) if change.clinic_data => {}
-                                Ok(change) => near.evict_site(change.site),
-                                // Not ours to understand: be safe.
-                                Err(_) => near.evict_all(),
-                            }
+                        loop {
+                            let message = tokio::select! {
+                                message = messages.next() => message,
+                                // The master moved: what this connection
+                                // hears from now on is not what is published.
+                                _ = moves.changed() => None,
+                            };
+                            let Some(message) = message else { break };
+                            apply_invalidation(&near, message.get_payload_bytes());
                         }
                         near.subscribed.store(false, Ordering::Release);
                         near.evict_all();
@@ -605,4 +609,40 @@ pub fn spawn_subscriber(kv: &Kv, cache: &DeliveryCache) {
             tokio::time::sleep(RESUBSCRIBE_AFTER).await;
         }
     });
+}
+
+fn apply_invalidation(near: &NearCache, payload: &[u8]) {
+    let parsed = serde_json::from_slice::<InvalidationMessage>(payload);
+    if let Ok(change) = &parsed {
+        if let Some(at) = change.position.as_deref().and_then(Lsn::parse) {
+            near.note_position(change.site, at);
+        }
+    }
+    match parsed {
+        Ok(change) if change.clinic_data => {}
+        Ok(change) => near.evict_site(change.site),
+        // Not ours to understand: be safe.
+        Err(_) => near.evict_all(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_keep_their_generation_and_write_time_and_the_old_layout_is_a_miss() {
+        let cached = Cached {
+            etag: "\"abc\"".into(),
+            body: Bytes::from_static(b"{\"a\":\"b\\nc\"}"),
+        };
+        let before = crate::kv::now_millis();
+        let (generation, written, back) = decode(&encode(7, &cached)).unwrap();
+        assert_eq!(generation, 7);
+        assert!(written >= before && written <= crate::kv::now_millis());
+        assert_eq!(back.etag, cached.etag);
+        assert_eq!(back.body, cached.body);
+        // Written by a node before this layout: generation, ETag, body.
+        assert!(decode(b"7\n\"abc\"\n{}").is_none());
+    }
 }

@@ -24,8 +24,13 @@ pub struct Readiness {
     pub status: &'static str,
     /// `ok` or `unavailable`.
     pub database: &'static str,
-    /// `ok`, `unavailable` (serving on in-process fallbacks) or `not_configured`.
+    /// `ok`, `unavailable` (serving on in-process fallbacks), `no_master`
+    /// (the Sentinels name no master for `REDIS_SENTINEL_SERVICE`) or
+    /// `not_configured`.
     pub redis: &'static str,
+    /// `host:port` of the Redis server in use: with Sentinels, the master
+    /// they named last (it changes on a failover).
+    pub redis_server: Option<String>,
     /// Each read replica of `DATABASE_REPLICA_URLS` (reported, not required:
     /// reads go to the primary when none serves).
     pub replicas: Vec<ReplicaReadiness>,
@@ -66,11 +71,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         })
         .await
         .is_ok();
-    let redis = match state.kv.probe().await {
-        None => "not_configured",
-        Some(true) => "ok",
-        Some(false) => "unavailable",
-    };
+    let redis = state.kv.probe().await.as_str();
     let replicas = state
         .db
         .replicas()
@@ -91,6 +92,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         status: if database_ok { "ok" } else { "unavailable" },
         database: if database_ok { "ok" } else { "unavailable" },
         redis,
+        redis_server: state.kv.server(),
         replicas,
     };
     if database_ok {
