@@ -129,7 +129,7 @@ for n in 1 2 3; do
   renderer_addrs+=("127.0.0.1:$port")
   wait_for "http://127.0.0.1:$port/healthz"
 done
-export FLEET_WEB_BIND="127.0.0.1:$(free_port)" FLEET_API_BIND="127.0.0.1:$(free_port)" FLEET_STATS_BIND="127.0.0.1:$(free_port)"
+export FLEET_WEB_BIND="127.0.0.1:$(free_port)" FLEET_API_BIND="127.0.0.1:$(free_port)" FLEET_STATS_BIND="127.0.0.1:$(free_port)" FLEET_CDN_BIND="127.0.0.1:$(free_port)"
 export FLEET_RENDERER_1="${renderer_addrs[0]}" FLEET_RENDERER_2="${renderer_addrs[1]}" FLEET_RENDERER_3="${renderer_addrs[2]}"
 export FLEET_API_1="${api_of[0]#http://}" FLEET_API_2="${api_of[1]#http://}"
 haproxy -db -f fleet/haproxy.cfg >/dev/null 2>&1 & pids+=($!)

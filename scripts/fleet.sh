@@ -19,6 +19,7 @@ source scripts/prepare_stack.sh
 ensure_fleet_tools
 
 export FLEET_STATS_BIND="$host:${FLEET_STATS_PORT:-8199}"
+export FLEET_CDN_BIND="$host:${FLEET_CDN_PORT:-8188}"
 export FLEET_RENDERER_1="$host:8181" FLEET_RENDERER_2="$host:8182" FLEET_RENDERER_3="$host:8183"
 export FLEET_API_1="$host:8191" FLEET_API_2="$host:8192"
 # HAProxy connects from this address: both services believe its
@@ -44,6 +45,7 @@ wait_for "http://$FLEET_API_BIND/healthz"
 cat <<TXT
 
   web (3 renderers)   http://alpha.localhost:${FLEET_WEB_BIND##*:}/
+  CDN stand-in        http://alpha.localhost:${FLEET_CDN_BIND##*:}/   (HAProxy's cache, public pages for up to 60 s)
   api (2 nodes)       http://$FLEET_API_BIND/api/v1   (admin: http://$FLEET_API_BIND/admin/)
   HAProxy stats       http://$FLEET_STATS_BIND/
 

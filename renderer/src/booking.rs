@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::forms::{csrf_visitor, thanks};
-use crate::site::site_manifest;
+use crate::forms::{from_this_site, refused, thanks};
+use crate::site::{site_manifest, visitor_address};
 use crate::state::RendererState;
 use crate::upstream::Answer;
 
@@ -100,14 +100,8 @@ pub async fn book(
         Ok(found) => found,
         Err(response) => return response,
     };
-    if csrf_visitor(&req, &state, &field("csrf")).is_none() {
-        return thanks(
-            &state,
-            StatusCode::FORBIDDEN,
-            "expired",
-            "This form has expired. Please reload the page and book again.",
-            &back,
-        );
+    if !from_this_site(&req, &state) {
+        return refused(&state, &back);
     }
     if field("start").is_empty() {
         return thanks(
@@ -122,8 +116,14 @@ pub async fn book(
         "doctor": field("doctor"), "service": field("service"), "start": field("start"),
         "name": field("name"), "phone": field("phone"),
     });
+    let address = visitor_address(&req, &state);
     let key = hex::encode(Sha256::digest(
-        format!("{}|{body}", field("submission")).as_bytes(),
+        format!(
+            "{}|{}|{body}",
+            field("submission"),
+            address.map(|ip| ip.to_string()).unwrap_or_default()
+        )
+        .as_bytes(),
     ));
     let site = site.id();
     let answer = state
@@ -133,7 +133,7 @@ pub async fn book(
             &format!("/api/v1/delivery/sites/{site}/appointments"),
             &body,
             &key,
-            visitor_address(&req, &state),
+            address,
         )
         .await;
     match answer {
@@ -197,19 +197,6 @@ pub async fn book(
 
 /// The visitor's address: the peer, or what a trusted proxy in front of this
 /// node says (`CMS_RENDERER_TRUSTED_PROXIES`).
-fn visitor_address(req: &HttpRequest, state: &RendererState) -> Option<std::net::IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|value| value.to_str().ok());
-    Some(cms_shared::forwarded::client_ip(
-        peer,
-        forwarded,
-        &state.config.trusted_proxies,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ pub struct Config {
     /// `CMS_RENDERER_TEMPLATES_DIR`: load templates from this directory
     /// (same file names as the embedded ones) instead of the binary.
     pub templates_dir: Option<PathBuf>,
-    /// `CMS_RENDERER_SECRET`: key of CSRF tokens and CSP nonces; every node
+    /// `CMS_RENDERER_SECRET`: key of CSP nonces and form submission ids; every node
     /// of a deployment needs the same one. Default: random per process.
     pub secret: Vec<u8>,
     /// `CMS_RENDERER_FRESH_SECS`, default 60: how long content from the API is
@@ -106,7 +106,7 @@ impl Config {
                 })
             }
             None => {
-                tracing::warn!("CMS_RENDERER_SECRET is not set: a random one is used, so lead forms rendered by another node fail their CSRF check");
+                tracing::warn!("CMS_RENDERER_SECRET is not set: a random one is used, so each node's pages differ (nonces, submission ids) and a form sent twice through two nodes can make two leads");
                 let bytes: [u8; 32] = rand::random();
                 bytes.to_vec()
             }

@@ -1,7 +1,9 @@
-//! Lead forms post here: the renderer checks the CSRF token (bound to the
-//! visitor cookie) and forwards the lead to the API with its UTM values, page
-//! and visitor id. The `Idempotency-Key` is derived from the page view and
-//! the fields, so a double submit makes one lead. A forward that fails is
+//! Lead forms post here: the renderer checks that the post comes from this
+//! site's own page (`from_this_site`: no per-visitor token, so the page with
+//! the form stays cacheable by CDNs) and forwards the lead to the API with its
+//! UTM values, page and visitor id. The `Idempotency-Key` is derived from the
+//! page's shell, the visitor's address and the fields, so a double submit
+//! makes one lead. A forward that fails is
 //! retried, then queued in the outbox (`outbox.rs`) and delivered later: the
 //! visitor is told it was received.
 
@@ -16,17 +18,54 @@ use sha2::{Digest, Sha256};
 use crate::metrics::inc;
 use crate::outbox::{forward, Forwarded, PendingLead};
 use crate::security;
-use crate::site::{site_manifest, VISITOR_COOKIE};
+use crate::site::{request_host, site_manifest, visitor_address, visitor_cookie, visitor_id};
 use crate::state::RendererState;
 
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
 
-/// The visitor whose form this is, when the CSRF token was issued to the
-/// visitor cookie the request carries.
-pub fn csrf_visitor(req: &HttpRequest, state: &RendererState, token: &str) -> Option<String> {
-    let visitor = req.cookie(VISITOR_COOKIE)?.value().to_owned();
-    (!visitor.is_empty() && security::verify(&state.config.secret, "csrf", &[&visitor], token))
-        .then_some(visitor)
+/// Whether a form post comes from a page of this site: the CSRF defence of
+/// pages every visitor shares (OWASP's "verifying origin with standard
+/// headers"). Browsers send `Sec-Fetch-Site` with every request and say
+/// `same-origin` only for this site's own pages (a sibling subdomain, such as
+/// another tenant's landing on the same domain, is `same-site` and refused).
+/// Browsers without it send `Origin` with a POST; failing that, `Referer` must
+/// be on this site. A post with none of them is refused. The visitor cookie
+/// is `SameSite=Lax` besides.
+pub fn from_this_site(req: &HttpRequest, state: &RendererState) -> bool {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(site) = header("sec-fetch-site") {
+        return site.eq_ignore_ascii_case("same-origin");
+    }
+    let Some((host, _)) = request_host(req, state) else {
+        return false;
+    };
+    let origin = format!("{}://{host}", state.config.public_scheme);
+    match header("origin") {
+        // "null" (a sandboxed frame, a data: page) is not this site either.
+        Some(sent) => sent.eq_ignore_ascii_case(&origin),
+        None => header("referer").is_some_and(|referer| {
+            referer
+                .get(..origin.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(&origin))
+                && matches!(referer.as_bytes().get(origin.len()), None | Some(b'/'))
+        }),
+    }
+}
+
+/// The answer to a post that did not come from this site's pages.
+pub fn refused(state: &RendererState, back: &str) -> HttpResponse {
+    thanks(
+        state,
+        StatusCode::FORBIDDEN,
+        "refused",
+        "This form can only be sent from its page. Please open the page and send it again.",
+        back,
+    )
 }
 
 pub fn thanks(
@@ -65,14 +104,14 @@ pub async fn submit_lead(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let Some(visitor) = csrf_visitor(&req, &state, &field("csrf")) else {
-        return thanks(
-            &state,
-            StatusCode::FORBIDDEN,
-            "expired",
-            "This form has expired. Please reload the page and send it again.",
-            &back,
-        );
+    if !from_this_site(&req, &state) {
+        return refused(&state, &back);
+    }
+    // Pages no longer set the visitor cookie (they are shared by caches):
+    // a first-time visitor gets it with the answer to the form.
+    let (visitor, new_visitor) = match visitor_id(&req) {
+        Some(visitor) => (visitor, false),
+        None => (uuid::Uuid::new_v4().to_string(), true),
     };
     let utm: serde_json::Map<String, Value> = cms_shared::cache_key::UTM_KEYS
         .iter()
@@ -92,8 +131,15 @@ pub async fn submit_lead(
         "fields": fields,
         "utm": utm,
     });
+    let address = visitor_address(&req, &state).map(|ip| ip.to_string());
     let key = hex::encode(Sha256::digest(
-        format!("{}|{}", field("submission"), Value::Object(fields.clone())).as_bytes(),
+        format!(
+            "{}|{}|{}",
+            field("submission"),
+            address.unwrap_or_default(),
+            Value::Object(fields.clone())
+        )
+        .as_bytes(),
     ));
     let lead = PendingLead {
         site: site.id(),
@@ -109,7 +155,7 @@ pub async fn submit_lead(
         tokio::time::sleep(delay).await;
         outcome = forward(upstream, &lead).await;
     }
-    match outcome {
+    let mut answer = match outcome {
         Forwarded::Accepted => thanks(
             &state,
             StatusCode::OK,
@@ -142,5 +188,9 @@ pub async fn submit_lead(
                 &back,
             )
         }
+    };
+    if new_visitor {
+        let _ = answer.add_cookie(&visitor_cookie(&visitor, &state));
     }
+    answer
 }

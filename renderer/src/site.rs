@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use actix_web::cookie::Cookie;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use cms_shared::delivery::SiteManifest;
@@ -75,6 +76,32 @@ pub fn resolve_locale(manifest: &SiteManifest, raw_path: &str) -> Option<(String
         return Some((first.to_owned(), rest.to_owned()));
     }
     Some((default, path))
+}
+
+/// The visitor's address: the peer, or the client a trusted proxy names in
+/// `X-Forwarded-For`.
+pub fn visitor_address(req: &HttpRequest, state: &RendererState) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok());
+    Some(cms_shared::forwarded::client_ip(
+        peer,
+        forwarded,
+        &state.config.trusted_proxies,
+    ))
+}
+
+/// The cookie that keeps a visitor's id for a year (experiments, leads).
+pub fn visitor_cookie(visitor: &str, state: &RendererState) -> Cookie<'static> {
+    Cookie::build(VISITOR_COOKIE, visitor.to_owned())
+        .path("/")
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .http_only(true)
+        .secure(state.config.public_scheme == "https")
+        .finish()
 }
 
 pub fn visitor_id(req: &HttpRequest) -> Option<String> {

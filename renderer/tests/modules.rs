@@ -84,7 +84,6 @@ fn a_broken_custom_template_renders_a_placeholder_and_the_rest_of_the_page() {
     };
     let shell = templates.page(&request, &page, "v1".into());
     let html = String::from_utf8(shell.fill(&cms_renderer::render::shell::Fill {
-        csrf: "",
         submission: "",
         nonce: "n",
         utm: &[],

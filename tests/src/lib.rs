@@ -663,20 +663,40 @@ impl TestRenderer {
         (status, headers, response.text().await.unwrap())
     }
 
+    /// POSTs `form` from the page on `host`, with the headers a browser
+    /// sends for a form on that page (`Origin`, `Sec-Fetch-Site: same-origin`).
     pub async fn post_form(
         &self,
         host: &str,
         path: &str,
         form: &[(&str, String)],
     ) -> (u16, String) {
-        let response = self
+        let origin = format!("http://{host}");
+        let headers = [
+            ("origin", origin.as_str()),
+            ("sec-fetch-site", "same-origin"),
+        ];
+        self.post_form_with(host, path, form, &headers).await
+    }
+
+    /// POSTs `form` with exactly these extra headers (a forged or old
+    /// browser's post).
+    pub async fn post_form_with(
+        &self,
+        host: &str,
+        path: &str,
+        form: &[(&str, String)],
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        let mut request = self
             .client
             .post(format!("{}{path}", self.address))
             .header("host", host)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+            .form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())
     }

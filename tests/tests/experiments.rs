@@ -169,7 +169,7 @@ async fn a_running_experiment_splits_visitors_stickily_and_counts_exposures_and_
         html.contains("Get my appointment"),
         "the form's button follows the variant"
     );
-    let form: Vec<(&str, String)> = ["csrf", "submission", "page_id", "path"]
+    let form: Vec<(&str, String)> = ["submission", "page_id", "path"]
         .into_iter()
         .map(|name| (name, hidden_field(&html, name)))
         .chain([
@@ -181,6 +181,7 @@ async fn a_running_experiment_splits_visitors_stickily_and_counts_exposures_and_
         .post(format!("{}/_cms/leads", renderer.address))
         .header("host", ALPHA)
         .header("cookie", format!("cms_vid={visitor}"))
+        .header("sec-fetch-site", "same-origin")
         .form(&form)
         .send()
         .await

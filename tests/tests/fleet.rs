@@ -59,6 +59,8 @@ struct Fleet {
     renderers: Vec<Node>,
     _haproxy: Node,
     web: String,
+    /// The caching frontend, a stand-in for a CDN.
+    cdn: String,
     api: String,
     stats: String,
     client: reqwest::Client,
@@ -87,6 +89,7 @@ impl Fleet {
         let api_prefix = format!("test:{}:", uuid::Uuid::now_v7().simple());
         let renderer_prefix = format!("test:{}:", uuid::Uuid::now_v7().simple());
         let (web, api, stats) = (free_address(), free_address(), free_address());
+        let cdn = free_address();
         let media_dir = std::env::temp_dir().join(format!("cms-media-fleet-{}", app.db.name));
         let apis: Vec<Node> = (1..=2)
             .map(|index| {
@@ -147,6 +150,7 @@ impl Fleet {
             .args(["-db", "-f"])
             .arg(repo_root().join("fleet/haproxy.cfg"))
             .env("FLEET_WEB_BIND", &web)
+            .env("FLEET_CDN_BIND", &cdn)
             .env("FLEET_API_BIND", &api)
             .env("FLEET_STATS_BIND", &stats)
             .env("FLEET_API_1", &apis[0].address)
@@ -166,6 +170,7 @@ impl Fleet {
             apis,
             renderers,
             web,
+            cdn,
             api,
             stats,
             client: reqwest::Client::new(),
@@ -176,6 +181,30 @@ impl Fleet {
         wait_healthy(&fleet.client, &fleet.api, "/readyz").await;
         wait_healthy(&fleet.client, &fleet.web, LANDING).await;
         fleet
+    }
+
+    /// Page renders the living renderers have answered (shell hits and misses).
+    async fn renderer_page_requests(&self) -> u64 {
+        let mut total = 0;
+        for node in &self.renderers {
+            let Ok(response) = self
+                .client
+                .get(format!("http://{}/metrics", node.address))
+                .send()
+                .await
+            else {
+                continue; // killed
+            };
+            total += response
+                .text()
+                .await
+                .unwrap()
+                .lines()
+                .filter(|line| line.starts_with("renderer_shell_requests_total{"))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+        total
     }
 
     async fn page(&self, node: &str, path: &str) -> (u16, String) {
@@ -374,4 +403,45 @@ async fn the_fleet_serves_publishes_everywhere_and_survives_losing_nodes() {
         .await
         .unwrap();
     assert_eq!(manifest.status(), 200);
+
+    // The CDN stand-in (HAProxy's cache) holds a landing with a lead form
+    // and a booking widget: it is public and the same for every visitor, so
+    // a second visitor's request never reaches a renderer.
+    let (status, first) = fleet.page(&fleet.cdn, "/clinic").await;
+    assert_eq!(status, 200);
+    assert!(first.contains("action=\"/_cms/leads\""));
+    let before = fleet.renderer_page_requests().await;
+    let (status, second) = fleet.page(&fleet.cdn, "/clinic").await;
+    assert_eq!(status, 200);
+    assert_eq!(second, first, "the same HTML for the next visitor");
+    assert_eq!(
+        fleet.renderer_page_requests().await,
+        before,
+        "answered by the cache, not by a renderer"
+    );
+    // Its form still submits through it; a post from another site does not.
+    let post = |headers: &'static [(&'static str, &'static str)]| {
+        let mut request = fleet
+            .client
+            .post(format!("http://{}/_cms/leads", fleet.cdn))
+            .header("host", "alpha.localhost")
+            .form(&[
+                ("path", "/clinic"),
+                ("name", "Cdn Ann"),
+                ("phone", "+1 555 0142"),
+            ]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(&[("sec-fetch-site", "cross-site")]).await, 403);
+    assert_eq!(
+        post(&[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "http://alpha.localhost")
+        ])
+        .await,
+        200
+    );
 }

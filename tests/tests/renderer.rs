@@ -198,24 +198,43 @@ async fn with_redis_stopped_pages_still_answer() {
 }
 
 #[tokio::test]
-async fn a_lead_form_submits_through_the_renderer_with_csrf_and_utm() {
+async fn a_landing_with_a_lead_form_is_public_the_same_for_everyone_and_its_form_submits() {
     let app = TestApp::spawn().await;
     let renderer = renderer_for(&app, HashMap::new()).await;
-    let (status, headers, html) = renderer
-        .get(
-            ALPHA,
-            "/clinic?utm_source=newsletter&utm_campaign=spring&gclid=1",
-        )
-        .await;
+    let landing = "/clinic?utm_source=newsletter&utm_campaign=spring&gclid=1";
+    // Two visitors, one with a visitor cookie from before: the same HTML,
+    // cacheable by a CDN, and no cookie set.
+    let (status, headers, html) = renderer.get(ALPHA, landing).await;
     assert_eq!(status, 200);
-    assert!(headers["set-cookie"]
-        .to_str()
-        .unwrap()
-        .starts_with("cms_vid="));
+    let other = reqwest::Client::new()
+        .get(format!("{}{landing}", renderer.address))
+        .header("host", ALPHA)
+        .header("cookie", format!("cms_vid={}", uuid::Uuid::new_v4()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.headers()["etag"], headers["etag"]);
+    assert!(other.headers().get("set-cookie").is_none());
+    assert_eq!(other.text().await.unwrap(), html, "the same HTML for both");
+    assert!(headers.get("set-cookie").is_none());
+    let cache_control = headers["cache-control"].to_str().unwrap();
+    assert!(
+        cache_control.starts_with("public,")
+            && cache_control.contains("s-maxage=")
+            && cache_control.contains("stale-while-revalidate="),
+        "{cache_control}"
+    );
+    assert!(
+        html.contains("action=\"/_cms/leads\"") && html.contains("action=\"/_cms/appointments\"")
+    );
+    // The form's UTM fields follow the URL (caches key by it).
     let hidden = |name: &str| hidden_field(&html, name);
     assert_eq!(hidden("utm_source"), "newsletter");
-    let mut form = vec![
-        ("csrf", hidden("csrf")),
+    let (_, plain_headers, plain) = renderer.get(ALPHA, "/clinic").await;
+    assert_eq!(hidden_field(&plain, "utm_source"), "");
+    assert_ne!(plain_headers["etag"], headers["etag"]);
+
+    let form = vec![
         ("submission", hidden("submission")),
         ("page_id", hidden("page_id")),
         ("path", hidden("path")),
@@ -224,11 +243,48 @@ async fn a_lead_form_submits_through_the_renderer_with_csrf_and_utm() {
         ("name", "Ann".to_owned()),
         ("phone", "+1 555 0100".to_owned()),
     ];
+    // Posts from anywhere but the page's own site are refused: another
+    // site, a sibling subdomain (another tenant), an old browser's foreign
+    // Origin or Referer, a sandboxed page, and a post that says nothing.
+    let origin = format!("http://{ALPHA}");
+    let referer = format!("http://{ALPHA}.evil.example/clinic");
+    let refused: [&[(&str, &str)]; 7] = [
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://evil.example"),
+        ],
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://beta.localhost"),
+        ],
+        &[("sec-fetch-site", "none")],
+        &[("origin", "http://evil.example")],
+        &[("origin", "null")],
+        &[("referer", referer.as_str())],
+        &[],
+    ];
+    for headers in refused {
+        let (status, answer) = renderer
+            .post_form_with(ALPHA, "/_cms/leads", &form, headers)
+            .await;
+        assert_eq!(status, 403, "{headers:?}: {answer}");
+        assert!(answer.contains("data-lead=\"refused\""));
+        let (status, _) = renderer
+            .post_form_with(ALPHA, "/_cms/appointments", &form, headers)
+            .await;
+        assert_eq!(status, 403, "a booking too: {headers:?}");
+    }
+    assert_eq!(app.count_rows("leads"), 0, "nothing stored");
+
+    // From the page itself: a browser's post, then an older browser's
+    // (Origin only) double submit of the same form: one lead.
     let (status, thanks) = renderer.post_form(ALPHA, "/_cms/leads", &form).await;
     assert_eq!(status, 200, "{thanks}");
     assert!(thanks.contains("data-lead=\"received\""));
-    // A double submit of the same view and fields makes no second lead.
-    renderer.post_form(ALPHA, "/_cms/leads", &form).await;
+    let (status, _) = renderer
+        .post_form_with(ALPHA, "/_cms/leads", &form, &[("origin", origin.as_str())])
+        .await;
+    assert_eq!(status, 200);
 
     let editor = app.login(ALPHA_EDITOR, None).await;
     let site = app.first_site(&editor.access).await;
@@ -240,13 +296,26 @@ async fn a_lead_form_submits_through_the_renderer_with_csrf_and_utm() {
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["path"], "/clinic");
     assert_eq!(items[0]["utm"]["utm_campaign"], "spring");
-    assert!(items[0]["visitor_id"].as_str().is_some());
-
-    // A forged token is refused and nothing is stored.
-    form[0].1 = "forged".into();
-    let (status, _) = renderer.post_form(ALPHA, "/_cms/leads", &form).await;
-    assert_eq!(status, 403);
-    assert_eq!(app.count_rows("leads"), 1);
+    // The first answer to a form gives a first-time visitor their cookie,
+    // and the lead carries that id.
+    assert!(uuid::Uuid::parse_str(items[0]["visitor_id"].as_str().unwrap()).is_ok());
+    let first_time = reqwest::Client::new()
+        .post(format!("{}/_cms/leads", renderer.address))
+        .header("host", ALPHA)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("path", "/clinic"),
+            ("name", "Bo"),
+            ("phone", "+1 555 0101"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = first_time.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set_cookie.starts_with("cms_vid=") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
 }
 
 #[tokio::test]
@@ -255,7 +324,7 @@ async fn a_lead_sent_while_the_api_is_down_is_delivered_once_it_is_back() {
     let renderer = renderer_for(&app, HashMap::new()).await;
     let (status, _, html) = renderer.get(ALPHA, "/clinic?utm_source=offline").await;
     assert_eq!(status, 200);
-    let form: Vec<(&str, String)> = ["csrf", "submission", "page_id", "path", "utm_source"]
+    let form: Vec<(&str, String)> = ["submission", "page_id", "path", "utm_source"]
         .into_iter()
         .map(|name| (name, hidden_field(&html, name)))
         .chain([

@@ -9,9 +9,12 @@ use actix_web::web::Bytes;
 /// What a hole is filled with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hole {
-    /// Lead-form CSRF token.
+    /// The former per-visitor CSRF token, filled with nothing: posts are
+    /// checked by `Sec-Fetch-Site`/`Origin` now, so pages with forms stay
+    /// cacheable. Kept so custom templates written for it render cleanly.
     Csrf,
-    /// One id per page view: a double-submitted form makes one lead.
+    /// The same for every view of one shell: with the fields and the
+    /// visitor's address it keys a submission, so a double submit makes one lead.
     Submission,
     /// The CSP nonce of inline `<script>` and `<style>`.
     Nonce,
@@ -44,9 +47,9 @@ enum Segment {
 pub struct Shell {
     segments: Vec<Segment>,
     length: usize,
-    /// Whether any hole depends on the visitor (forms): such pages are not
-    /// shared by caches.
-    pub per_visitor: bool,
+    /// Whether any hole takes the URL's UTM values (lead forms): the same
+    /// for everyone who asks for that URL, but filled per query string.
+    pub takes_utm: bool,
     /// Version of what the shell was rendered from.
     pub etag: String,
     /// For shells that are the same for every visitor: the response parts
@@ -59,6 +62,7 @@ pub struct Shell {
 #[derive(Debug, Clone)]
 pub struct SharedParts {
     pub nonce: String,
+    pub submission: String,
     pub content_security_policy: actix_web::http::header::HeaderValue,
     pub etag: String,
     pub body: Bytes,
@@ -67,7 +71,6 @@ pub struct SharedParts {
 /// Values of the holes of one response. UTM values are raw; they are
 /// escaped here.
 pub struct Fill<'a> {
-    pub csrf: &'a str,
     pub submission: &'a str,
     pub nonce: &'a str,
     pub utm: &'a [(&'static str, String)],
@@ -80,7 +83,7 @@ impl Shell {
     pub fn parse(html: &str, etag: String) -> Shell {
         let mut segments = Vec::new();
         let mut rest = html;
-        let mut per_visitor = false;
+        let mut takes_utm = false;
         while let Some(start) = rest.find(OPEN) {
             let after = &rest[start + OPEN.len()..];
             let Some(end) = after.find(CLOSE) else {
@@ -93,7 +96,7 @@ impl Shell {
                             &rest.as_bytes()[..start],
                         )));
                     }
-                    per_visitor |= hole != Hole::Nonce;
+                    takes_utm |= matches!(hole, Hole::Utm(_));
                     segments.push(Segment::Hole(hole));
                 }
                 None => segments.push(Segment::Text(Bytes::copy_from_slice(
@@ -108,7 +111,7 @@ impl Shell {
         Shell {
             length: html.len(),
             segments,
-            per_visitor,
+            takes_utm,
             etag,
             shared: OnceLock::new(),
         }
@@ -119,7 +122,7 @@ impl Shell {
         for segment in &self.segments {
             match segment {
                 Segment::Text(text) => out.extend_from_slice(text),
-                Segment::Hole(Hole::Csrf) => out.extend_from_slice(fill.csrf.as_bytes()),
+                Segment::Hole(Hole::Csrf) => {}
                 Segment::Hole(Hole::Submission) => {
                     out.extend_from_slice(fill.submission.as_bytes())
                 }
@@ -160,13 +163,11 @@ mod tests {
     #[test]
     fn holes_are_filled_and_utm_values_escaped() {
         let shell = Shell::parse(
-            "<style nonce=\"<!--cms:nonce-->\"></style><input value=\"<!--cms:csrf-->\"><input value=\"<!--cms:utm_campaign-->\"><!--cms:unknown--><!-- plain -->",
+            "<style nonce=\"<!--cms:nonce-->\"></style><input value=\"<!--cms:csrf-->\"><input value=\"<!--cms:submission-->\"><input value=\"<!--cms:utm_campaign-->\"><!--cms:unknown--><!-- plain -->",
             "e".into(),
         );
-        assert!(shell.per_visitor);
         let utm = vec![("utm_campaign", "\"><script>".to_owned())];
         let html = String::from_utf8(shell.fill(&Fill {
-            csrf: "TOKEN",
             submission: "S",
             nonce: "N",
             utm: &utm,
@@ -174,13 +175,18 @@ mod tests {
         .unwrap();
         assert_eq!(
             html,
-            "<style nonce=\"N\"></style><input value=\"TOKEN\"><input value=\"&quot;&gt;&lt;script&gt;\"><!--cms:unknown--><!-- plain -->"
+            "<style nonce=\"N\"></style><input value=\"\"><input value=\"S\"><input value=\"&quot;&gt;&lt;script&gt;\"><!--cms:unknown--><!-- plain -->"
         );
     }
 
     #[test]
-    fn a_page_with_only_a_nonce_is_not_per_visitor() {
+    fn only_utm_holes_make_a_shell_take_the_query_string() {
         let shell = Shell::parse("<script nonce=\"<!--cms:nonce-->\"></script>", "e".into());
-        assert!(!shell.per_visitor);
+        assert!(!shell.takes_utm);
+        let form = Shell::parse(
+            "<input value=\"<!--cms:submission-->\"><input value=\"<!--cms:utm_source-->\">",
+            "e".into(),
+        );
+        assert!(form.takes_utm);
     }
 }
