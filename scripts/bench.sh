@@ -122,8 +122,9 @@ renderer_port=$(free_port); renderer_miss_port=$(free_port); html_static_port=$(
 export CMS_RENDERER_SECRET="bench-secret-0123456789abcdef0123456789"
 export CMS_RENDERER_PUBLIC_SCHEME=http CMS_API_URL="$base"
 CMS_RENDERER_ADDR="127.0.0.1:$renderer_port" ./target/release/renderer & renderer_pid=$!; pids+=($renderer_pid)
-# The miss renderer keeps nothing: every request fetches the manifest and the
-# page from the api (whose own cache answers) and renders the page.
+# The miss renderer keeps no pages: every request fetches its page from the
+# api (whose own cache answers) and renders it. Like every renderer it holds
+# the site manifests (host -> site routing, one per host).
 CMS_RENDERER_ADDR="127.0.0.1:$renderer_miss_port" CMS_RENDERER_CACHE_ENTRIES=0 REDIS_URL= \
   ./target/release/renderer & renderer_miss_pid=$!; pids+=($renderer_miss_pid)
 wait_for "http://127.0.0.1:$renderer_port/healthz"
@@ -167,7 +168,7 @@ warm=$(cache_counts "$renderer_port")
 CONNECTIONS=64 run "renderer cache hit, Zipf mix (second run)" -s "$mix_lua" "http://127.0.0.1:$renderer_port"
 after=$(cache_counts "$renderer_port")
 miss_before=$(cache_counts "$renderer_miss_port")
-CONNECTIONS=64 run "renderer cache miss (api fetch of manifest and page + render), every page in turn" -s "$round_lua" "http://127.0.0.1:$renderer_miss_port"
+CONNECTIONS=64 run "renderer cache miss (api fetch of the page + render; manifest held), every page in turn" -s "$round_lua" "http://127.0.0.1:$renderer_miss_port"
 miss_after=$(cache_counts "$renderer_miss_port")
 echo
 echo "- hit rate, first run from a cold start: $(hit_rate "$cold" "$warm")"

@@ -25,6 +25,8 @@ use crate::upstream::{Answer, Unavailable, Upstream};
 
 /// How long Redis keeps a shared copy (freshness is judged separately).
 const SHARED_TTL_SECS: i64 = 86_400;
+/// Site manifests (host -> site routing) kept in memory: one per host.
+const SITE_ENTRIES: u64 = 10_000;
 /// After a failed revalidation, wait this long before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 
@@ -59,7 +61,12 @@ impl Source {
 }
 
 pub struct Documents {
+    /// Pages, sitemaps and clinic data (`CMS_RENDERER_CACHE_ENTRIES`).
     memory: moka::future::Cache<String, Entry>,
+    /// Site manifests, kept even with the cache off: every request needs
+    /// its host's, there are few, and invalidations evict them. A page miss
+    /// then costs one api request, not two.
+    sites: moka::future::Cache<String, Entry>,
     last_good: moka::future::Cache<String, Arc<Doc>>,
     redis: Option<Pool>,
     prefix: String,
@@ -113,6 +120,11 @@ impl Documents {
                 .time_to_live(Duration::from_secs(86_400))
                 .support_invalidation_closures()
                 .build(),
+            sites: moka::future::Cache::builder()
+                .max_capacity(SITE_ENTRIES)
+                .time_to_live(Duration::from_secs(86_400))
+                .support_invalidation_closures()
+                .build(),
             last_good: moka::future::Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(Duration::from_secs(86_400))
@@ -134,7 +146,7 @@ impl Documents {
 
     /// The document, or `Unavailable` when neither the API nor any cache has it.
     pub async fn get(self: &Arc<Self>, key: &DocKey) -> Result<(Entry, Source), Unavailable> {
-        if !self.caching {
+        if !self.caching && !key.is_manifest() {
             // Cache off (CMS_RENDERER_CACHE_ENTRIES=0), for debugging and for
             // measuring the miss path: moka with no capacity still keeps
             // entries until its housekeeping runs.
@@ -150,7 +162,8 @@ impl Documents {
             return Ok((entry, source));
         }
         let id = key.id();
-        if let Some(entry) = self.memory.get(&id).await {
+        let tier = self.tier(key);
+        if let Some(entry) = tier.get(&id).await {
             if entry.fetched.elapsed() >= self.fresh_for {
                 self.revalidate_in_background(key.clone(), id);
             }
@@ -162,8 +175,7 @@ impl Documents {
             self.count(source);
             return Ok((entry, source));
         }
-        let loaded = self
-            .memory
+        let loaded = tier
             .entry(id)
             .or_try_insert_with(self.load(key))
             .await
@@ -189,6 +201,14 @@ impl Documents {
         }
     }
 
+    fn tier(&self, key: &DocKey) -> &moka::future::Cache<String, Entry> {
+        if key.is_manifest() {
+            &self.sites
+        } else {
+            &self.memory
+        }
+    }
+
     fn count(&self, source: Source) {
         inc(match source {
             Source::Memory => &self.metrics.doc_hits,
@@ -209,7 +229,7 @@ impl Documents {
         let documents = Arc::clone(self);
         tokio::spawn(async move {
             match documents.load(&key).await {
-                Ok(entry) => documents.memory.insert(id.clone(), entry).await,
+                Ok(entry) => documents.tier(&key).insert(id.clone(), entry).await,
                 Err(err) => tracing::debug!(error = %err, "revalidation failed"),
             }
             if let Ok(mut refreshing) = documents.refreshing.lock() {
@@ -329,7 +349,7 @@ impl Documents {
         let sitemap = format!("s|{site}");
         let clinic_data = format!("c|{site}");
         let mut hosts: Vec<String> = Vec::new();
-        for (id, entry) in self.memory.iter() {
+        for (id, entry) in self.sites.iter() {
             if let Some(host) = id.strip_prefix("m|") {
                 let of_site = entry
                     .doc
@@ -349,24 +369,23 @@ impl Documents {
         }
         let site_owned = site.to_owned();
         let paths_owned = paths.to_vec();
-        let evict = self.memory.invalidate_entries_if(move |id, entry| {
+        let evict_pages = self.memory.invalidate_entries_if(move |id, _| {
             if let Some(rest) = id.strip_prefix(&page_prefix) {
                 let path = rest.split_once('|').map_or("", |(_, path)| path);
                 return paths_owned.is_empty() || paths_owned.iter().any(|p| p == path);
             }
-            if *id == sitemap || *id == clinic_data {
-                return true;
-            }
-            // Manifests of the site, and unknown hosts (a new domain may
-            // now answer).
-            id.starts_with("m|")
-                && entry
-                    .doc
-                    .as_ref()
-                    .and_then(|doc| doc.manifest())
-                    .is_none_or(|manifest| manifest.site_id.to_string() == site_owned)
+            *id == sitemap || *id == clinic_data
         });
-        if let Err(err) = evict {
+        // Manifests of the site, and unknown hosts (a new domain may now
+        // answer).
+        let evict_sites = self.sites.invalidate_entries_if(move |_, entry| {
+            entry
+                .doc
+                .as_ref()
+                .and_then(|doc| doc.manifest())
+                .is_none_or(|manifest| manifest.site_id.to_string() == site_owned)
+        });
+        if let Err(err) = evict_pages.and(evict_sites) {
             tracing::warn!(error = %err, "cannot evict documents");
         }
         if let Some(pool) = self.connected_redis() {
@@ -407,12 +426,12 @@ impl Documents {
         }
     }
 
-    /// Drops everything held in memory (after missing messages).
     /// Drops every document in memory and stops trusting the shared copies
     /// made so far (each is revalidated with the API on its next use).
     pub fn forget_all(&self) {
         self.shared_trusted_from
             .store(now_millis(), Ordering::Relaxed);
         self.memory.invalidate_all();
+        self.sites.invalidate_all();
     }
 }

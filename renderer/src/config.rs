@@ -36,8 +36,9 @@ pub struct Config {
     pub fresh_for: Duration,
     /// `CMS_RENDERER_API_TIMEOUT_MS`, default 2000: longest wait for the API.
     pub api_timeout: Duration,
-    /// `CMS_RENDERER_CACHE_ENTRIES`, default 20000: documents and rendered
-    /// shells kept in memory (each); 0 turns caching off.
+    /// `CMS_RENDERER_CACHE_ENTRIES`, default 20000: page documents and
+    /// rendered shells kept in memory (each); 0 turns caching them off. Site
+    /// manifests (host -> site) are kept regardless, one per host.
     pub cache_entries: u64,
     /// `CMS_RENDERER_PREVIEW_ANCESTORS`: comma-separated origins (the
     /// editors' admin) allowed to show previews in a frame; every other page

@@ -29,6 +29,10 @@ pub enum DocKey {
 }
 
 impl DocKey {
+    pub(crate) fn is_manifest(&self) -> bool {
+        matches!(self, DocKey::Manifest { .. })
+    }
+
     /// Key in process memory.
     pub(crate) fn id(&self) -> String {
         match self {

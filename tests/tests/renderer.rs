@@ -484,3 +484,60 @@ async fn clinic_data_changes_reach_the_renderer_at_once() {
         }
     }
 }
+
+#[tokio::test]
+async fn with_page_caching_off_the_site_manifest_is_held_until_a_change_evicts_it() {
+    let app = TestApp::spawn().await;
+    let renderer = renderer_for(
+        &app,
+        HashMap::from([("CMS_RENDERER_CACHE_ENTRIES", "0".to_owned())]),
+    )
+    .await;
+    let admin = app.login("admin@example.com", Some("alpha")).await;
+    let site = app.first_site(&admin.access).await;
+    assert_eq!(renderer.get(ALPHA, "/page-2").await.0, 200);
+    let held = renderer.metrics().await;
+    // A second page: fetched and rendered again, its site's manifest not.
+    assert_eq!(renderer.get(ALPHA, "/clinic").await.0, 200);
+    let after = renderer.metrics().await;
+    let count = |text: &str, result: &str| -> u64 {
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(&format!(
+                    "renderer_cache_requests_total{{result=\"{result}\"}} "
+                ))
+            })
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap()
+    };
+    assert_eq!(
+        count(&after, "hit") - count(&held, "hit"),
+        1,
+        "the manifest"
+    );
+    assert!(count(&after, "miss") > count(&held, "miss"), "the page");
+
+    // Renaming the site evicts the held manifest at once (the 404 page
+    // names the site).
+    let name = format!("Alpha renamed {}", uuid::Uuid::now_v7().simple());
+    app.patch(
+        &format!("/api/v1/sites/{site}"),
+        &admin.access,
+        json!({"name": name}),
+    )
+    .await
+    .expect(200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let (status, _, html) = renderer.get(ALPHA, "/no-such-page").await;
+        assert_eq!(status, 404);
+        if html.contains(&name) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the renderer still holds the manifest from before the rename"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -34,15 +34,18 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Routes under `/api/v1`.
 pub fn configure_v1(cfg: &mut ServiceConfig) {
-    cfg.configure(auth::configure)
+    // actix tries routes in this order, one pattern match each: the public
+    // delivery routes, which carry nearly all the traffic (renderers), come
+    // first so a miss does not pay for matching every management route.
+    cfg.configure(delivery::configure)
+        .configure(experiment_events::configure)
+        .configure(auth::configure)
         .configure(tenants::configure)
         .configure(site_transfer::configure)
         .configure(sites::configure)
         .configure(modules::configure)
         .configure(pages::configure)
-        .configure(delivery::configure)
         .configure(experiments::configure)
-        .configure(experiment_events::configure)
         .configure(leads::configure)
         .configure(clinics::configure)
         .configure(services::configure)
