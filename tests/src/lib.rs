@@ -399,7 +399,7 @@ pub async fn demo_editors(app: &TestApp) -> (Session, Session) {
 }
 
 pub mod private_postgres;
-pub use private_postgres::PrivatePostgres;
+pub use private_postgres::{free_port, PrivatePostgres};
 
 /// A private PostgreSQL set up, migrated and seeded as `api setup`,
 /// `api migrate` and `api seed` leave one (database `cms`).

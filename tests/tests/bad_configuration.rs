@@ -8,16 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cms_tests::{api_binary, PrivateRedis, TestApp, TEST_SECRETS_KEY};
+use cms_tests::{api_binary, free_port, PrivateRedis, TestApp, TEST_SECRETS_KEY};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// What one expected log line says: its level, a part of its message, and
 /// fields it carries.
