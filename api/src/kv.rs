@@ -165,23 +165,25 @@ impl Kv {
         self.configured
     }
 
-    fn link(&self) -> Option<Link> {
-        self.shared.link.read().ok()?.clone()
+    /// `read` of the link in use, without cloning the rest of it (every
+    /// Redis command asks for the connection).
+    fn with_link<T>(&self, read: impl FnOnce(&Link) -> T) -> Option<T> {
+        self.shared.link.read().ok()?.as_ref().map(read)
     }
 
     /// The shared connection, for callers with their own Redis commands.
     pub fn redis(&self) -> Option<ConnectionManager> {
-        self.link().map(|link| link.manager)
+        self.with_link(|link| link.manager.clone())
     }
 
     /// The client, for connections of their own (subscriptions).
     pub fn client(&self) -> Option<redis::Client> {
-        self.link().map(|link| link.client)
+        self.with_link(|link| link.client.clone())
     }
 
     /// `host:port` of the Redis server in use (the Sentinels' master).
     pub fn server(&self) -> Option<String> {
-        self.link().map(|link| link.address)
+        self.with_link(|link| link.address.clone())
     }
 
     /// When the server in use last changed (ms since the epoch; 0: never).

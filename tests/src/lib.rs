@@ -876,6 +876,21 @@ pub fn id_where(items: &Value, field: &str, value: &str) -> String {
         .to_owned()
 }
 
+/// The ids of the page at `path` on `site` and of its hero block.
+pub async fn hero_block(app: &TestApp, token: &str, site: &str, path: &str) -> (String, String) {
+    let pages = app
+        .get(&format!("/api/v1/sites/{site}/pages"), token)
+        .await
+        .expect(200);
+    let page = id_where(&pages.body["items"], "path", path);
+    let blocks = app
+        .get(&format!("/api/v1/pages/{page}/blocks"), token)
+        .await
+        .expect(200);
+    let hero = id_where(&blocks.body["items"], "module", "hero");
+    (page, hero)
+}
+
 /// A weekday (Tuesday to Thursday) at least three days ahead: every demo
 /// doctor works then, and it is inside the booking horizon.
 pub fn working_day() -> chrono::NaiveDate {

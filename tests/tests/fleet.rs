@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cms_tests::{
-    api_binary, demo_editors, id_where, redis_url, send_to, site_of, TestApp, ALPHA_EDITOR,
+    api_binary, demo_editors, hero_block, redis_url, send_to, site_of, TestApp, ALPHA_EDITOR,
     DEMO_PASSWORD, TEST_SECRETS_KEY,
 };
 use reqwest::Method;
@@ -296,16 +296,7 @@ async fn the_fleet_serves_publishes_everywhere_and_survives_losing_nodes() {
     // database); the change goes through api node 1.
     let (editor, _) = demo_editors(&app).await;
     let site = site_of(&app, "alpha.localhost").await;
-    let pages = app
-        .get(&format!("/api/v1/sites/{site}/pages"), &editor.access)
-        .await
-        .expect(200);
-    let page = id_where(&pages.body["items"], "path", LANDING);
-    let blocks = app
-        .get(&format!("/api/v1/pages/{page}/blocks"), &editor.access)
-        .await
-        .expect(200);
-    let hero = id_where(&blocks.body["items"], "module", "hero");
+    let (page, hero) = hero_block(&app, &editor.access, &site, LANDING).await;
     let on_api1 = |method: Method, path: String, token: Option<String>, body: Value| {
         let (client, url) = (fleet.client.clone(), format!("{api1}{path}"));
         async move { send_to(&client, method, &url, token.as_deref(), Some(&body), &[]).await }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use cms_tests::{demo_editors, id_where, site_of, PrivateRedis, TestApp, TestRenderer};
+use cms_tests::{demo_editors, hero_block, site_of, PrivateRedis, TestApp, TestRenderer};
 use serde_json::{json, Value};
 
 const SERVICE: &str = "cms";
@@ -217,16 +217,7 @@ async fn the_api_and_renderers_follow_a_sentinel_failover() {
 
     // A publish now reaches every renderer through the new master.
     let site = site_of(&app, ALPHA).await;
-    let pages = app
-        .get(&format!("/api/v1/sites/{site}/pages"), &editor.access)
-        .await
-        .expect(200);
-    let page = id_where(&pages.body["items"], "path", LANDING);
-    let blocks = app
-        .get(&format!("/api/v1/pages/{page}/blocks"), &editor.access)
-        .await
-        .expect(200);
-    let hero = id_where(&blocks.body["items"], "module", "hero");
+    let (page, hero) = hero_block(&app, &editor.access, &site, LANDING).await;
     let title = format!("After failover {}", uuid::Uuid::now_v7().simple());
     app.patch(
         &format!("/api/v1/pages/{page}/blocks/{hero}"),
